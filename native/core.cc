@@ -1,0 +1,356 @@
+#include "core.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+namespace gn {
+
+dnnl::engine &engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream &stream() {
+  static dnnl::stream s(engine());
+  return s;
+}
+
+// ---- caching allocator ----------------------------------------------------------
+
+namespace {
+std::multimap<size_t, void *> freeBlocks;
+size_t live = 0, pooled = 0, peak = 0;
+}  // namespace
+
+void *allocBytes(size_t bytes) {
+  if (bytes == 0) bytes = 64;
+  auto it = freeBlocks.find(bytes);
+  void *p;
+  if (it != freeBlocks.end()) {
+    p = it->second;
+    freeBlocks.erase(it);
+    pooled -= bytes;
+  } else {
+    size_t rounded = (bytes + 63) / 64 * 64;
+    p = std::aligned_alloc(64, rounded);
+    if (!p) throw std::runtime_error("out of memory allocating " + std::to_string(bytes) + " bytes");
+  }
+  live += bytes;
+  if (live > peak) peak = live;
+  return p;
+}
+
+void freeBytes(void *ptr, size_t bytes) {
+  if (!ptr) return;
+  if (bytes == 0) bytes = 64;
+  live -= bytes;
+  freeBlocks.emplace(bytes, ptr);
+  pooled += bytes;
+}
+
+size_t liveBytes() { return live; }
+size_t cachedBytes() { return pooled; }
+size_t peakBytes() { return peak; }
+
+void emptyCache() {
+  for (auto &kv : freeBlocks) std::free(kv.second);
+  freeBlocks.clear();
+  pooled = 0;
+}
+
+// ---- tensors ----------------------------------------------------------------------
+
+Tensor::Tensor(const memory::desc &desc) : md(desc) {
+  bytes = md.get_size();
+  data = allocBytes(bytes);
+  mem = memory(md, engine(), data);
+}
+
+Tensor::~Tensor() { release(); }
+
+void Tensor::release() {
+  if (data) {
+    freeBytes(data, bytes);
+    data = nullptr;
+    mem = memory();
+  }
+}
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (auto d : md.dims()) n *= d;
+  return n;
+}
+
+namespace {
+struct Handle {
+  TensorPtr t;
+};
+}  // namespace
+
+Napi::Value wrap(Napi::Env env, TensorPtr t) {
+  return Napi::External<Handle>::New(env, new Handle{std::move(t)},
+                                     [](Napi::Env, Handle *h) { delete h; });
+}
+
+TensorPtr unwrap(const Napi::Value &v, const char *op, const char *arg) {
+  if (!v.IsExternal())
+    throw std::invalid_argument(std::string(op) + ": " + arg + " is not a native tensor");
+  auto *h = v.As<Napi::External<Handle>>().Data();
+  if (!h || !h->t || !h->t->alive())
+    throw std::invalid_argument(std::string(op) + ": " + arg + " was already disposed");
+  return h->t;
+}
+
+TensorPtr unwrapOptional(const Napi::Value &v, const char *op, const char *arg) {
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  return unwrap(v, op, arg);
+}
+
+TensorPtr newTensor(const memory::desc &md) { return std::make_shared<Tensor>(md); }
+
+memory::desc plainDesc(const dims &d, memory::data_type dt) {
+  static const memory::format_tag tags[] = {memory::format_tag::undef, memory::format_tag::a,
+                                            memory::format_tag::ab,    memory::format_tag::abc,
+                                            memory::format_tag::abcd,  memory::format_tag::abcde};
+  if (d.size() < 1 || d.size() > 5) throw std::invalid_argument("tensors must have 1 to 5 dims");
+  return memory::desc(d, dt, tags[d.size()]);
+}
+
+bool isPlain(const memory::desc &md) { return md == plainDesc(md.dims(), md.data_type()); }
+
+void reorderInto(const memory &src, const memory &dst) {
+  dnnl::reorder r(src, dst);
+  r.execute(stream(), const_cast<memory &>(src), const_cast<memory &>(dst));
+  stream().wait();
+}
+
+TensorPtr asLayout(const TensorPtr &t, const memory::desc &md) {
+  if (t->md == md) return t;
+  if (t->md.dims() != md.dims())
+    throw std::invalid_argument("layout change between different shapes " + dimsStr(t->md.dims()) +
+                                " -> " + dimsStr(md.dims()));
+  auto out = newTensor(md);
+  reorderInto(t->mem, out->mem);
+  return out;
+}
+
+TensorPtr toPlain(const TensorPtr &t) { return asLayout(t, plainDesc(t->md.dims(), t->md.data_type())); }
+
+std::string dimsStr(const dims &d) {
+  std::ostringstream s;
+  s << "[";
+  for (size_t i = 0; i < d.size(); i++) s << (i ? "," : "") << d[i];
+  s << "]";
+  return s.str();
+}
+
+std::string mdKey(const memory::desc &md) {
+  const dnnl_memory_desc_t &c = md.data;
+  std::ostringstream s;
+  s << c.ndims << ":" << c.data_type << ":" << c.format_kind << ":" << c.offset0;
+  for (int i = 0; i < c.ndims; i++) s << "," << c.dims[i] << "/" << c.padded_dims[i];
+  if (c.format_kind == dnnl_blocked) {
+    const auto &b = c.format_desc.blocking;
+    for (int i = 0; i < c.ndims; i++) s << ";" << b.strides[i];
+    for (int i = 0; i < b.inner_nblks; i++) s << "|" << b.inner_blks[i] << "@" << b.inner_idxs[i];
+  }
+  return s.str();
+}
+
+std::string describe(const TensorPtr &t) { return t ? dimsStr(t->md.dims()) : "null"; }
+
+// ---- primitive cache ----------------------------------------------------------------
+
+namespace {
+std::unordered_map<std::string, CacheEntry> primitiveCache;
+}
+
+CacheEntry &cached(const std::string &key, const std::function<CacheEntry()> &make) {
+  auto it = primitiveCache.find(key);
+  if (it != primitiveCache.end()) return it->second;
+  return primitiveCache.emplace(key, make()).first->second;
+}
+
+size_t cacheSize() { return primitiveCache.size(); }
+
+void execute(dnnl::primitive &p, const std::unordered_map<int, memory> &args) {
+  p.execute(stream(), args);
+  stream().wait();
+}
+
+// ---- argument helpers -----------------------------------------------------------------
+
+dims dimsArg(const Napi::Value &v, const char *op, const char *arg) {
+  if (!v.IsArray()) throw std::invalid_argument(std::string(op) + ": " + arg + " must be an array");
+  auto a = v.As<Napi::Array>();
+  dims d(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsNumber()) throw std::invalid_argument(std::string(op) + ": " + arg + " must hold numbers");
+    d[i] = e.As<Napi::Number>().Int64Value();
+    if (d[i] < 0) throw std::invalid_argument(std::string(op) + ": " + arg + " has a negative entry");
+  }
+  return d;
+}
+
+std::vector<int64_t> intsArg(const Napi::Value &v, const char *op, const char *arg, size_t n) {
+  auto d = dimsArg(v, op, arg);
+  if (d.size() != n)
+    throw std::invalid_argument(std::string(op) + ": " + arg + " must have " + std::to_string(n) + " entries");
+  return d;
+}
+
+Napi::Value guarded(const Napi::CallbackInfo &info, const char *op,
+                    const std::function<Napi::Value()> &fn) {
+  try {
+    return fn();
+  } catch (const Napi::Error &) {
+    throw;
+  } catch (const dnnl::error &e) {
+    std::string shapes;
+    for (size_t i = 0; i < info.Length(); i++) {
+      if (info[i].IsExternal()) {
+        try {
+          shapes += " " + describe(unwrap(info[i], op, "arg"));
+        } catch (...) {
+        }
+      }
+    }
+    throw Napi::Error::New(info.Env(), std::string("oneDNN ") + op + " failed (status " +
+                                           std::to_string(static_cast<int>(e.status)) + ": " + e.what() +
+                                           ") for inputs" + shapes);
+  } catch (const std::exception &e) {
+    throw Napi::Error::New(info.Env(), std::string(op) + ": " + e.what());
+  }
+}
+
+// ---- exported core functions --------------------------------------------------------------
+
+namespace {
+
+Napi::Value Create(const Napi::CallbackInfo &info) {
+  return guarded(info, "create", [&]() -> Napi::Value {
+    auto d = dimsArg(info[0], "create", "dims");
+    auto t = newTensor(plainDesc(d));
+    if (info.Length() > 1 && info[1].IsTypedArray()) {
+      auto arr = info[1].As<Napi::Float32Array>();
+      if ((int64_t)arr.ElementLength() != t->numel())
+        throw std::invalid_argument("data has " + std::to_string(arr.ElementLength()) + " values, shape " +
+                                    dimsStr(d) + " needs " + std::to_string(t->numel()));
+      std::memcpy(t->data, arr.Data(), t->bytes);
+    } else {
+      float v = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().FloatValue() : 0.f;
+      float *p = t->f32();
+      for (int64_t i = 0; i < t->numel(); i++) p[i] = v;
+    }
+    return wrap(info.Env(), t);
+  });
+}
+
+Napi::Value Read(const Napi::CallbackInfo &info) {
+  return guarded(info, "read", [&]() -> Napi::Value {
+    auto t = toPlain(unwrap(info[0], "read", "tensor"));
+    auto arr = Napi::Float32Array::New(info.Env(), t->numel());
+    std::memcpy(arr.Data(), t->data, t->numel() * sizeof(float));
+    return arr;
+  });
+}
+
+Napi::Value Write(const Napi::CallbackInfo &info) {
+  return guarded(info, "write", [&]() -> Napi::Value {
+    auto t = unwrap(info[0], "write", "tensor");
+    auto arr = info[1].As<Napi::Float32Array>();
+    if ((int64_t)arr.ElementLength() != t->numel())
+      throw std::invalid_argument("data has " + std::to_string(arr.ElementLength()) + " values, tensor " +
+                                  describe(t) + " has " + std::to_string(t->numel()));
+    auto src = memory(plainDesc(t->md.dims()), engine(), arr.Data());
+    reorderInto(src, t->mem);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Copy(const Napi::CallbackInfo &info) {
+  return guarded(info, "copy", [&]() -> Napi::Value {
+    auto t = unwrap(info[0], "copy", "tensor");
+    auto out = newTensor(t->md);
+    std::memcpy(out->data, t->data, t->bytes);
+    return wrap(info.Env(), out);
+  });
+}
+
+Napi::Value Release(const Napi::CallbackInfo &info) {
+  if (info[0].IsExternal()) {
+    auto *h = info[0].As<Napi::External<Handle>>().Data();
+    if (h && h->t) {
+      h->t->release();
+      h->t.reset();
+    }
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Layout(const Napi::CallbackInfo &info) {
+  return guarded(info, "layout", [&]() -> Napi::Value {
+    auto t = unwrap(info[0], "layout", "tensor");
+    return Napi::String::New(info.Env(), isPlain(t->md) ? "plain" : mdKey(t->md));
+  });
+}
+
+Napi::Value Stats(const Napi::CallbackInfo &info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("liveBytes", Napi::Number::New(info.Env(), (double)liveBytes()));
+  o.Set("cachedBytes", Napi::Number::New(info.Env(), (double)cachedBytes()));
+  o.Set("peakBytes", Napi::Number::New(info.Env(), (double)peakBytes()));
+  o.Set("primitives", Napi::Number::New(info.Env(), (double)cacheSize()));
+  o.Set("threads", Napi::Number::New(info.Env(), omp_get_max_threads()));
+  return o;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo &info) {
+  emptyCache();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo &info) {
+  int n = info[0].As<Napi::Number>().Int32Value();
+  if (n < 1) throw Napi::Error::New(info.Env(), "setThreads: thread count must be at least 1");
+  omp_set_num_threads(n);
+  return info.Env().Undefined();
+}
+
+Napi::Value Version(const Napi::CallbackInfo &info) {
+  auto v = dnnl::version();
+  return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                                           std::to_string(v->patch));
+}
+
+}  // namespace
+
+void registerCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("copy", Napi::Function::New(env, Copy));
+  exports.Set("release", Napi::Function::New(env, Release));
+  exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("stats", Napi::Function::New(env, Stats));
+  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("version", Napi::Function::New(env, Version));
+}
+
+}  // namespace gn
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  gn::registerCore(env, exports);
+  gn::registerOps(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(googlenet_dnnl, Init)

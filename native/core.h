@@ -1,0 +1,106 @@
+// Core of the oneDNN backend: the engine and stream, native tensors (a oneDNN memory
+// descriptor over a buffer from a caching allocator), a primitive cache, and the
+// helpers that move data between layouts. Every op lives in ops.cc.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace gn {
+
+using dnnl::memory;
+using dims = memory::dims;
+
+dnnl::engine &engine();
+dnnl::stream &stream();
+
+// Buffers are recycled by exact size, as PyTorch's CPU caching allocator would: a
+// training step allocates the same sizes every time, and mmap/munmap plus page
+// faults on every activation would otherwise cost more than some kernels.
+void *allocBytes(size_t bytes);
+void freeBytes(void *ptr, size_t bytes);
+size_t liveBytes();
+size_t cachedBytes();
+size_t peakBytes();
+void emptyCache();
+
+// A native tensor: logical dims plus whatever physical layout oneDNN chose.
+struct Tensor {
+  memory::desc md;
+  void *data = nullptr;
+  size_t bytes = 0;
+  memory mem;
+
+  explicit Tensor(const memory::desc &desc);
+  ~Tensor();
+  void release();  // frees the buffer now; the JS wrapper object stays until GC
+  bool alive() const { return data != nullptr; }
+  dims logicalDims() const { return md.dims(); }
+  int64_t numel() const;
+  float *f32() const { return static_cast<float *>(data); }
+};
+
+using TensorPtr = std::shared_ptr<Tensor>;
+
+// JS handle <-> native tensor. A handle is a Napi::External owning a shared_ptr, so
+// the JS side can free the buffer deterministically (release) while late GC of the
+// handle object only deletes a small struct.
+Napi::Value wrap(Napi::Env env, TensorPtr t);
+TensorPtr unwrap(const Napi::Value &v, const char *op, const char *arg);
+TensorPtr unwrapOptional(const Napi::Value &v, const char *op, const char *arg);
+
+TensorPtr newTensor(const memory::desc &md);
+// Returns t itself when it already has layout md, otherwise a reordered copy.
+TensorPtr asLayout(const TensorPtr &t, const memory::desc &md);
+memory::desc plainDesc(const dims &d, memory::data_type dt = memory::data_type::f32);
+bool isPlain(const memory::desc &md);
+TensorPtr toPlain(const TensorPtr &t);
+void reorderInto(const memory &src, const memory &dst);
+
+std::string mdKey(const memory::desc &md);
+std::string dimsStr(const dims &d);
+std::string describe(const TensorPtr &t);
+
+// Primitive cache keyed by op + shapes + layouts: a primitive descriptor search is
+// far slower than a lookup, and a training step repeats the same shapes.
+struct CacheEntry {
+  std::shared_ptr<void> pd;
+  dnnl::primitive prim;
+};
+CacheEntry &cached(const std::string &key, const std::function<CacheEntry()> &make);
+size_t cacheSize();
+
+template <class PD>
+PD &pdOf(CacheEntry &e) {
+  return *static_cast<PD *>(e.pd.get());
+}
+template <class PD, class P>
+CacheEntry makeEntry(const PD &pd) {
+  CacheEntry e;
+  e.pd = std::make_shared<PD>(pd);
+  e.prim = P(pd);
+  return e;
+}
+
+void execute(dnnl::primitive &p, const std::unordered_map<int, memory> &args);
+
+// Argument helpers for the JS side.
+dims dimsArg(const Napi::Value &v, const char *op, const char *arg);
+std::vector<int64_t> intsArg(const Napi::Value &v, const char *op, const char *arg, size_t n);
+
+// Runs fn, turning oneDNN and std errors into JS exceptions that name the op and shapes.
+Napi::Value guarded(const Napi::CallbackInfo &info, const char *op,
+                    const std::function<Napi::Value()> &fn);
+
+void registerCore(Napi::Env env, Napi::Object exports);
+void registerOps(Napi::Env env, Napi::Object exports);
+
+}  // namespace gn
