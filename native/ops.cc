@@ -169,8 +169,9 @@ void checkChannels(const TensorPtr &x, std::initializer_list<TensorPtr> per, con
                                       std::to_string(c) + " channels of input " + describe(x));
 }
 
-dnnl::batch_normalization_forward::primitive_desc bnTrainPd(const memory::desc &md, float eps) {
-  dnnl::batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, bnFlags);
+dnnl::batch_normalization_forward::primitive_desc bnTrainPd(const memory::desc &md, float eps, bool globalStats = false) {
+  auto flags = globalStats ? bnFlags | dnnl::normalization_flags::use_global_stats : bnFlags;
+  dnnl::batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, flags);
   return dnnl::batch_normalization_forward::primitive_desc(d, engine());
 }
 
@@ -223,7 +224,8 @@ Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
   });
 }
 
-// (dy, x, gamma, beta, mean, var, eps) -> [dx, [dgamma, dbeta]]
+// (dy, x, gamma, beta, mean, var, eps, globalStats) -> [dx, dgamma, dbeta]. With globalStats
+// (eval mode) mean and var are constants, so the op is a per-channel affine map.
 Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm backward", [&]() -> Napi::Value {
     auto dy = unwrap(info[0], "batchnorm backward", "grad");
@@ -233,11 +235,13 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
     auto mean = unwrap(info[4], "batchnorm backward", "mean");
     auto var = unwrap(info[5], "batchnorm backward", "var");
     float eps = (float)numArg(info, 6, "batchnorm backward", "eps");
+    bool globalStats = boolArg(info, 7);
     checkChannels(x, {gamma, beta, mean, var}, "batchnorm backward");
     using PD = dnnl::batch_normalization_backward::primitive_desc;
-    auto &e = cached(key({"bnB", mdKey(x->md), num(eps)}), [&] {
-      dnnl::batch_normalization_backward::desc d(prop_kind::backward, x->md, x->md, eps, bnFlags);
-      return makeEntry<PD, dnnl::batch_normalization_backward>(PD(d, engine(), bnTrainPd(x->md, eps)));
+    auto &e = cached(key({"bnB", mdKey(x->md), num(eps), globalStats ? "g" : "b"}), [&] {
+      auto flags = globalStats ? bnFlags | dnnl::normalization_flags::use_global_stats : bnFlags;
+      dnnl::batch_normalization_backward::desc d(prop_kind::backward, x->md, x->md, eps, flags);
+      return makeEntry<PD, dnnl::batch_normalization_backward>(PD(d, engine(), bnTrainPd(x->md, eps, globalStats)));
     });
     auto &pd = pdOf<PD>(e);
     auto dys = asLayout(dy, pd.diff_dst_desc());

@@ -1,0 +1,116 @@
+// Reverse-mode autograd: each op records a node holding its inputs and a closure that
+// maps the output's gradient to the inputs' gradients. backward() walks the graph once
+// in reverse topological order, accumulating gradients (add) where a tensor feeds
+// several ops, frees each intermediate gradient as soon as it is consumed, and drops
+// the graph afterwards, as PyTorch does.
+import { backend, Tensor } from '../tensor/tensor.js';
+
+export interface Node {
+  readonly name: string;
+  readonly inputs: readonly (Tensor | null)[];
+  /** Gradients for each input (null where the input needs none); null once used. */
+  backward: ((gradOutput: Tensor) => (Tensor | null)[]) | null;
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording a graph (PyTorch's torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True when an op on these inputs must record a node. */
+export function needsGrad(inputs: readonly (Tensor | null)[]): boolean {
+  return gradEnabled && inputs.some((t) => t?.requiresGrad);
+}
+
+/** Attaches a backward closure to `out` when any input requires grad. */
+export function record(
+  out: Tensor,
+  name: string,
+  inputs: readonly (Tensor | null)[],
+  backward: (gradOutput: Tensor) => (Tensor | null)[],
+): Tensor {
+  if (needsGrad(inputs)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward };
+  }
+  return out;
+}
+
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const inputs = top[0].gradFn?.inputs ?? [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++];
+      if (next && next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+/** Accumulates d(root)/d(leaf) into every leaf's .grad (root must be a scalar unless grad is given). */
+export function backward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) throw new Error('backward(): tensor does not require grad and has no grad_fn');
+  if (!grad && root.numel !== 1)
+    throw new Error(`backward(): grad can be implicitly created only for scalar outputs, got shape [${root.shape.join(', ')}]`);
+  const b = backend();
+  const grads = new Map<Tensor, Tensor>();
+  grads.set(root, grad ?? Tensor.full(root.shape, 1));
+  for (const t of topologicalOrder(root)) {
+    const g = grads.get(t);
+    if (!g) continue;
+    grads.delete(t);
+    const node = t.gradFn;
+    if (!node) {
+      // a leaf: PyTorch accumulates into .grad across backward() calls
+      if (t.grad) {
+        const sum = new Tensor(b.add(t.grad.handle, g.handle), t.shape);
+        t.grad.dispose();
+        g.dispose();
+        t.grad = sum.keep();
+      } else {
+        t.grad = g === grad ? g.clone().keep() : g.keep();
+      }
+      continue;
+    }
+    if (!node.backward) throw new Error(`backward(): the graph through ${node.name} was already freed; call backward once per forward`);
+    const inputGrads = node.backward(g);
+    node.backward = null;
+    if (g !== grad) g.dispose();
+    node.inputs.forEach((input, i) => {
+      const ig = inputGrads[i];
+      if (!ig) return;
+      if (!input || !input.requiresGrad) {
+        ig.dispose();
+        return;
+      }
+      const prev = grads.get(input);
+      if (prev) {
+        grads.set(input, new Tensor(b.add(prev.handle, ig.handle), input.shape));
+        prev.dispose();
+        ig.dispose();
+      } else grads.set(input, ig);
+    });
+  }
+}

@@ -1,0 +1,209 @@
+// Differentiable ops. Each op's forward and backward sit side by side: the forward
+// calls the backend, and `record` attaches the backward closure, which captures what
+// the backward needs (inputs, outputs, statistics, workspaces).
+import type { Pair } from '../backend/backend.js';
+import { backend, Tensor } from '../tensor/tensor.js';
+import { needsGrad, record } from './engine.js';
+import type { Rng } from '../util/rng.js';
+import { defaultGenerator } from '../util/generator.js';
+
+function outSize(size: number, kernel: number, stride: number, padding: number): number {
+  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+}
+
+function expectRank(x: Tensor, rank: number, op: string): void {
+  if (x.shape.length !== rank)
+    throw new Error(`${op}: expected a ${rank}-d input, got shape [${x.shape.join(', ')}]`);
+}
+
+// ---- convolution ----------------------------------------------------------------------
+
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0]): Tensor {
+  expectRank(x, 4, 'conv2d');
+  const B = backend();
+  const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
+  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, stride, padding, needsGrad([x, w, b])), shape);
+  return record(y, 'conv2d', [x, w, b], (gy) => {
+    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, stride, padding, b !== null), x.shape) : null;
+    if (!w.requiresGrad && !b?.requiresGrad) return [gx, null, null];
+    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, w.shape, stride, padding, b !== null);
+    return [gx, new Tensor(gw, w.shape), gb ? new Tensor(gb, [w.shape[0]]) : null];
+  });
+}
+
+// ---- batch normalization ----------------------------------------------------------------
+
+export interface BatchNormState {
+  runningMean: Tensor | null;
+  runningVar: Tensor | null;
+  /** Weight of the new batch statistics in the running averages (PyTorch's momentum). */
+  momentum: number;
+}
+
+/**
+ * Training mode normalises with the batch statistics (biased variance) and updates the
+ * running averages with the unbiased variance; eval mode uses the running averages.
+ */
+export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: BatchNormState, training: boolean, eps: number): Tensor {
+  if (x.shape.length < 2) throw new Error(`batch_norm: expected an input with a channel dim, got shape [${x.shape.join(', ')}]`);
+  const B = backend();
+  if (!training) {
+    if (!state.runningMean || !state.runningVar) throw new Error('batch_norm: eval mode needs running statistics');
+    const { runningMean, runningVar } = state;
+    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, eps), x.shape);
+    // the running statistics may change before backward (they are buffers): snapshot them
+    if (!needsGrad([x, weight, bias])) return y;
+    const mean = runningMean.clone();
+    const variance = runningVar.clone();
+    return record(y, 'batch_norm_eval', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, true));
+  }
+  const [hy, hmean, hvar] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, eps);
+  const y = new Tensor(hy, x.shape);
+  const mean = new Tensor(hmean, [x.shape[1]]);
+  const variance = new Tensor(hvar, [x.shape[1]]);
+  if (state.runningMean && state.runningVar) {
+    const count = x.numel / x.shape[1];
+    B.batchNormUpdateRunning(state.runningMean.handle, state.runningVar.handle, mean.handle, variance.handle, state.momentum, count);
+  }
+  if (!needsGrad([x, weight, bias])) {
+    mean.dispose();
+    variance.dispose();
+    return y;
+  }
+  return record(y, 'batch_norm', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, false));
+}
+
+function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number, globalStats: boolean): Tensor[] {
+  const [gx, gw, gb] = backend().batchNormBackward(gy.handle, x.handle, weight.handle, bias.handle, mean.handle, variance.handle, eps, globalStats);
+  mean.dispose();
+  variance.dispose();
+  return [new Tensor(gx, x.shape), new Tensor(gw, weight.shape), new Tensor(gb, bias.shape)];
+}
+
+// ---- ReLU ----------------------------------------------------------------------------------
+
+export function relu(x: Tensor): Tensor {
+  const B = backend();
+  const y = new Tensor(B.reluForward(x.handle), x.shape);
+  // the backward reads the output (gradient flows where y > 0), so x may be freed early
+  return record(y, 'relu', [x], (gy) => [new Tensor(B.reluBackward(gy.handle, y.handle), x.shape)]);
+}
+
+// ---- pooling --------------------------------------------------------------------------------
+
+/** PyTorch's MaxPool2d: implicit -inf padding, floor output size. */
+export function maxPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel, padding: Pair = [0, 0]): Tensor {
+  expectRank(x, 4, 'max_pool2d');
+  const B = backend();
+  const shape = [x.shape[0], x.shape[1], outSize(x.shape[2], kernel[0], stride[0], padding[0]), outSize(x.shape[3], kernel[1], stride[1], padding[1])];
+  const training = needsGrad([x]);
+  const [hy, hws] = B.maxPoolForward(x.handle, kernel, stride, padding, training);
+  const y = new Tensor(hy, shape);
+  if (!training) return y;
+  const workspace = new Tensor(hws!, [0]);
+  return record(y, 'max_pool2d', [x], (gy) => {
+    const gx = new Tensor(B.maxPoolBackward(gy.handle, x.handle, workspace.handle, kernel, stride, padding), x.shape);
+    workspace.dispose();
+    return [gx];
+  });
+}
+
+/** AdaptiveAvgPool2d((1, 1)): the mean over each channel's whole map. */
+export function globalAvgPool2d(x: Tensor): Tensor {
+  expectRank(x, 4, 'adaptive_avg_pool2d');
+  const B = backend();
+  const [hy] = B.avgPoolForward(x.handle, needsGrad([x]));
+  const y = new Tensor(hy, [x.shape[0], x.shape[1], 1, 1]);
+  return record(y, 'adaptive_avg_pool2d', [x], (gy) => [new Tensor(B.avgPoolBackward(gy.handle, x.handle, null), x.shape)]);
+}
+
+// ---- shape ops -------------------------------------------------------------------------------
+
+/** torch.cat(xs, dim=1) for NCHW tensors; the backward hands each input its slice. */
+export function cat(xs: Tensor[]): Tensor {
+  if (xs.length === 0) throw new Error('cat: needs at least one tensor');
+  const B = backend();
+  const shape = [...xs[0].shape];
+  shape[1] = xs.reduce((s, t) => s + t.shape[1], 0);
+  const y = new Tensor(B.concat(xs.map((t) => t.handle)), shape);
+  return record(y, 'cat', xs, (gy) => B.concatBackward(gy.handle, xs.map((t) => t.handle)).map((h, i) => new Tensor(h, xs[i].shape)));
+}
+
+/** x.view(N, -1). */
+export function flatten(x: Tensor): Tensor {
+  const B = backend();
+  const shape = [x.shape[0], x.numel / x.shape[0]];
+  const y = new Tensor(B.reshape(x.handle, shape), shape);
+  return record(y, 'flatten', [x], (gy) => [new Tensor(B.reshape(gy.handle, x.shape), x.shape)]);
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  const B = backend();
+  const y = new Tensor(B.add(a.handle, b.handle), a.shape);
+  return record(y, 'add', [a, b], (gy) => [gy.clone(), gy.clone()]);
+}
+
+// ---- linear --------------------------------------------------------------------------------
+
+/** y = x Wᵀ + b with W [out, in], as torch.nn.functional.linear. */
+export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
+  expectRank(x, 2, 'linear');
+  const B = backend();
+  const y = new Tensor(B.linearForward(x.handle, w.handle, b.handle), [x.shape[0], w.shape[0]]);
+  return record(y, 'linear', [x, w, b], (gy) => {
+    const gx = x.requiresGrad ? new Tensor(B.linearBackwardData(gy.handle, w.handle), x.shape) : null;
+    if (!w.requiresGrad && !b.requiresGrad) return [gx, null, null];
+    const [gw, gb] = B.linearBackwardWeights(gy.handle, x.handle);
+    return [gx, new Tensor(gw, w.shape), new Tensor(gb, b.shape)];
+  });
+}
+
+// ---- dropout ---------------------------------------------------------------------------------
+
+function maskedDropout(x: Tensor, p: number, maskShape: number[], rng: Rng, name: string): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new Error(`${name}: probability must be in [0, 1], got ${p}`);
+  const keep = 1 - p;
+  const mask = new Float32Array(maskShape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < mask.length; i++) mask[i] = keep > 0 && rng.random() < keep ? 1 / keep : 0;
+  const B = backend();
+  const y = new Tensor(B.mulMask(x.handle, mask, maskShape), x.shape);
+  return record(y, name, [x], (gy) => [new Tensor(B.mulMask(gy.handle, mask, maskShape), x.shape)]);
+}
+
+/** Zeroes each element with probability p and scales the rest by 1/(1-p) (training only). */
+export function dropout(x: Tensor, p: number, training: boolean, rng: Rng = defaultGenerator()): Tensor {
+  if (!training || p === 0) return x;
+  return maskedDropout(x, p, [...x.shape], rng, 'dropout');
+}
+
+/** Zeroes whole channels (per sample) with probability p, scaling the rest by 1/(1-p). */
+export function dropout2d(x: Tensor, p: number, training: boolean, rng: Rng = defaultGenerator()): Tensor {
+  if (!training || p === 0) return x;
+  expectRank(x, 4, 'dropout2d');
+  return maskedDropout(x, p, [x.shape[0], x.shape[1], 1, 1], rng, 'dropout2d');
+}
+
+// ---- loss and metrics ---------------------------------------------------------------------------
+
+export function toTargets(targets: Int32Array | number[] | BigInt64Array): Int32Array {
+  if (targets instanceof Int32Array) return targets;
+  return Int32Array.from(targets as ArrayLike<number | bigint>, (v) => Number(v));
+}
+
+/** F.cross_entropy(logits, targets, reduction): a scalar tensor. */
+export function crossEntropy(logits: Tensor, targets: Int32Array, reduction: 'mean' | 'sum' = 'mean'): Tensor {
+  expectRank(logits, 2, 'cross_entropy');
+  const B = backend();
+  const [loss] = B.crossEntropy(logits.handle, targets, undefined, reduction);
+  const y = Tensor.fromArray([loss], []);
+  return record(y, 'cross_entropy', [logits], (gy) => {
+    const [, g] = B.crossEntropy(logits.handle, targets, gy.item(), reduction);
+    return [new Tensor(g!, logits.shape)];
+  });
+}
+
+/** Indices of the k largest values of each row, best first (torch.topk(k, 1, True, True).indices). */
+export function topk(x: Tensor, k: number): Int32Array {
+  expectRank(x, 2, 'topk');
+  return backend().topk(x.handle, k);
+}

@@ -1,0 +1,178 @@
+// GoogLeNet for CIFAR as in the seed (pytorch-cifar100's GoogleNet), and the family of
+// variants of the seed's experiment, declared as data: a table of Inception settings and
+// which of them run at each resolution. See ../shared/variants/README.md.
+import { cat } from '../autograd/ops.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
+import { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** (n1x1, n3x3_reduce, n3x3, n5x5_reduce, n5x5, pool_proj), the seed's argument order. */
+export type InceptionSetting = readonly [number, number, number, number, number, number];
+
+/** The seed's nine module settings (GoogLeNet paper, table 1). */
+export const SETTINGS: Record<string, InceptionSetting> = {
+  a3: [64, 96, 128, 16, 32, 32],
+  b3: [128, 128, 192, 32, 96, 64],
+  a4: [192, 96, 208, 16, 48, 64],
+  b4: [160, 112, 224, 24, 64, 64],
+  c4: [128, 128, 256, 24, 64, 64],
+  d4: [112, 144, 288, 32, 64, 64],
+  e4: [256, 160, 320, 32, 128, 128],
+  a5: [256, 160, 320, 32, 128, 128],
+  b5: [384, 192, 384, 48, 128, 128],
+};
+
+export interface ModelOptions {
+  /**
+   * The seed builds the BatchNorm after the first 3x3 conv of the "5x5" branch as
+   * `nn.BatchNorm2d(n5x5, n5x5)`, which makes its eps n5x5 (32..128) instead of 1e-5.
+   * We keep that by default (PyTorch parity); true uses eps 1e-5 there.
+   */
+  fixBatchNormEps?: boolean;
+}
+
+const conv = (i: number, o: number, k: number) => new Conv2d(i, o, k, { padding: (k - 1) / 2 });
+
+/** conv → BatchNorm → ReLU, the unit every branch is built from. */
+function convBnRelu(i: number, o: number, k: number, eps = 1e-5): Module[] {
+  return [conv(i, o, k), new BatchNorm2d(o, eps), new ReLU()];
+}
+
+/** The seed's Inception module: four branches concatenated along channels. */
+export class Inception extends Module {
+  readonly outChannels: number;
+  readonly b1: Sequential;
+  readonly b2: Sequential;
+  readonly b3: Sequential;
+  readonly b4: Sequential;
+
+  constructor(readonly inChannels: number, s: InceptionSetting, opts: ModelOptions = {}) {
+    super();
+    const [n1x1, n3x3red, n3x3, n5x5red, n5x5, poolProj] = s;
+    const quirkEps = opts.fixBatchNormEps ? 1e-5 : n5x5;
+    // 1x1 conv branch
+    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
+    // 1x1 conv -> 3x3 conv branch
+    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3red, 1), ...convBnRelu(n3x3red, n3x3, 3)));
+    // 1x1 conv -> two stacked 3x3 convs in place of one 5x5 (same receptive field, fewer parameters)
+    this.b3 = this.registerModule('b3', new Sequential(
+      ...convBnRelu(inChannels, n5x5red, 1),
+      ...convBnRelu(n5x5red, n5x5, 3, quirkEps),
+      ...convBnRelu(n5x5, n5x5, 3),
+    ));
+    // 3x3 max pooling -> 1x1 conv branch
+    this.b4 = this.registerModule('b4', new Sequential(new MaxPool2d(3, 1, 1), ...convBnRelu(inChannels, poolProj, 1)));
+    this.outChannels = n1x1 + n3x3 + n5x5 + poolProj;
+  }
+
+  forward(x: Tensor): Tensor {
+    return cat([this.b1.forward(x), this.b2.forward(x), this.b3.forward(x), this.b4.forward(x)]);
+  }
+}
+
+/** The naive module (no 1x1 bottlenecks, no pool projection); uses n1x1, n3x3 and n5x5 only. */
+export class NaiveInception extends Module {
+  readonly outChannels: number;
+  readonly b1: Sequential;
+  readonly b2: Sequential;
+  readonly b3: Sequential;
+  readonly b4: MaxPool2d;
+
+  constructor(readonly inChannels: number, s: InceptionSetting, opts: ModelOptions = {}) {
+    super();
+    const [n1x1, , n3x3, , n5x5] = s;
+    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
+    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3, 3)));
+    this.b3 = this.registerModule('b3', new Sequential(...convBnRelu(inChannels, n5x5, 3, opts.fixBatchNormEps ? 1e-5 : n5x5)));
+    this.b4 = this.registerModule('b4', new MaxPool2d(3, 1, 1));
+    this.outChannels = n1x1 + n3x3 + n5x5 + inChannels;
+  }
+
+  forward(x: Tensor): Tensor {
+    return cat([this.b1.forward(x), this.b2.forward(x), this.b3.forward(x), this.b4.forward(x)]);
+  }
+}
+
+/** A network of the family: which settings run at 32x32, 16x16 and 8x8, and the module kind. */
+export interface GoogLeNetSpec {
+  readonly stages: readonly [readonly string[], readonly string[], readonly string[]];
+  readonly naive?: boolean;
+  /** Extra settings by name, beside SETTINGS (for user-declared variants). */
+  readonly settings?: Record<string, InceptionSetting>;
+  /** Printed beside parameter counts that do not reproduce the seed's own. */
+  readonly note?: string;
+}
+
+const standard: GoogLeNetSpec['stages'] = [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'b5']];
+
+/** The seven networks of the seed's experiment (../shared/variants/README.md). */
+export const VARIANTS: Record<string, GoogLeNetSpec> = {
+  googlenet: { stages: standard },
+  'googlenet-naive': { stages: standard, naive: true },
+  'googlenet-long': { stages: [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'a5', 'a5', 'a5', 'b5']] },
+  'googlenet-short': { stages: [['a3', 'b3'], ['a4', 'd4', 'e4'], ['a5', 'b5']] },
+  'googlenet-short2': { stages: [['a3', 'b3'], ['a4'], ['a5', 'b5']] },
+  'googlenet-short3': { stages: [['a3'], ['c4'], ['b5']], note: 'reconstruction: the seed counts 1,985,220 (100 classes)' },
+  'googlenet-short4': { stages: [[], ['a4'], ['b5']], note: 'reconstruction: the seed counts 1,650,084 (100 classes)' },
+};
+
+export class GoogLeNet extends Module {
+  readonly prelayer: Sequential;
+  readonly stages: Module[][];
+  readonly maxpool: MaxPool2d;
+  readonly avgpool: AdaptiveAvgPool2d;
+  readonly dropout: Dropout2d;
+  readonly flatten = new Flatten();
+  readonly linear: Linear;
+
+  constructor(readonly spec: GoogLeNetSpec, readonly numClasses = 100, opts: ModelOptions = {}) {
+    super();
+    if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`GoogLeNet: number of classes must be a positive integer, got ${numClasses}`);
+    this.prelayer = this.registerModule('prelayer', new Sequential(...convBnRelu(3, 192, 3)));
+    let channels = 192;
+    const used = new Map<string, number>();
+    const settings = { ...SETTINGS, ...spec.settings };
+    // one pooling module shared by both stage transitions, registered where the seed's is
+    const maxpool = new MaxPool2d(3, 2, 1);
+    this.stages = spec.stages.map((names, stage) => {
+      if (stage === 1) this.registerModule('maxpool', maxpool);
+      return names.map((name) => {
+        const s = settings[name];
+        if (!s) throw new Error(`GoogLeNet: unknown Inception setting '${name}' (known: ${Object.keys(settings).join(', ')})`);
+        const n = (used.get(name) ?? 0) + 1;
+        used.set(name, n);
+        const m = spec.naive ? new NaiveInception(channels, s, opts) : new Inception(channels, s, opts);
+        channels = m.outChannels;
+        return this.registerModule(n === 1 ? name : `${name}_${n}`, m);
+      });
+    });
+    this.maxpool = maxpool;
+    this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
+    this.dropout = this.registerModule('dropout', new Dropout2d(0.4));
+    this.linear = this.registerModule('linear', new Linear(channels, numClasses));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape.length !== 4 || x.shape[1] !== 3)
+      throw new Error(`GoogLeNet: expected images [N, 3, H, W], got [${x.shape.join(', ')}]`);
+    let h = this.prelayer.forward(x);
+    this.stages.forEach((modules, stage) => {
+      if (stage > 0) h = this.maxpool.forward(h);
+      for (const m of modules) h = m.forward(h);
+    });
+    h = this.avgpool.forward(h);
+    h = this.dropout.forward(h);
+    return this.linear.forward(this.flatten.forward(h));
+  }
+}
+
+export function modelNames(): string[] {
+  return Object.keys(VARIANTS);
+}
+
+/** Builds a network of the family by name, e.g. createModel('googlenet', 100). */
+export function createModel(name: string, numClasses = 100, opts: ModelOptions = {}): GoogLeNet {
+  const spec = VARIANTS[name];
+  if (!spec) throw new Error(`unknown model '${name}'; choose one of: ${modelNames().join(', ')}`);
+  return new GoogLeNet(spec, numClasses, opts);
+}

@@ -1,0 +1,207 @@
+// The layers GoogLeNet needs, with PyTorch's constructor arguments, parameter names and
+// default initialisation (kaiming-uniform with a=√5 for weights, uniform ±1/√fan_in for
+// biases, BatchNorm weight 1 and bias 0, running mean 0 and var 1).
+import type { Pair } from '../backend/backend.js';
+import * as F from '../autograd/ops.js';
+import { Tensor } from '../tensor/tensor.js';
+import { defaultGenerator } from '../util/generator.js';
+import type { Rng } from '../util/rng.js';
+import { CounterBuffer, Module } from './module.js';
+
+function pair(v: number | Pair): Pair {
+  return typeof v === 'number' ? [v, v] : v;
+}
+
+function checkPositiveInt(v: number, what: string, layer: string): void {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${what} must be a positive integer, got ${v}`);
+}
+
+/** U(-bound, bound) with bound = 1/√fan_in: PyTorch's kaiming_uniform_(a=√5) and its bias init. */
+function uniformInit(shape: number[], fanIn: number, rng: Rng): Tensor {
+  const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-bound, bound);
+  return Tensor.fromArray(data, shape);
+}
+
+export interface Conv2dOptions {
+  stride?: number | Pair;
+  padding?: number | Pair;
+  bias?: boolean;
+  rng?: Rng;
+}
+
+export class Conv2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor | null;
+  readonly stride: Pair;
+  readonly padding: Pair;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
+    super();
+    checkPositiveInt(inChannels, 'in_channels', 'Conv2d');
+    checkPositiveInt(outChannels, 'out_channels', 'Conv2d');
+    const [kh, kw] = pair(kernelSize);
+    this.stride = pair(opts.stride ?? 1);
+    this.padding = pair(opts.padding ?? 0);
+    const rng = opts.rng ?? defaultGenerator();
+    const fanIn = inChannels * kh * kw;
+    this.weight = this.registerParameter('weight', uniformInit([outChannels, inChannels, kh, kw], fanIn, rng));
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', uniformInit([outChannels], fanIn, rng));
+  }
+
+  override describe(): string {
+    const [, , kh, kw] = this.weight.shape;
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${kh}, ${kw}), stride=(${this.stride}), padding=(${this.padding})`;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding);
+  }
+}
+
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+  readonly numBatchesTracked: CounterBuffer;
+
+  /** momentum null = cumulative moving average, as PyTorch. */
+  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum: number | null = 0.1) {
+    super();
+    checkPositiveInt(numFeatures, 'num_features', 'BatchNorm2d');
+    if (!(eps > 0)) throw new Error(`BatchNorm2d: eps must be positive, got ${eps}`);
+    this.weight = this.registerParameter('weight', Tensor.full([numFeatures], 1));
+    this.bias = this.registerParameter('bias', Tensor.zeros([numFeatures]));
+    this.runningMean = this.registerBuffer('running_mean', Tensor.zeros([numFeatures]));
+    this.runningVar = this.registerBuffer('running_var', Tensor.full([numFeatures], 1));
+    this.numBatchesTracked = this.registerBuffer('num_batches_tracked', new CounterBuffer());
+  }
+
+  override describe(): string {
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}`;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.shape.length !== 4 || x.shape[1] !== this.numFeatures)
+      throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
+    let momentum = this.momentum ?? 0;
+    if (this.training) {
+      this.numBatchesTracked.value += 1n;
+      if (this.momentum === null) momentum = 1 / Number(this.numBatchesTracked.value);
+    }
+    return F.batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar, momentum }, this.training, this.eps);
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return F.relu(x);
+  }
+}
+
+export class MaxPool2d extends Module {
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly padding: Pair;
+
+  constructor(kernelSize: number | Pair, stride?: number | Pair, padding: number | Pair = 0) {
+    super();
+    this.kernel = pair(kernelSize);
+    this.stride = pair(stride ?? kernelSize);
+    this.padding = pair(padding);
+    if (this.padding.some((p, i) => p * 2 > this.kernel[i]))
+      throw new Error(`MaxPool2d: padding should be at most half of kernel size, got kernel ${this.kernel} padding ${this.padding}`);
+  }
+
+  override describe(): string {
+    return `kernel_size=${this.kernel[0]}, stride=${this.stride[0]}, padding=${this.padding[0]}`;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.maxPool2d(x, this.kernel, this.stride, this.padding);
+  }
+}
+
+/** AdaptiveAvgPool2d; only the output size (1, 1) that GoogLeNet uses is implemented. */
+export class AdaptiveAvgPool2d extends Module {
+  constructor(outputSize: number | Pair = 1) {
+    super();
+    const [h, w] = pair(outputSize);
+    if (h !== 1 || w !== 1) throw new Error(`AdaptiveAvgPool2d: only output size (1, 1) is supported, got (${h}, ${w})`);
+  }
+
+  override describe(): string {
+    return 'output_size=(1, 1)';
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.globalAvgPool2d(x);
+  }
+}
+
+export class Dropout extends Module {
+  constructor(public p = 0.5, readonly rng?: Rng) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+  }
+
+  override describe(): string {
+    return `p=${this.p}`;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.dropout(x, this.p, this.training, this.rng);
+  }
+}
+
+/** Zeroes whole channels of each sample (nn.Dropout2d). */
+export class Dropout2d extends Dropout {
+  override forward(x: Tensor): Tensor {
+    return F.dropout2d(x, this.p, this.training, this.rng);
+  }
+}
+
+export class Linear extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+
+  constructor(readonly inFeatures: number, readonly outFeatures: number, rng: Rng = defaultGenerator()) {
+    super();
+    checkPositiveInt(inFeatures, 'in_features', 'Linear');
+    checkPositiveInt(outFeatures, 'out_features', 'Linear');
+    this.weight = this.registerParameter('weight', uniformInit([outFeatures, inFeatures], inFeatures, rng));
+    this.bias = this.registerParameter('bias', uniformInit([outFeatures], inFeatures, rng));
+  }
+
+  override describe(): string {
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}`;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** x.view(N, -1) */
+export class Flatten extends Module {
+  forward(x: Tensor): Tensor {
+    return F.flatten(x);
+  }
+}
+
+/** Children named '0', '1', … as PyTorch's nn.Sequential. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.layers.reduce((h, m) => m.forward(h), x);
+  }
+}

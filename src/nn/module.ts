@@ -1,0 +1,162 @@
+// Module: PyTorch's nn.Module in miniature. Parameters, buffers and child modules are
+// registered in order, so `stateDict()` yields PyTorch's own names in PyTorch's own
+// order (a module's parameters, then its buffers, then each child's, depth first).
+import { Tensor } from '../tensor/tensor.js';
+import { toFloat32, type HostTensor } from '../io/safetensors.js';
+
+/** An int64 scalar buffer (BatchNorm's num_batches_tracked). */
+export class CounterBuffer {
+  constructor(public value: bigint = 0n) {}
+}
+
+export type Buffer = Tensor | CounterBuffer;
+export type StateDict = Map<string, HostTensor>;
+
+export abstract class Module {
+  training = true;
+  private readonly params = new Map<string, Tensor>();
+  private readonly buffers = new Map<string, Buffer>();
+  private readonly children = new Map<string, Module>();
+
+  abstract forward(x: Tensor): Tensor;
+
+  /** A short description of the layer, as PyTorch's extra_repr. */
+  describe(): string {
+    return '';
+  }
+
+  protected registerParameter(name: string, t: Tensor): Tensor {
+    t.requiresGrad = true;
+    this.params.set(name, t.keep());
+    return t;
+  }
+
+  protected registerBuffer<B extends Buffer>(name: string, b: B): B {
+    if (b instanceof Tensor) b.keep();
+    this.buffers.set(name, b);
+    return b;
+  }
+
+  protected registerModule<M extends Module>(name: string, m: M): M {
+    if (name.includes('.') || name === '') throw new Error(`invalid module name '${name}'`);
+    if (this.children.has(name)) throw new Error(`module name '${name}' is already used`);
+    this.children.set(name, m);
+    return m;
+  }
+
+  namedChildren(): [string, Module][] {
+    return [...this.children];
+  }
+
+  /** Every module below and including this one, with its dotted name ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.children) out.push(...child.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules())
+      for (const [name, p] of m.params) out.push([prefix ? `${prefix}.${name}` : name, p]);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Buffer][] {
+    const out: [string, Buffer][] = [];
+    for (const [prefix, m] of this.namedModules())
+      for (const [name, b] of m.buffers) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    return out;
+  }
+
+  /** Number of parameter elements (the seed's count of trainable parameters). */
+  parameterCount(): number {
+    return this.parameters().reduce((s, p) => s + p.numel, 0);
+  }
+
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** Copies parameters and buffers to host memory under PyTorch's state_dict names. */
+  stateDict(): StateDict {
+    const out: StateDict = new Map();
+    for (const [prefix, m] of this.namedModules()) {
+      const full = (n: string) => (prefix ? `${prefix}.${n}` : n);
+      for (const [name, p] of m.params) out.set(full(name), { dtype: 'F32', shape: [...p.shape], data: p.toArray() });
+      for (const [name, b] of m.buffers) {
+        if (b instanceof Tensor) out.set(full(name), { dtype: 'F32', shape: [...b.shape], data: b.toArray() });
+        else out.set(full(name), { dtype: 'I64', shape: [], data: BigInt64Array.of(b.value) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Loads a state dict. Strict (as PyTorch's default): every name must be present with the
+   * right shape, and no extra names are allowed; nothing is changed unless all entries fit.
+   */
+  loadStateDict(sd: StateDict, source = 'state dict'): void {
+    const targets = new Map<string, Buffer>([...this.namedParameters(), ...this.namedBuffers()]);
+    const missing = [...targets.keys()].filter((k) => !sd.has(k));
+    const extra = [...sd.keys()].filter((k) => !targets.has(k));
+    const problems: string[] = [];
+    if (missing.length) problems.push(`missing ${listNames(missing)}`);
+    if (extra.length) problems.push(`unexpected ${listNames(extra)}`);
+    for (const [name, target] of targets) {
+      const src = sd.get(name);
+      if (!src) continue;
+      const want = target instanceof Tensor ? target.shape : [];
+      const got = src.shape.length === 1 && src.shape[0] === 1 && want.length === 0 ? [] : src.shape;
+      if (got.length !== want.length || got.some((d, i) => d !== want[i]))
+        problems.push(`${name} has shape [${src.shape.join(', ')}], expected [${want.join(', ')}]`);
+      else if (target instanceof Tensor && src.dtype === 'I64')
+        problems.push(`${name} is I64, expected a float tensor`);
+    }
+    if (problems.length)
+      throw new Error(`${source} does not fit ${this.constructor.name}: ${problems.join('; ')}`);
+    for (const [name, target] of targets) {
+      const src = sd.get(name)!;
+      if (target instanceof Tensor) target.assign(toFloat32(src));
+      else target.value = src.dtype === 'I64' ? (src.data as BigInt64Array)[0] : BigInt(Math.round(toFloat32(src)[0]));
+    }
+  }
+
+  /** Frees every parameter, buffer and gradient of this module tree. */
+  dispose(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.dispose();
+    }
+    for (const [, b] of this.namedBuffers()) if (b instanceof Tensor) b.dispose();
+  }
+
+  /** A PyTorch-like printout of the module tree. */
+  toString(indent = ''): string {
+    const head = `${this.constructor.name}(${this.describe()}`;
+    if (this.children.size === 0) return `${head})`;
+    const inner = [...this.children].map(([n, c]) => `${indent}  (${n}): ${c.toString(indent + '  ')}`);
+    return `${head}\n${inner.join('\n')}\n${indent})`;
+  }
+}
+
+function listNames(names: string[]): string {
+  const shown = names.slice(0, 5).join(', ');
+  return names.length > 5 ? `${shown} and ${names.length - 5} more` : shown;
+}

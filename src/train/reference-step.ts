@@ -1,0 +1,63 @@
+// One training step exactly as the PyTorch fixtures were made: a training-mode forward
+// with dropout off, mean cross-entropy, backward, one Adadelta(lr=1.0) step, then an
+// eval-mode forward of the same batch. Its output file has the fixture's names, so
+// this project and PyTorch can be compared on any batch.
+import { backward, noGrad } from '../autograd/engine.js';
+import { crossEntropy, toTargets } from '../autograd/ops.js';
+import type { HostTensor } from '../io/safetensors.js';
+import { toFloat32 } from '../io/safetensors.js';
+import { Dropout } from '../nn/layers.js';
+import type { Module, StateDict } from '../nn/module.js';
+import { Adadelta } from '../optim/optimizer.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
+
+export interface Batch {
+  input: Tensor;
+  targets: Int32Array;
+}
+
+/** Reads `input` (float NCHW) and `target` (int64 [N]) from a safetensors map; other entries are ignored. */
+export function batchFromHost(file: Map<string, HostTensor>, source: string, classes: number): Batch {
+  const input = file.get('input');
+  const target = file.get('target');
+  if (!input || !target) throw new Error(`${source}: needs tensors 'input' (float32 [N,3,H,W]) and 'target' (int64 [N])`);
+  if (input.shape.length !== 4 || input.shape[1] !== 3) throw new Error(`${source}: 'input' must be [N,3,H,W], got [${input.shape.join(', ')}]`);
+  if (target.shape.length !== 1 || target.shape[0] !== input.shape[0])
+    throw new Error(`${source}: 'target' must be [${input.shape[0]}], got [${target.shape.join(', ')}]`);
+  const targets = toTargets(target.dtype === 'I64' ? (target.data as BigInt64Array) : Array.from(toFloat32(target)));
+  const bad = targets.findIndex((t) => !(t >= 0 && t < classes));
+  if (bad >= 0) throw new Error(`${source}: target[${bad}] = ${targets[bad]} is out of range for ${classes} classes`);
+  return { input: Tensor.fromArray(toFloat32(input), input.shape).keep(), targets };
+}
+
+const f32 = (t: Tensor): HostTensor => ({ dtype: 'F32', shape: [...t.shape], data: t.toArray() });
+
+/** Runs the step on `model` (changing it) and returns the fixture-named results plus the after-step state dict. */
+export function referenceStep(model: Module, batch: Batch): StateDict {
+  const out: StateDict = new Map();
+  const dropouts = model.namedModules().filter(([, m]) => m instanceof Dropout).map(([, m]) => m as Dropout);
+  const saved = dropouts.map((d) => d.p);
+  dropouts.forEach((d) => (d.p = 0));
+  const optimizer = new Adadelta(model.parameters(), { lr: 1.0 });
+  try {
+    model.train();
+    model.zeroGrad();
+    tidy(() => {
+      const logits = model.forward(batch.input);
+      const loss = crossEntropy(logits, batch.targets);
+      out.set('train_logits', f32(logits));
+      out.set('loss', { dtype: 'F32', shape: [], data: loss.toArray() });
+      backward(loss);
+    });
+    for (const [name, p] of model.namedParameters()) out.set(`grad.${name}`, f32(p.grad!));
+    optimizer.step();
+    model.eval();
+    tidy(() => noGrad(() => out.set('eval_logits_after_step', f32(model.forward(batch.input)))));
+    for (const [name, t] of model.stateDict()) out.set(name, t);
+  } finally {
+    dropouts.forEach((d, i) => (d.p = saved[i]));
+    optimizer.dispose();
+    model.zeroGrad();
+  }
+  return out;
+}
