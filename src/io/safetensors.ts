@@ -1,0 +1,205 @@
+// Reader/writer for the safetensors format (https://github.com/huggingface/safetensors):
+// 8-byte little-endian u64 header length N, N bytes of JSON header
+// `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {string: string}}`,
+// then the raw little-endian tensor data; offsets are relative to the start of the data.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export type DType = 'F32' | 'I64' | 'BF16';
+
+/** A tensor in host memory. BF16 holds the raw 16-bit patterns. */
+export interface HostTensor {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array | BigInt64Array | Uint16Array;
+}
+
+const ITEM_SIZE: Record<DType, number> = { F32: 4, I64: 8, BF16: 2 };
+const SUPPORTED = Object.keys(ITEM_SIZE).join(', ');
+
+// Typed arrays use host byte order; the format is little-endian. Every platform Node runs on today is LE.
+if (os.endianness() !== 'LE') throw new Error('safetensors: big-endian hosts are not supported');
+
+export function numel(shape: number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function f32(shape: number[], data: Float32Array | number[]): HostTensor {
+  return checked({ dtype: 'F32', shape, data: data instanceof Float32Array ? data : Float32Array.from(data) });
+}
+
+export function i64(shape: number[], data: BigInt64Array | (bigint | number)[]): HostTensor {
+  const arr = data instanceof BigInt64Array ? data : BigInt64Array.from(data, (v) => BigInt(v));
+  return checked({ dtype: 'I64', shape, data: arr });
+}
+
+/** Converts any supported dtype to float32 (I64 via Number, BF16 by placing its bits in the high half). */
+export function toFloat32(t: HostTensor): Float32Array {
+  if (t.data instanceof Float32Array) return t.data;
+  const out = new Float32Array(t.data.length);
+  if (t.data instanceof BigInt64Array) {
+    for (let i = 0; i < out.length; i++) out[i] = Number(t.data[i]);
+  } else {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < out.length; i++) bits[i] = t.data[i] << 16;
+  }
+  return out;
+}
+
+function checked(t: HostTensor): HostTensor {
+  const problem = tensorProblem(t);
+  if (problem) throw new Error(problem);
+  return t;
+}
+
+function tensorProblem(t: HostTensor): string | null {
+  if (!(t.dtype in ITEM_SIZE)) return `unsupported dtype ${JSON.stringify(t.dtype)} (supported: ${SUPPORTED})`;
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    return `shape ${JSON.stringify(t.shape)} is not a list of non-negative integers`;
+  const want = { F32: Float32Array, I64: BigInt64Array, BF16: Uint16Array }[t.dtype];
+  if (!(t.data instanceof want)) return `dtype ${t.dtype} needs its data in a ${want.name}`;
+  if (t.data.length !== numel(t.shape))
+    return `shape [${t.shape}] has ${numel(t.shape)} elements but the data has ${t.data.length}`;
+  return null;
+}
+
+export function readSafetensors(file: string): Map<string, HostTensor> {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+  }
+  return parseSafetensors(buf, file);
+}
+
+export function parseSafetensors(buf: Buffer, nameForErrors: string): Map<string, HostTensor> {
+  const fail = (msg: string): never => {
+    throw new Error(`${nameForErrors}: ${msg}`);
+  };
+  if (buf.length < 8) fail(`file too short for a safetensors header (${buf.length} bytes, need at least 8); re-download or re-save it`);
+  const n = buf.readBigUInt64LE(0);
+  if (n > BigInt(buf.length - 8))
+    fail(`header length ${n} is beyond the end of the file (${buf.length - 8} bytes after the length field); the file is truncated or not safetensors`);
+  const headerText = buf.toString('utf8', 8, 8 + Number(n));
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch (e) {
+    fail(`header is not valid JSON (${(e as Error).message}); the file is corrupt or not safetensors`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object; the file is corrupt or not safetensors');
+  const entries = header as Record<string, unknown>;
+  const dataStart = 8 + Number(n);
+  const dataLen = buf.length - dataStart;
+
+  // Validate every entry first, so a truncated file is reported as such rather than as a bad tensor.
+  type Info = { dtype: DType; shape: number[]; begin: number; end: number };
+  const infos: [string, Info][] = [];
+  let maxEnd = 0;
+  for (const key of topLevelKeys(headerText)) {
+    if (key === '__metadata__') continue;
+    const e = entries[key] as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    const where = `tensor ${JSON.stringify(key)}`;
+    if (typeof e !== 'object' || e === null) fail(`${where}: header entry is not an object; the file is corrupt`);
+    const { dtype, shape, data_offsets: off } = e!;
+    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
+      fail(`${where} has unsupported dtype ${JSON.stringify(dtype)} (supported: ${SUPPORTED}); convert it to one of these before saving`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`${where} has an invalid shape ${JSON.stringify(shape)}; the file is corrupt`);
+    const ok = Array.isArray(off) && off.length === 2 && off.every((x) => Number.isSafeInteger(x) && x >= 0) && off[0] <= off[1];
+    if (!ok) fail(`${where} has data_offsets ${JSON.stringify(off)} outside the data (need 0 <= begin <= end); the file is corrupt, re-save it`);
+    const [begin, end] = off as number[];
+    const size = numel(shape as number[]) * ITEM_SIZE[dtype as DType];
+    if (end - begin !== size)
+      fail(`${where} has data_offsets [${begin},${end}] (${end - begin} bytes) but ${dtype} shape [${shape}] needs ${size} bytes; the file is corrupt, re-save it`);
+    infos.push([key, { dtype: dtype as DType, shape: shape as number[], begin, end }]);
+    maxEnd = Math.max(maxEnd, end);
+  }
+  if (maxEnd > dataLen) fail(`truncated file (header says ${maxEnd} bytes of data, file has ${dataLen}); re-download or re-save it`);
+
+  const out = new Map<string, HostTensor>();
+  for (const [key, { dtype, shape, begin, end }] of infos) {
+    const count = numel(shape);
+    const data = dtype === 'F32' ? new Float32Array(count) : dtype === 'I64' ? new BigInt64Array(count) : new Uint16Array(count);
+    // Copy bytes: offsets in the file are generally not aligned to the element size.
+    new Uint8Array(data.buffer).set(buf.subarray(dataStart + begin, dataStart + end));
+    out.set(key, { dtype, shape: [...shape], data });
+  }
+  return out;
+}
+
+/** Top-level keys of a JSON object text in source order (JSON.parse would move integer-like keys first). */
+function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = c === '{' && depth === 1;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}
+
+/**
+ * Writes tensors (data in the order given) atomically: a temporary file in the same directory, then rename.
+ * The header is written like the reference implementation: `__metadata__` first, compact JSON, padded with
+ * spaces to a multiple of 8 bytes.
+ */
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
+  const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  for (const [k, v] of Object.entries(metadata))
+    if (typeof v !== 'string') throw new Error(`${file}: metadata value for ${JSON.stringify(k)} must be a string, got ${typeof v}`);
+  // Built by hand rather than from one object, where integer-like names would be moved to the front.
+  const entries: [string, unknown][] = [['__metadata__', metadata]];
+  let offset = 0;
+  for (const [key, t] of list) {
+    if (key === '__metadata__') throw new Error(`${file}: "__metadata__" is reserved and cannot be a tensor name`);
+    const problem = tensorProblem(t);
+    if (problem) throw new Error(`${file}: tensor ${JSON.stringify(key)}: ${problem}`);
+    entries.push([key, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] }]);
+    offset += t.data.byteLength;
+  }
+  let json = `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+
+  const tmp = path.join(path.dirname(file), `${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, prefix);
+    fs.writeSync(fd, Buffer.from(json, 'utf8'));
+    for (const [, t] of list) {
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      for (let pos = 0; pos < bytes.length; ) pos += fs.writeSync(fd, bytes, pos);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== null) fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`${file}: cannot write (${(e as Error).message}); check the directory exists and is writable`);
+  }
+}

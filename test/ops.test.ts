@@ -1,0 +1,60 @@
+// Every case of ../shared/fixtures/ops.safetensors (PyTorch, float64): outputs and input
+// gradients within 1e-5 relative error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readSafetensors, toFloat32, type HostTensor } from '../src/io/safetensors.js';
+import { backward } from '../src/autograd/engine.js';
+import * as F from '../src/autograd/ops.js';
+import { Tensor, tidy } from '../src/tensor/tensor.js';
+import { sharedOpts, sharedPath } from './shared.js';
+import { assertRel, hostTensor } from './numeric.js';
+
+const TOL = 1e-5;
+
+type Case = (inputs: Tensor[]) => Tensor;
+const bn = (eps: number): Case => ([x, w, b]) =>
+  F.batchNorm2d(x, w, b, { runningMean: null, runningVar: null, momentum: 0.1 }, true, eps);
+
+const cases: Record<string, Case> = {
+  conv3x3_pad1: ([x, w, b]) => F.conv2d(x, w, b, [1, 1], [1, 1]),
+  conv1x1: ([x, w, b]) => F.conv2d(x, w, b, [1, 1], [0, 0]),
+  maxpool3_s1_p1: ([x]) => F.maxPool2d(x, [3, 3], [1, 1], [1, 1]),
+  maxpool3_s2_p1: ([x]) => F.maxPool2d(x, [3, 3], [2, 2], [1, 1]),
+  adaptive_avgpool_1x1: ([x]) => F.globalAvgPool2d(x),
+  linear: ([x, w, b]) => F.linear(x, w, b),
+  relu: ([x]) => F.relu(x),
+  concat_dim1: (xs) => F.cat(xs),
+  'batchnorm_train_eps1e-5': bn(1e-5),
+  batchnorm_train_eps32: bn(32),
+  cross_entropy_mean: ([x]) => F.crossEntropy(x, Int32Array.of(1, 0, 4)),
+};
+
+test('ops.safetensors covers exactly the cases we test', sharedOpts, () => {
+  const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
+  const names = new Set([...file.keys()].map((k) => k.slice(0, k.lastIndexOf('.'))));
+  assert.deepEqual([...names].sort(), Object.keys(cases).sort());
+});
+
+for (const [name, op] of Object.entries(cases)) {
+  test(`op parity with PyTorch: ${name}`, sharedOpts, () => {
+    const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
+    const get = (k: string): HostTensor => {
+      const t = file.get(`${name}.${k}`);
+      assert.ok(t, `missing ${name}.${k}`);
+      return t;
+    };
+    tidy(() => {
+      const inputs: Tensor[] = [];
+      for (let i = 0; file.has(`${name}.in${i}`); i++) inputs.push(hostTensor(get(`in${i}`), true));
+      const out = op(inputs);
+      assert.deepEqual([...out.shape], get('out').shape);
+      assertRel(out.toArray(), toFloat32(get('out')), TOL, `${name} output`);
+      backward(out, hostTensor(get('gout')));
+      inputs.forEach((t, i) => {
+        assert.ok(t.grad, `${name}: no gradient for input ${i}`);
+        assertRel(t.grad.toArray(), toFloat32(get(`gin${i}`)), TOL, `${name} gradient of input ${i}`);
+        t.grad.dispose();
+      });
+    });
+  });
+}
