@@ -1,0 +1,70 @@
+// The CLI as a user runs it: bad input gives one line on stderr and a non-zero exit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readSafetensors, writeSafetensors, f32, i64 } from '../src/io/safetensors.js';
+import { createModel } from '../src/models/googlenet.js';
+import { repoRoot } from './helpers.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-cli-'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function expectError(args: string[], pattern: RegExp): void {
+  const r = cli(...args);
+  assert.notEqual(r.code, 0, `exit code for ${args.join(' ')}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+// a small model's weights and a batch of 3 images for it
+const weights = path.join(tmp, 'short4-c10.safetensors');
+const m = createModel('googlenet-short4', 10);
+writeSafetensors(weights, m.stateDict());
+m.dispose();
+const batch = path.join(tmp, 'batch.safetensors');
+writeSafetensors(batch, {
+  input: f32([3, 3, 32, 32], Float32Array.from({ length: 3 * 3 * 32 * 32 }, (_, i) => Math.cos(i))),
+  target: i64([3], [1, 9, 4]),
+  extra: f32([1], [0]),
+});
+
+test('step runs any model and class count and writes the fixture-named results', () => {
+  const out = path.join(tmp, 'r.safetensors');
+  const r = cli('step', '--model', 'googlenet-short4', '--classes', '10', '--weights', weights, '--input', batch, '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const res = readSafetensors(out);
+  assert.deepEqual(res.get('train_logits')!.shape, [3, 10]);
+  assert.deepEqual(res.get('eval_logits_after_step')!.shape, [3, 10]);
+  assert.deepEqual(res.get('loss')!.shape, []);
+  assert.ok(res.has('grad.a4.b3.3.weight') && res.has('a4.b3.4.running_var') && res.has('linear.bias'));
+  assert.ok(!res.has('extra') && !res.has('input'));
+});
+
+test('bad flags and files: one-line errors, non-zero exit', () => {
+  expectError(['step', '--model', 'googlenet-huge', '--weights', weights, '--input', batch, '--out', 'x'], /unknown model 'googlenet-huge'; choose one of/);
+  expectError(['step', '--classes', 'ten', '--weights', weights, '--input', batch, '--out', 'x'], /--classes must be a positive integer, got 'ten'/);
+  expectError(['step', '--weights', weights, '--input', batch], /required option '--out <file>' not specified/);
+  expectError(['step', '--model', 'googlenet-short4', '--classes', '10', '--weights', path.join(tmp, 'nope.safetensors'), '--input', batch, '--out', 'x'], /nope.safetensors: no such file/);
+  // weights for 10 classes loaded as 100 classes: misshaped tensors named
+  expectError(['step', '--model', 'googlenet-short4', '--classes', '100', '--weights', weights, '--input', batch, '--out', 'x'], /does not fit GoogLeNet: linear.weight has shape \[10, 1024\], expected \[100, 1024\]/);
+  // weights of another model: missing and unexpected names
+  expectError(['step', '--model', 'googlenet-short3', '--classes', '10', '--weights', weights, '--input', batch, '--out', 'x'], /does not fit GoogLeNet: missing a3\.b1\.0\.weight.*unexpected a4\./);
+  const truncated = path.join(tmp, 'truncated.safetensors');
+  const full = fs.readFileSync(weights);
+  for (const cut of [5000, full.length - 1000]) {
+    fs.writeFileSync(truncated, full.subarray(0, cut));
+    expectError(['step', '--model', 'googlenet-short4', '--classes', '10', '--weights', truncated, '--input', batch, '--out', 'x'], /truncated\.safetensors: .*truncated/);
+  }
+  const badBatch = path.join(tmp, 'bad-batch.safetensors');
+  writeSafetensors(badBatch, { input: f32([1, 3, 32, 32], new Float32Array(3072)), target: i64([1], [10]) });
+  expectError(['step', '--model', 'googlenet-short4', '--classes', '10', '--weights', weights, '--input', badBatch, '--out', 'x'], /target\[0\] = 10 is out of range for 10 classes/);
+  assert.ok(!fs.existsSync('x'), 'no output file is written on failure');
+});
