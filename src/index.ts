@@ -1,0 +1,13 @@
+// The library's public surface.
+export type { Backend, Handle, MemoryStats, Pair } from './backend/backend.js';
+export { Tensor, tidy, backend, setBackend } from './tensor/tensor.js';
+export { backward, noGrad, isGradEnabled } from './autograd/engine.js';
+export * from './autograd/ops.js';
+export { Module, CounterBuffer, type StateDict } from './nn/module.js';
+export * from './nn/layers.js';
+export * from './models/googlenet.js';
+export * from './optim/optimizer.js';
+export * from './optim/lr_scheduler.js';
+export * from './io/safetensors.js';
+export { Rng } from './util/rng.js';
+export { manualSeed, defaultGenerator } from './util/generator.js';
