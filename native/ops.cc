@@ -694,7 +694,7 @@ Napi::Value TopK(const Napi::CallbackInfo &info) {
       std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int32_t a, int32_t b) {
         return row[a] > row[b] || (row[a] == row[b] && a < b);
       });
-      for (int64_t j = 0; j < k; j++) out[i * k + j] = idx[j];
+      for (int64_t j = 0; j < k; j++) out.Data()[i * k + j] = idx[j];
     }
     return out;
   });

@@ -58,3 +58,12 @@ for (const [name, op] of Object.entries(cases)) {
     });
   });
 }
+
+test('topk returns the k best classes per row, best first, ties to the lower index', () => {
+  tidy(() => {
+    const x = Tensor.fromArray([0.1, 0.5, 0.3, 0.5, 9, -1, 2, 3], [2, 4]);
+    assert.deepEqual([...F.topk(x, 2)], [1, 3, 0, 3]);
+    assert.deepEqual([...F.topk(x, 4)], [1, 3, 2, 0, 0, 3, 2, 1]);
+    assert.throws(() => F.topk(x, 5), /topk: k=5 must be in 1..4/);
+  });
+});
