@@ -11,3 +11,4 @@ export * from './optim/lr_scheduler.js';
 export * from './io/safetensors.js';
 export { Rng } from './util/rng.js';
 export { manualSeed, defaultGenerator } from './util/generator.js';
+export * from './models/summary.js';

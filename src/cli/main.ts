@@ -4,6 +4,8 @@ import { createModel, modelNames } from '../models/googlenet.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
 import { backend } from '../tensor/tensor.js';
+import { formatSummary, summarize } from '../models/summary.js';
+import { VARIANTS } from '../models/googlenet.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -46,6 +48,19 @@ program
     console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
     batch.input.dispose();
     model.dispose();
+  });
+
+program
+  .command('summary')
+  .description('every layer of a network (output shape, parameters, multiply-accumulates for one 32x32 image), totals, and each Inception module beside its naive version')
+  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
+  .option('--classes <n>', 'number of classes', positiveInt('--classes'), 100)
+  .option('--json', 'print one JSON object {model, classes, params, macs, layers, modules}')
+  .action((o: { model: string; classes: number; json?: boolean }) => {
+    const model = createModel(o.model, o.classes);
+    const s = summarize(model, o.model);
+    model.dispose();
+    console.log(o.json ? JSON.stringify(s) : formatSummary(s, VARIANTS[o.model].note));
   });
 
 program.exitOverride();

@@ -46,9 +46,9 @@ export class Inception extends Module {
   readonly b3: Sequential;
   readonly b4: Sequential;
 
-  constructor(readonly inChannels: number, s: InceptionSetting, opts: ModelOptions = {}) {
+  constructor(readonly inChannels: number, readonly setting: InceptionSetting, opts: ModelOptions = {}) {
     super();
-    const [n1x1, n3x3red, n3x3, n5x5red, n5x5, poolProj] = s;
+    const [n1x1, n3x3red, n3x3, n5x5red, n5x5, poolProj] = setting;
     const quirkEps = opts.fixBatchNormEps ? 1e-5 : n5x5;
     // 1x1 conv branch
     this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
@@ -78,9 +78,9 @@ export class NaiveInception extends Module {
   readonly b3: Sequential;
   readonly b4: MaxPool2d;
 
-  constructor(readonly inChannels: number, s: InceptionSetting, opts: ModelOptions = {}) {
+  constructor(readonly inChannels: number, readonly setting: InceptionSetting, opts: ModelOptions = {}) {
     super();
-    const [n1x1, , n3x3, , n5x5] = s;
+    const [n1x1, , n3x3, , n5x5] = setting;
     this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
     this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3, 3)));
     this.b3 = this.registerModule('b3', new Sequential(...convBnRelu(inChannels, n5x5, 3, opts.fixBatchNormEps ? 1e-5 : n5x5)));

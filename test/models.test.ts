@@ -1,0 +1,113 @@
+// The GoogLeNet family (../shared/variants/README.md): exact parameter counts and MACs,
+// counted from the built modules; every network trains a step; README's eighth variant.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { backward } from '../src/autograd/engine.js';
+import { crossEntropy } from '../src/autograd/ops.js';
+import { createModel, modelNames, VARIANTS } from '../src/models/googlenet.js';
+import { summarize } from '../src/models/summary.js';
+import { Tensor, tidy } from '../src/tensor/tensor.js';
+import { repoRoot } from './helpers.js';
+
+const expected: Record<string, { c100: number; c10: number; macs: number }> = {
+  googlenet: { c100: 6258500, c10: 6166250, macs: 1521848320 },
+  'googlenet-naive': { c100: 65736148, c10: 65291098, macs: 11160357696 },
+  'googlenet-long': { c100: 9641924, c10: 9549674, macs: 1737723904 },
+  'googlenet-short': { c100: 5271652, c10: 5179402, macs: 1270321152 },
+  'googlenet-short2': { c100: 3523556, c10: 3431306, macs: 859672576 },
+  // short3 and short4 are documented reconstructions (the seed counts 1,985,220 / 1,892,970 and 1,650,084 / 1,557,834)
+  'googlenet-short3': { c100: 1965164, c10: 1872914, macs: 364810240 },
+  'googlenet-short4': { c100: 1643796, c10: 1551546, macs: 156667904 },
+};
+
+test('the family holds exactly the seven networks of the seed', () => {
+  assert.deepEqual(modelNames().sort(), Object.keys(expected).sort());
+  assert.match(VARIANTS['googlenet-short3'].note!, /1,985,220/);
+  assert.match(VARIANTS['googlenet-short4'].note!, /1,650,084/);
+});
+
+for (const [name, want] of Object.entries(expected)) {
+  test(`${name}: parameters (100 and 10 classes) and MACs per image`, () => {
+    const m100 = createModel(name, 100);
+    const s = summarize(m100, name);
+    assert.equal(s.params, want.c100);
+    assert.equal(s.macs, want.macs);
+    assert.equal(s.layers.reduce((t, l) => t + l.params, 0), want.c100, 'per-layer parameters add up');
+    m100.dispose();
+    const m10 = createModel(name, 10);
+    assert.equal(m10.parameterCount(), want.c10);
+    m10.dispose();
+    // an unusual class count: only the linear layer changes, by (in features + 1) per class
+    const m37 = createModel(name, 37);
+    const perClass = name === 'googlenet-naive' ? 4945 : 1025;
+    assert.equal(m37.parameterCount(), want.c100 + (37 - 100) * perClass);
+    m37.dispose();
+  });
+}
+
+test("the seed's bottleneck arithmetic per module: a3's MACs beside the naive module", () => {
+  const m = createModel('googlenet', 100);
+  const a3 = summarize(m, 'googlenet').modules.find((r) => r.name === 'a3')!;
+  m.dispose();
+  // a3 at 32x32, 192 -> 256 channels; naive = 1x1 (192->64) + 3x3 (192->128) + 3x3 (192->32)
+  assert.equal(a3.naiveMacs, 32 * 32 * 192 * (64 + 9 * 128 + 9 * 32));
+  // ours: b1 1x1 192->64; b2 1x1 192->96, 3x3 96->128; b3 1x1 192->16, 3x3 16->32, 3x3 32->32; b4 1x1 192->32
+  assert.equal(a3.macs, 32 * 32 * (192 * 64 + 192 * 96 + 9 * 96 * 128 + 192 * 16 + 9 * 16 * 32 + 9 * 32 * 32 + 192 * 32));
+  assert.deepEqual(a3.output, [1, 256, 32, 32]);
+});
+
+test('googlenet-long names its repeated modules a5, a5_2, a5_3, a5_4', () => {
+  const m = createModel('googlenet-long', 10);
+  const names = m.namedChildren().map(([n]) => n);
+  assert.deepEqual(names.filter((n) => n.startsWith('a5')), ['a5', 'a5_2', 'a5_3', 'a5_4']);
+  m.dispose();
+});
+
+for (const name of Object.keys(expected)) {
+  test(`${name}: forward and backward at batch 2`, () => {
+    const m = createModel(name, 10);
+    tidy(() => {
+      const x = Tensor.fromArray(Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.01)), [2, 3, 32, 32]);
+      const logits = m.forward(x);
+      assert.deepEqual([...logits.shape], [2, 10]);
+      const loss = crossEntropy(logits, Int32Array.of(3, 7));
+      assert.ok(Number.isFinite(loss.item()));
+      backward(loss);
+    });
+    for (const [n, p] of m.namedParameters()) assert.ok(p.grad, `${n} has no gradient`);
+    const g = m.linear.weight.grad!.toArray();
+    assert.ok(g.some((v) => v !== 0), 'linear gradient is zero');
+    m.dispose();
+  });
+}
+
+test("README's example declares an eighth variant that builds, counts and runs", () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const match = readme.match(/<!-- variant-example -->\s*```ts\n([\s\S]*?)```/);
+  assert.ok(match, 'README has no <!-- variant-example --> code block');
+  // run it as a user would: an ES module importing the package by name
+  const file = path.join(repoRoot, 'dist', 'readme-variant-example.mjs');
+  fs.writeFileSync(file, match[1]);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
+  fs.rmSync(file);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /googlenet-tiny: 2 Inception modules, [\d,]+ parameters/);
+});
+
+test('googlenet summary --json prints one object with totals and layers', () => {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'summary', '--model', 'googlenet-short2', '--classes', '10', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  assert.equal(s.model, 'googlenet-short2');
+  assert.equal(s.classes, 10);
+  assert.equal(s.params, 3431306);
+  assert.equal(s.macs, expected['googlenet-short2'].macs - 1024 * 90);
+  assert.ok(Array.isArray(s.layers) && s.layers.length > 50);
+  assert.deepEqual(s.layers.at(-1), { name: 'linear', kind: 'Linear', output: [1, 10], params: 10250, macs: 10240 });
+  const text = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'summary', '--model', 'googlenet-short4'], { encoding: 'utf8' });
+  assert.match(text.stdout, /Total parameters: 1,643,796 {2}\(reconstruction: the seed counts 1,650,084/);
+  assert.match(text.stdout, /Total MACs \(conv \+ linear, one image\): 156,667,904/);
+});
