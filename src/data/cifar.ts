@@ -1,0 +1,135 @@
+// Readers for the official CIFAR binary formats (the contents of cifar-10-binary.tar.gz
+// and cifar-100-binary.tar.gz). A record is the label byte(s) then 3072 pixel bytes: the
+// R, G and B planes, each 32x32 row-major. Any whole number of records is accepted, so
+// subsets read too; the count read is reported.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type DatasetName = 'cifar10' | 'cifar100';
+export type Split = 'train' | 'test';
+
+export const IMAGE_BYTES = 3 * 32 * 32;
+
+export interface DatasetInfo {
+  folder: string;
+  labelBytes: number;
+  classes: number;
+  coarseClasses?: number;
+  files: Record<Split, string[]>;
+  classNamesFile: string;
+  coarseNamesFile?: string;
+}
+
+export const DATASETS: Record<DatasetName, DatasetInfo> = {
+  cifar10: {
+    folder: 'cifar-10-batches-bin',
+    labelBytes: 1,
+    classes: 10,
+    files: { train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'], test: ['test_batch.bin'] },
+    classNamesFile: 'batches.meta.txt',
+  },
+  cifar100: {
+    folder: 'cifar-100-binary',
+    labelBytes: 2,
+    classes: 100,
+    coarseClasses: 20,
+    files: { train: ['train.bin'], test: ['test.bin'] },
+    classNamesFile: 'fine_label_names.txt',
+    coarseNamesFile: 'coarse_label_names.txt',
+  },
+};
+
+/** Images as bytes (N × 3072, CHW per image) and their labels. */
+export interface CifarSplit {
+  dataset: DatasetName;
+  split: Split;
+  images: Uint8Array;
+  labels: Uint8Array;
+  count: number;
+  classes: number;
+  classNames: string[];
+  /** The files read, with their record counts. */
+  files: { file: string; records: number }[];
+}
+
+export interface ReadOptions {
+  /** CIFAR-100 only: the 20 superclasses instead of the 100 classes. */
+  coarse?: boolean;
+  /** Read only the first N records (over the files in order). */
+  limit?: number;
+}
+
+function readNames(file: string, expected: number): string[] {
+  if (!fs.existsSync(file)) return Array.from({ length: expected }, (_, i) => String(i));
+  const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  if (names.length !== expected) throw new Error(`${file}: ${names.length} class names, expected ${expected}`);
+  return names;
+}
+
+/**
+ * Reads one split from `<root>/<dataset folder>/`. CIFAR-10's training files that are
+ * absent are skipped (subsets hold data_batch_1 only); at least one file must exist.
+ */
+export function readCifar(root: string, dataset: DatasetName, split: Split, opts: ReadOptions = {}): CifarSplit {
+  const info = DATASETS[dataset];
+  const dir = path.join(root, info.folder);
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
+  if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
+  const recordBytes = info.labelBytes + IMAGE_BYTES;
+  const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  if (present.length === 0)
+    throw new Error(`${dir}: none of ${info.files[split].join(', ')} found; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
+  const classes = opts.coarse ? info.coarseClasses! : info.classes;
+  const labelOffset = dataset === 'cifar100' && !opts.coarse ? 1 : 0;
+  const chunks: { file: string; buf: Buffer; records: number }[] = [];
+  let total = 0;
+  for (const file of present) {
+    if (opts.limit !== undefined && total >= opts.limit) break;
+    const size = fs.statSync(file).size;
+    if (size === 0 || size % recordBytes !== 0)
+      throw new Error(`${file}: ${size} bytes is not a whole number of ${recordBytes}-byte records; the file is truncated or corrupt, delete it and download again`);
+    let records = size / recordBytes;
+    if (opts.limit !== undefined) records = Math.min(records, opts.limit - total);
+    const buf = Buffer.alloc(records * recordBytes);
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, buf, 0, buf.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    chunks.push({ file, buf, records });
+    total += records;
+  }
+  // shared, so loader worker threads read the images without copies
+  const images = new Uint8Array(new SharedArrayBuffer(total * IMAGE_BYTES));
+  const labels = new Uint8Array(total);
+  let n = 0;
+  for (const { file, buf, records } of chunks) {
+    for (let r = 0; r < records; r++, n++) {
+      const at = r * recordBytes;
+      const label = buf[at + labelOffset];
+      if (label >= classes) throw new Error(`${file}: record ${r} has label ${label}, out of range for ${classes} classes; the file is corrupt, delete it and download again`);
+      labels[n] = label;
+      images.set(buf.subarray(at + info.labelBytes, at + recordBytes), n * IMAGE_BYTES);
+    }
+  }
+  const namesFile = path.join(dir, opts.coarse ? info.coarseNamesFile! : info.classNamesFile);
+  return {
+    dataset, split, images, labels, count: total, classes,
+    classNames: readNames(namesFile, classes),
+    files: chunks.map(({ file, records }) => ({ file, records })),
+  };
+}
+
+/** ToTensor + Normalize(mean, std) of images [from, from+n) into NCHW floats. */
+export function toFloatBatch(data: CifarSplit, indices: ArrayLike<number>, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5]): Float32Array {
+  const out = new Float32Array(indices.length * IMAGE_BYTES);
+  for (let b = 0; b < indices.length; b++) {
+    const src = indices[b] * IMAGE_BYTES;
+    for (let c = 0; c < 3; c++) {
+      const o = b * IMAGE_BYTES + c * 1024;
+      for (let i = 0; i < 1024; i++) out[o + i] = (data.images[src + c * 1024 + i] / 255 - mean[c]) / std[c];
+    }
+  }
+  return out;
+}
