@@ -77,6 +77,35 @@ export function readSafetensors(file: string): Map<string, HostTensor> {
   return parseSafetensors(buf, file);
 }
 
+/** The `__metadata__` string map of a file (reading only its header); {} when absent. */
+export function readSafetensorsMetadata(file: string): Record<string, string> {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(8);
+    if (size < 8 || fs.readSync(fd, head, 0, 8, 0) !== 8) throw new Error(`${file}: file too short for a safetensors header; re-download or re-save it`);
+    const n = Number(head.readBigUInt64LE(0));
+    if (n > size - 8) throw new Error(`${file}: header length ${n} is beyond the end of the file; the file is truncated or not safetensors`);
+    const header = Buffer.alloc(n);
+    fs.readSync(fd, header, 0, n, 8);
+    let parsed: { __metadata__?: Record<string, string> };
+    try {
+      parsed = JSON.parse(header.toString('utf8'));
+    } catch (e) {
+      throw new Error(`${file}: header is not valid JSON (${(e as Error).message}); the file is corrupt or not safetensors`);
+    }
+    return parsed.__metadata__ ?? {};
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function parseSafetensors(buf: Buffer, nameForErrors: string): Map<string, HostTensor> {
   const fail = (msg: string): never => {
     throw new Error(`${nameForErrors}: ${msg}`);
