@@ -1,5 +1,7 @@
 // The `googlenet` command line. Every failure is one line on stderr and a non-zero exit.
+import fs from 'node:fs';
 import path from 'node:path';
+import { runExperiment } from '../experiment/experiment.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
@@ -183,6 +185,26 @@ addTrainOptions(
   validate(config);
   const result = await train(config, { resume: o.resume, mirror: o.mirror });
   if (o.json) console.log(jsonResult(result));
+});
+
+addTrainOptions(
+  program
+    .command('experiment')
+    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite")
+    .addOption(new Option('--dataset <name>', 'cifar100, cifar10 or both').argParser(choice('--dataset', ['cifar100', 'cifar10', 'both'] as const)).default('cifar100'))
+    .option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`, 'all')
+    .requiredOption('--out <dir>', 'experiment folder: one run folder per network and dataset, experiment.sqlite, results.md, results.json, plots/'),
+  false,
+).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: DatasetName | 'both'; models: string; out: string }) => {
+  const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => modelName(m.trim()));
+  const datasets: DatasetName[] = o.dataset === 'both' ? ['cifar100', 'cifar10'] : [o.dataset];
+  const base = configFrom({ ...o, dataset: datasets[0] }, models[0], o.out, program.opts().threads);
+  validate(base);
+  const { runs, report } = await runExperiment({ out: o.out, datasets, models, base, mirror: o.mirror });
+  if (report) console.error(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
+  const failed = runs.filter((r) => r.status === 'failed');
+  if (o.json && report) console.log(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
+  if (failed.length) throw new Error(`${failed.length} of ${runs.length} runs failed: ${failed.map((r) => `${r.model} on ${r.dataset} (${r.error})`).join('; ')}`);
 });
 
 program

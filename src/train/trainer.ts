@@ -91,7 +91,8 @@ export function testLine(r: EvalResult): string {
   return `\nTest set: Average loss: ${r.loss.toFixed(4)}, Top 1 Error: ${wrong1}/${r.n} (${r.top1_error.toFixed(2)}), Top 5 Error: ${wrong5}/${r.n} (${r.top5_error.toFixed(2)})\n`;
 }
 
-function sameRecipe(a: TrainConfig, b: TrainConfig): string | null {
+/** The recipe settings that differ between two configs (a run cannot resume across them), or null. */
+export function recipeDifference(a: TrainConfig, b: TrainConfig): string | null {
   const keys: (keyof TrainConfig)[] = ['model', 'dataset', 'batchSize', 'lr', 'gamma', 'seed', 'optimizer', 'momentum', 'weightDecay', 'nesterov',
     'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps'];
   const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
@@ -108,7 +109,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   if (!opts.resume && !c.dryRun && fs.existsSync(ckptFile))
     throw new Error(`${ckptFile} exists: pass --resume to continue that run, or choose another --out`);
   if (checkpoint) {
-    const diff = sameRecipe(checkpoint.meta.config, c);
+    const diff = recipeDifference(checkpoint.meta.config, c);
     if (diff) throw new Error(`${ckptFile}: cannot resume with a different recipe: ${diff}; use another --out for a new run`);
   }
   // the thread count changes how oneDNN splits reductions, so a resumed run keeps the checkpoint's

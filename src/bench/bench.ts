@@ -1,0 +1,115 @@
+// Benchmarks, measured as ratios within one process so machine noise cancels: the data
+// loader's throughput, and a training step fed by the real loader against the same step on
+// batches already in memory (the loader's threads must not slow the compute).
+import { backward, noGrad } from '../autograd/engine.js';
+import { crossEntropy } from '../autograd/ops.js';
+import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
+import { DataLoader } from '../data/loader.js';
+import { createModel } from '../models/googlenet.js';
+import { Adadelta } from '../optim/optimizer.js';
+import { backend, Tensor, tidy } from '../tensor/tensor.js';
+import { manualSeed } from '../util/generator.js';
+import { Rng } from '../util/rng.js';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Random images, for benchmarks that need no real data. */
+export function syntheticSplit(count: number, classes = 10): CifarSplit {
+  const rng = new Rng(0);
+  const images = new Uint8Array(new SharedArrayBuffer(count * IMAGE_BYTES));
+  for (let i = 0; i < images.length; i++) images[i] = rng.nextUint32() & 255;
+  const labels = Uint8Array.from({ length: count }, () => rng.int(classes));
+  return { dataset: 'cifar10', split: 'train', images, labels, count, classes, classNames: [], files: [] };
+}
+
+export interface LoaderBench {
+  workers: number;
+  images_per_s: number;
+}
+
+/** Images per second the loader delivers with flip + crop augmentation, batch 64. */
+export async function benchLoader(data: CifarSplit, workers: number, epochs = 2): Promise<LoaderBench> {
+  const loader = new DataLoader(data, { batchSize: 64, shuffle: true, seed: 1, augment: { flip: 0.5, cropPadding: 4 }, workers });
+  const rates: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    const t0 = performance.now();
+    let n = 0;
+    for await (const b of loader.epoch(e)) n += b.size;
+    rates.push(n / ((performance.now() - t0) / 1000));
+  }
+  await loader.close();
+  return { workers, images_per_s: median(rates) };
+}
+
+export interface StepBench {
+  model: string;
+  batch_size: number;
+  in_memory_ms: number;
+  with_loader_ms: number;
+  ratio: number;
+  train_img_per_s: number;
+  eval_img_per_s: number;
+}
+
+/**
+ * Median training-step time on pre-made batches and on batches from the real loader
+ * (flip + crop, one worker thread), alternating the two `repeats` times, `steps` each.
+ */
+export async function benchTrainStep(model: string, batchSize: number, data: CifarSplit, steps = 4, repeats = 3): Promise<StepBench> {
+  manualSeed(1);
+  const net = createModel(model, data.classes);
+  const opt = new Adadelta(net.parameters());
+  const step = (input: Float32Array, targets: Int32Array) => {
+    opt.zeroGrad();
+    tidy(() => backward(crossEntropy(net.forward(Tensor.fromArray(input, [targets.length, 3, 32, 32])), targets)));
+    opt.step();
+  };
+  const loader = new DataLoader(data, { batchSize, shuffle: true, seed: 1, augment: { flip: 0.5, cropPadding: 4 }, dropLast: true, workers: 1 });
+  const premade: { input: Float32Array; targets: Int32Array }[] = [];
+  for await (const b of loader.epoch(99)) {
+    premade.push({ input: b.input, targets: b.targets });
+    if (premade.length === steps) break;
+  }
+  for (const b of premade.slice(0, 2)) step(b.input, b.targets); // warm-up: primitives, allocator
+  const inMemory: number[] = [], withLoader: number[] = [];
+  let epoch = 0;
+  for (let r = 0; r < repeats; r++) {
+    let t0 = performance.now();
+    for (const b of premade) step(b.input, b.targets);
+    inMemory.push((performance.now() - t0) / steps);
+    let done = 0;
+    t0 = performance.now();
+    while (done < steps) {
+      for await (const b of loader.epoch(epoch++)) {
+        step(b.input, b.targets);
+        if (++done === steps) break;
+      }
+    }
+    withLoader.push((performance.now() - t0) / steps);
+  }
+  net.eval();
+  const x = premade[0];
+  tidy(() => noGrad(() => net.forward(Tensor.fromArray(x.input, [batchSize, 3, 32, 32]))));
+  const evals: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    tidy(() => noGrad(() => net.forward(Tensor.fromArray(x.input, [batchSize, 3, 32, 32]))));
+    evals.push(performance.now() - t0);
+  }
+  await loader.close();
+  opt.dispose();
+  net.dispose();
+  const inMem = median(inMemory), withL = median(withLoader);
+  return {
+    model, batch_size: batchSize, in_memory_ms: inMem, with_loader_ms: withL, ratio: withL / inMem,
+    train_img_per_s: (batchSize * 1000) / inMem, eval_img_per_s: (batchSize * 1000) / median(evals),
+  };
+}
+
+export function describeMachine(): string {
+  const s = backend().stats();
+  return `${s.threads} threads, oneDNN ${backend().version()}`;
+}
