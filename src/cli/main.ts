@@ -196,7 +196,9 @@ addTrainOptions(
     .requiredOption('--out <dir>', 'experiment folder: one run folder per network and dataset, experiment.sqlite, results.md, results.json, plots/'),
   false,
 ).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: DatasetName | 'both'; models: string; out: string }) => {
-  const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => modelName(m.trim()));
+  const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
+  const unknown = models.find((m) => !modelNames().includes(m));
+  if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
   const datasets: DatasetName[] = o.dataset === 'both' ? ['cifar100', 'cifar10'] : [o.dataset];
   const base = configFrom({ ...o, dataset: datasets[0] }, models[0], o.out, program.opts().threads);
   validate(base);

@@ -24,7 +24,7 @@ function perEpoch(title: string, yTitle: string, models: string[], values: { mod
     ...base, title, data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      x: { field: 'epoch', type: 'ordinal', title: 'epoch', axis: { labelAngle: 0 } },
       y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } },
       color: { field: 'model', type: 'nominal', title: 'network', scale: { domain: models } },
     },

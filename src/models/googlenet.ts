@@ -5,6 +5,7 @@ import { cat } from '../autograd/ops.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Rng } from '../util/rng.js';
 
 /** (n1x1, n3x3_reduce, n3x3, n5x5_reduce, n5x5, pool_proj), the seed's argument order. */
 export type InceptionSetting = readonly [number, number, number, number, number, number];
@@ -29,13 +30,13 @@ export interface ModelOptions {
    * We keep that by default (PyTorch parity); true uses eps 1e-5 there.
    */
   fixBatchNormEps?: boolean;
+  /** Generator for the initial weights (default: the default generator, as torch.manual_seed). */
+  rng?: Rng;
 }
 
-const conv = (i: number, o: number, k: number) => new Conv2d(i, o, k, { padding: (k - 1) / 2 });
-
-/** conv → BatchNorm → ReLU, the unit every branch is built from. */
-function convBnRelu(i: number, o: number, k: number, eps = 1e-5): Module[] {
-  return [conv(i, o, k), new BatchNorm2d(o, eps), new ReLU()];
+/** conv (same padding) → BatchNorm → ReLU, the unit every branch is built from. */
+function convBnRelu(i: number, o: number, k: number, opts: ModelOptions, eps = 1e-5): Module[] {
+  return [new Conv2d(i, o, k, { padding: (k - 1) / 2, rng: opts.rng }), new BatchNorm2d(o, eps), new ReLU()];
 }
 
 /** The seed's Inception module: four branches concatenated along channels. */
@@ -51,17 +52,17 @@ export class Inception extends Module {
     const [n1x1, n3x3red, n3x3, n5x5red, n5x5, poolProj] = setting;
     const quirkEps = opts.fixBatchNormEps ? 1e-5 : n5x5;
     // 1x1 conv branch
-    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
+    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1, opts)));
     // 1x1 conv -> 3x3 conv branch
-    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3red, 1), ...convBnRelu(n3x3red, n3x3, 3)));
+    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3red, 1, opts), ...convBnRelu(n3x3red, n3x3, 3, opts)));
     // 1x1 conv -> two stacked 3x3 convs in place of one 5x5 (same receptive field, fewer parameters)
     this.b3 = this.registerModule('b3', new Sequential(
-      ...convBnRelu(inChannels, n5x5red, 1),
-      ...convBnRelu(n5x5red, n5x5, 3, quirkEps),
-      ...convBnRelu(n5x5, n5x5, 3),
+      ...convBnRelu(inChannels, n5x5red, 1, opts),
+      ...convBnRelu(n5x5red, n5x5, 3, opts, quirkEps),
+      ...convBnRelu(n5x5, n5x5, 3, opts),
     ));
     // 3x3 max pooling -> 1x1 conv branch
-    this.b4 = this.registerModule('b4', new Sequential(new MaxPool2d(3, 1, 1), ...convBnRelu(inChannels, poolProj, 1)));
+    this.b4 = this.registerModule('b4', new Sequential(new MaxPool2d(3, 1, 1), ...convBnRelu(inChannels, poolProj, 1, opts)));
     this.outChannels = n1x1 + n3x3 + n5x5 + poolProj;
   }
 
@@ -81,9 +82,9 @@ export class NaiveInception extends Module {
   constructor(readonly inChannels: number, readonly setting: InceptionSetting, opts: ModelOptions = {}) {
     super();
     const [n1x1, , n3x3, , n5x5] = setting;
-    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1)));
-    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3, 3)));
-    this.b3 = this.registerModule('b3', new Sequential(...convBnRelu(inChannels, n5x5, 3, opts.fixBatchNormEps ? 1e-5 : n5x5)));
+    this.b1 = this.registerModule('b1', new Sequential(...convBnRelu(inChannels, n1x1, 1, opts)));
+    this.b2 = this.registerModule('b2', new Sequential(...convBnRelu(inChannels, n3x3, 3, opts)));
+    this.b3 = this.registerModule('b3', new Sequential(...convBnRelu(inChannels, n5x5, 3, opts, opts.fixBatchNormEps ? 1e-5 : n5x5)));
     this.b4 = this.registerModule('b4', new MaxPool2d(3, 1, 1));
     this.outChannels = n1x1 + n3x3 + n5x5 + inChannels;
   }
@@ -128,7 +129,7 @@ export class GoogLeNet extends Module {
   constructor(readonly spec: GoogLeNetSpec, readonly numClasses = 100, opts: ModelOptions = {}) {
     super();
     if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`GoogLeNet: number of classes must be a positive integer, got ${numClasses}`);
-    this.prelayer = this.registerModule('prelayer', new Sequential(...convBnRelu(3, 192, 3)));
+    this.prelayer = this.registerModule('prelayer', new Sequential(...convBnRelu(3, 192, 3, opts)));
     let channels = 192;
     const used = new Map<string, number>();
     const settings = { ...SETTINGS, ...spec.settings };
@@ -149,7 +150,7 @@ export class GoogLeNet extends Module {
     this.maxpool = maxpool;
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
     this.dropout = this.registerModule('dropout', new Dropout2d(0.4));
-    this.linear = this.registerModule('linear', new Linear(channels, numClasses));
+    this.linear = this.registerModule('linear', new Linear(channels, numClasses, opts.rng));
   }
 
   forward(x: Tensor): Tensor {

@@ -5,6 +5,7 @@ import { noGrad } from '../autograd/engine.js';
 import { Conv2d, Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
+import { Rng } from '../util/rng.js';
 import { GoogLeNet, Inception, NaiveInception } from './googlenet.js';
 
 export interface LayerRow {
@@ -70,7 +71,8 @@ export function summarize(model: GoogLeNet, name: string, size = 32): Summary {
       const output = [...y.shape];
       if (leaf) layers.push({ name: path, kind: m.constructor.name, output, params: ownParams(m), macs: layerMacs(m, output) });
       if (isInception) {
-        const naive = new NaiveInception(x.shape[1], (m as Inception | NaiveInception).setting);
+        // built only to be counted: its own generator, so the default one is not advanced
+        const naive = new NaiveInception(x.shape[1], (m as Inception | NaiveInception).setting, { rng: new Rng(0) });
         modules.push({
           name: path, kind: m.constructor.name as ModuleRow['kind'], input: [...x.shape], output, params: m.parameterCount(),
           macs: convMacsAt(m, x.shape[2], x.shape[3]), naiveMacs: convMacsAt(naive, x.shape[2], x.shape[3]),

@@ -119,16 +119,19 @@ export abstract class Module {
     const problems: string[] = [];
     if (missing.length) problems.push(`missing ${listNames(missing)}`);
     if (extra.length) problems.push(`unexpected ${listNames(extra)}`);
+    const misfits: string[] = [];
     for (const [name, target] of targets) {
       const src = sd.get(name);
       if (!src) continue;
       const want = target instanceof Tensor ? target.shape : [];
       const got = src.shape.length === 1 && src.shape[0] === 1 && want.length === 0 ? [] : src.shape;
       if (got.length !== want.length || got.some((d, i) => d !== want[i]))
-        problems.push(`${name} has shape [${src.shape.join(', ')}], expected [${want.join(', ')}]`);
+        misfits.push(`${name} has shape [${src.shape.join(', ')}], expected [${want.join(', ')}]`);
       else if (target instanceof Tensor && src.dtype === 'I64')
-        problems.push(`${name} is I64, expected a float tensor`);
+        misfits.push(`${name} is I64, expected a float tensor`);
     }
+    problems.push(...misfits.slice(0, 3));
+    if (misfits.length > 3) problems.push(`and ${misfits.length - 3} more misshaped`);
     if (problems.length)
       throw new Error(`${source} does not fit ${this.constructor.name}: ${problems.join('; ')}`);
     for (const [name, target] of targets) {
