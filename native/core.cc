@@ -21,36 +21,46 @@ dnnl::stream &stream() {
 }
 
 // ---- caching allocator ----------------------------------------------------------
+//
+// Freed buffers are kept and reused, as PyTorch's caching allocators do: a training step
+// allocates the same sizes every time, and fresh pages (mmap, page faults, zeroing) for every
+// activation would cost more time than many kernels. A request takes the smallest cached block
+// that is large enough, up to twice its size, so the blocks the backward pass frees also serve
+// the next forward pass, and the pool stays close to the peak of live memory.
 
 namespace {
-std::multimap<size_t, void *> freeBlocks;
+std::multimap<size_t, void *> freeBlocks;           // capacity -> block
+std::unordered_map<void *, size_t> capacityOf;      // every block we own
 size_t live = 0, pooled = 0, peak = 0;
+const double reuseFactor = 2.0;
 }  // namespace
 
 void *allocBytes(size_t bytes) {
   if (bytes == 0) bytes = 64;
-  auto it = freeBlocks.find(bytes);
+  size_t want = (bytes + 63) / 64 * 64;
+  auto it = freeBlocks.lower_bound(want);
   void *p;
-  if (it != freeBlocks.end()) {
+  if (it != freeBlocks.end() && (double)it->first <= reuseFactor * (double)want) {
     p = it->second;
+    pooled -= it->first;
+    live += it->first;
     freeBlocks.erase(it);
-    pooled -= bytes;
   } else {
-    size_t rounded = (bytes + 63) / 64 * 64;
-    p = std::aligned_alloc(64, rounded);
+    p = std::aligned_alloc(64, want);
     if (!p) throw std::runtime_error("out of memory allocating " + std::to_string(bytes) + " bytes");
+    capacityOf[p] = want;
+    live += want;
   }
-  live += bytes;
   if (live > peak) peak = live;
   return p;
 }
 
-void freeBytes(void *ptr, size_t bytes) {
+void freeBytes(void *ptr, size_t) {
   if (!ptr) return;
-  if (bytes == 0) bytes = 64;
-  live -= bytes;
-  freeBlocks.emplace(bytes, ptr);
-  pooled += bytes;
+  size_t cap = capacityOf.at(ptr);
+  live -= cap;
+  freeBlocks.emplace(cap, ptr);
+  pooled += cap;
 }
 
 size_t liveBytes() { return live; }
@@ -58,7 +68,10 @@ size_t cachedBytes() { return pooled; }
 size_t peakBytes() { return peak; }
 
 void emptyCache() {
-  for (auto &kv : freeBlocks) std::free(kv.second);
+  for (auto &kv : freeBlocks) {
+    capacityOf.erase(kv.second);
+    std::free(kv.second);
+  }
   freeBlocks.clear();
   pooled = 0;
 }
@@ -141,6 +154,8 @@ TensorPtr asLayout(const TensorPtr &t, const memory::desc &md) {
 }
 
 TensorPtr toPlain(const TensorPtr &t) { return asLayout(t, plainDesc(t->md.dims(), t->md.data_type())); }
+
+TensorPtr toPlainF32(const TensorPtr &t) { return asLayout(t, plainDesc(t->md.dims())); }
 
 std::string dimsStr(const dims &d) {
   std::ostringstream s;
@@ -255,7 +270,8 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
 
 Napi::Value Read(const Napi::CallbackInfo &info) {
   return guarded(info, "read", [&]() -> Napi::Value {
-    auto t = toPlain(unwrap(info[0], "read", "tensor"));
+    auto src = unwrap(info[0], "read", "tensor");
+    auto t = toPlainF32(src);  // whatever the layout and type
     auto arr = Napi::Float32Array::New(info.Env(), t->numel());
     std::memcpy(arr.Data(), t->data, t->numel() * sizeof(float));
     return arr;

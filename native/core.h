@@ -62,7 +62,8 @@ TensorPtr newTensor(const memory::desc &md);
 TensorPtr asLayout(const TensorPtr &t, const memory::desc &md);
 memory::desc plainDesc(const dims &d, memory::data_type dt = memory::data_type::f32);
 bool isPlain(const memory::desc &md);
-TensorPtr toPlain(const TensorPtr &t);
+TensorPtr toPlain(const TensorPtr &t);     // plain layout, same type
+TensorPtr toPlainF32(const TensorPtr &t);  // plain layout, f32
 void reorderInto(const memory &src, const memory &dst);
 
 std::string mdKey(const memory::desc &md);

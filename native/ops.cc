@@ -20,7 +20,7 @@ using tag = memory::format_tag;
 
 namespace {
 
-memory::desc anyDesc(const dims &d) { return memory::desc(d, dt::f32, tag::any); }
+memory::desc anyDesc(const dims &d, dt type = dt::f32) { return memory::desc(d, type, tag::any); }
 
 void require(bool ok, const std::string &msg) {
   if (!ok) throw std::invalid_argument(msg);
@@ -53,12 +53,14 @@ double numArg(const Napi::CallbackInfo &info, size_t i, const char *op, const ch
 struct ConvGeom {
   dims x, w, y, stride, padL, padR;
   bool bias;
+  dt act;  // activation (and weight) type of the computation: f32, or bf16 for mixed precision
   std::string k;
 };
 
 ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Napi::Value &stride,
-                  const Napi::Value &pad, const char *op) {
+                  const Napi::Value &pad, bool bf16, const char *op) {
   ConvGeom g;
+  g.act = bf16 ? dt::bf16 : dt::f32;
   g.x = x->md.dims();
   g.w = w;
   g.bias = bias;
@@ -76,14 +78,14 @@ ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Napi::Valu
     g.y[2 + i] = span / g.stride[i] + 1;
     g.padR.push_back((g.y[2 + i] - 1) * g.stride[i] + g.w[2 + i] - g.x[2 + i] - g.padL[i]);
   }
-  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb"});
+  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", bf16 ? "bf16" : "f32"});
   return g;
 }
 
 dnnl::convolution_forward::primitive_desc convFwdPd(const ConvGeom &g, prop_kind prop) {
   auto b = g.bias ? memory::desc({g.w[0]}, dt::f32, tag::a) : memory::desc();
-  dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, anyDesc(g.x), anyDesc(g.w), b,
-                                    anyDesc(g.y), g.stride, g.padL, g.padR);
+  dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w, g.act), b,
+                                    anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
   return dnnl::convolution_forward::primitive_desc(d, engine());
 }
 
@@ -92,7 +94,7 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
     auto x = unwrap(info[0], "conv2d", "input");
     auto w = unwrap(info[1], "conv2d", "weight");
     auto b = unwrapOptional(info[2], "conv2d", "bias");
-    auto g = convGeom(x, w->md.dims(), (bool)b, info[3], info[4], "conv2d");
+    auto g = convGeom(x, w->md.dims(), (bool)b, info[3], info[4], boolArg(info, 6), "conv2d");
     bool training = boolArg(info, 5);
     if (b) require(b->numel() == g.w[0], "conv2d: bias has " + std::to_string(b->numel()) + " values, expected " + std::to_string(g.w[0]));
     using PD = dnnl::convolution_forward::primitive_desc;
@@ -115,11 +117,11 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
     auto dy = unwrap(info[0], "conv2d backward", "grad");
     auto x = unwrap(info[1], "conv2d backward", "input");
     auto w = unwrap(info[2], "conv2d backward", "weight");
-    auto g = convGeom(x, w->md.dims(), boolArg(info, 5), info[3], info[4], "conv2d backward");
+    auto g = convGeom(x, w->md.dims(), boolArg(info, 5), info[3], info[4], boolArg(info, 6), "conv2d backward");
     using PD = dnnl::convolution_backward_data::primitive_desc;
     auto &e = cached("convBD" + g.k, [&] {
-      dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, anyDesc(g.x), anyDesc(g.w),
-                                              anyDesc(g.y), g.stride, g.padL, g.padR);
+      dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w, g.act),
+                                              anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
       return makeEntry<PD, dnnl::convolution_backward_data>(PD(d, engine(), convFwdPd(g, prop_kind::forward_training)));
     });
     auto &pd = pdOf<PD>(e);
@@ -137,12 +139,13 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo &info) {
     auto x = unwrap(info[1], "conv2d backward", "input");
     auto wd = dimsArg(info[2], "conv2d backward", "weight dims");
     bool hasBias = boolArg(info, 5);
-    auto g = convGeom(x, wd, hasBias, info[3], info[4], "conv2d backward");
+    auto g = convGeom(x, wd, hasBias, info[3], info[4], boolArg(info, 6), "conv2d backward");
     using PD = dnnl::convolution_backward_weights::primitive_desc;
     auto &e = cached("convBW" + g.k, [&] {
       auto b = hasBias ? memory::desc({g.w[0]}, dt::f32, tag::a) : memory::desc();
-      dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, anyDesc(g.x), anyDesc(g.w), b,
-                                                 anyDesc(g.y), g.stride, g.padL, g.padR);
+      // weight gradients are f32 even for bf16 activations: they update f32 master weights
+      dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w), b,
+                                                 anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
       return makeEntry<PD, dnnl::convolution_backward_weights>(PD(d, engine(), convFwdPd(g, prop_kind::forward_training)));
     });
     auto &pd = pdOf<PD>(e);
@@ -169,39 +172,52 @@ void checkChannels(const TensorPtr &x, std::initializer_list<TensorPtr> per, con
                                       std::to_string(c) + " channels of input " + describe(x));
 }
 
-dnnl::batch_normalization_forward::primitive_desc bnTrainPd(const memory::desc &md, float eps, bool globalStats = false) {
-  auto flags = globalStats ? bnFlags | dnnl::normalization_flags::use_global_stats : bnFlags;
+dnnl::normalization_flags bnFlagsFor(bool globalStats, bool relu) {
+  auto flags = bnFlags;
+  if (globalStats) flags |= dnnl::normalization_flags::use_global_stats;
+  if (relu) flags |= dnnl::normalization_flags::fuse_norm_relu;
+  return flags;
+}
+
+dnnl::batch_normalization_forward::primitive_desc bnTrainPd(const memory::desc &md, float eps, bool globalStats = false, bool relu = false) {
+  auto flags = bnFlagsFor(globalStats, relu);
   dnnl::batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, flags);
   return dnnl::batch_normalization_forward::primitive_desc(d, engine());
 }
 
-// (x, gamma, beta, eps) -> [y, mean, biased var]
+// (x, gamma, beta, eps, fuseRelu) -> [y, mean, biased var, workspace|null]. With fuseRelu, y is
+// relu(batchnorm(x)) and the workspace records where the ReLU passed, for the backward.
 Napi::Value BatchNormForwardTraining(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm forward", [&]() -> Napi::Value {
     auto x = unwrap(info[0], "batchnorm", "input");
     auto gamma = unwrap(info[1], "batchnorm", "weight");
     auto beta = unwrap(info[2], "batchnorm", "bias");
     float eps = (float)numArg(info, 3, "batchnorm", "eps");
+    bool relu = boolArg(info, 4);
     checkChannels(x, {gamma, beta}, "batchnorm");
     using PD = dnnl::batch_normalization_forward::primitive_desc;
-    auto &e = cached(key({"bnFT", mdKey(x->md), num(eps)}), [&] {
-      return makeEntry<PD, dnnl::batch_normalization_forward>(bnTrainPd(x->md, eps));
+    auto &e = cached(key({"bnFT", mdKey(x->md), num(eps), relu ? "relu" : ""}), [&] {
+      return makeEntry<PD, dnnl::batch_normalization_forward>(bnTrainPd(x->md, eps, false, relu));
     });
     auto &pd = pdOf<PD>(e);
     auto y = newTensor(pd.dst_desc());
     auto mean = newTensor(pd.mean_desc());
     auto var = newTensor(pd.variance_desc());
-    execute(e.prim, {{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_DST, y->mem}, {DNNL_ARG_SCALE, gamma->mem},
-                     {DNNL_ARG_SHIFT, beta->mem}, {DNNL_ARG_MEAN, mean->mem}, {DNNL_ARG_VARIANCE, var->mem}});
-    auto arr = Napi::Array::New(info.Env(), 3);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_DST, y->mem}, {DNNL_ARG_SCALE, gamma->mem},
+                                         {DNNL_ARG_SHIFT, beta->mem}, {DNNL_ARG_MEAN, mean->mem}, {DNNL_ARG_VARIANCE, var->mem}};
+    TensorPtr ws = relu ? newTensor(pd.workspace_desc()) : nullptr;
+    if (ws) args[DNNL_ARG_WORKSPACE] = ws->mem;
+    execute(e.prim, args);
+    auto arr = Napi::Array::New(info.Env(), 4);
     arr.Set(0u, wrap(info.Env(), y));
     arr.Set(1u, wrap(info.Env(), mean));
     arr.Set(2u, wrap(info.Env(), var));
+    arr.Set(3u, ws ? wrap(info.Env(), ws) : info.Env().Null());
     return arr;
   });
 }
 
-// (x, gamma, beta, runningMean, runningVar, eps) -> y
+// (x, gamma, beta, runningMean, runningVar, eps, fuseRelu) -> y
 Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm inference", [&]() -> Napi::Value {
     auto x = unwrap(info[0], "batchnorm", "input");
@@ -210,11 +226,11 @@ Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
     auto mean = unwrap(info[3], "batchnorm", "running_mean");
     auto var = unwrap(info[4], "batchnorm", "running_var");
     float eps = (float)numArg(info, 5, "batchnorm", "eps");
+    bool relu = boolArg(info, 6);
     checkChannels(x, {gamma, beta, mean, var}, "batchnorm");
     using PD = dnnl::batch_normalization_forward::primitive_desc;
-    auto &e = cached(key({"bnFI", mdKey(x->md), num(eps)}), [&] {
-      dnnl::batch_normalization_forward::desc d(prop_kind::forward_inference, x->md, eps,
-                                                bnFlags | dnnl::normalization_flags::use_global_stats);
+    auto &e = cached(key({"bnFI", mdKey(x->md), num(eps), relu ? "relu" : ""}), [&] {
+      dnnl::batch_normalization_forward::desc d(prop_kind::forward_inference, x->md, eps, bnFlagsFor(true, relu));
       return makeEntry<PD, dnnl::batch_normalization_forward>(PD(d, engine()));
     });
     auto y = newTensor(pdOf<PD>(e).dst_desc());
@@ -224,8 +240,9 @@ Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
   });
 }
 
-// (dy, x, gamma, beta, mean, var, eps, globalStats) -> [dx, dgamma, dbeta]. With globalStats
-// (eval mode) mean and var are constants, so the op is a per-channel affine map.
+// (dy, x, gamma, beta, mean, var, eps, globalStats, workspace|null) -> [dx, dgamma, dbeta]. With
+// globalStats (eval mode) mean and var are constants, so the op is a per-channel affine map. With
+// the fused-ReLU forward's workspace, dy is first masked where the ReLU blocked.
 Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm backward", [&]() -> Napi::Value {
     auto dy = unwrap(info[0], "batchnorm backward", "grad");
@@ -236,21 +253,24 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
     auto var = unwrap(info[5], "batchnorm backward", "var");
     float eps = (float)numArg(info, 6, "batchnorm backward", "eps");
     bool globalStats = boolArg(info, 7);
+    auto ws = unwrapOptional(info[8], "batchnorm backward", "workspace");
+    bool relu = (bool)ws;
     checkChannels(x, {gamma, beta, mean, var}, "batchnorm backward");
     using PD = dnnl::batch_normalization_backward::primitive_desc;
-    auto &e = cached(key({"bnB", mdKey(x->md), num(eps), globalStats ? "g" : "b"}), [&] {
-      auto flags = globalStats ? bnFlags | dnnl::normalization_flags::use_global_stats : bnFlags;
-      dnnl::batch_normalization_backward::desc d(prop_kind::backward, x->md, x->md, eps, flags);
-      return makeEntry<PD, dnnl::batch_normalization_backward>(PD(d, engine(), bnTrainPd(x->md, eps, globalStats)));
+    auto &e = cached(key({"bnB", mdKey(x->md), num(eps), globalStats ? "g" : "b", relu ? "relu" : ""}), [&] {
+      dnnl::batch_normalization_backward::desc d(prop_kind::backward, x->md, x->md, eps, bnFlagsFor(globalStats, relu));
+      return makeEntry<PD, dnnl::batch_normalization_backward>(PD(d, engine(), bnTrainPd(x->md, eps, globalStats, relu)));
     });
     auto &pd = pdOf<PD>(e);
     auto dys = asLayout(dy, pd.diff_dst_desc());
     auto dx = newTensor(pd.diff_src_desc());
     auto dgamma = newTensor(plainDesc(gamma->md.dims()));
     auto dbeta = newTensor(plainDesc(beta->md.dims()));
-    execute(e.prim, {{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_MEAN, mean->mem}, {DNNL_ARG_VARIANCE, var->mem},
-                     {DNNL_ARG_DIFF_DST, dys->mem}, {DNNL_ARG_SCALE, gamma->mem}, {DNNL_ARG_SHIFT, beta->mem},
-                     {DNNL_ARG_DIFF_SRC, dx->mem}, {DNNL_ARG_DIFF_SCALE, dgamma->mem}, {DNNL_ARG_DIFF_SHIFT, dbeta->mem}});
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_MEAN, mean->mem}, {DNNL_ARG_VARIANCE, var->mem},
+                                         {DNNL_ARG_DIFF_DST, dys->mem}, {DNNL_ARG_SCALE, gamma->mem}, {DNNL_ARG_SHIFT, beta->mem},
+                                         {DNNL_ARG_DIFF_SRC, dx->mem}, {DNNL_ARG_DIFF_SCALE, dgamma->mem}, {DNNL_ARG_DIFF_SHIFT, dbeta->mem}};
+    if (ws) args[DNNL_ARG_WORKSPACE] = ws->mem;
+    execute(e.prim, args);
     auto arr = Napi::Array::New(info.Env(), 3);
     arr.Set(0u, wrap(info.Env(), dx));
     arr.Set(1u, wrap(info.Env(), dgamma));
@@ -352,7 +372,7 @@ PoolGeom poolGeom(const TensorPtr &x, bool avg, const Napi::CallbackInfo &info, 
 }
 
 dnnl::pooling_forward::primitive_desc poolFwdPd(const PoolGeom &g, const memory::desc &xmd, prop_kind prop) {
-  dnnl::pooling_forward::desc d(prop, g.alg, xmd, anyDesc(g.y), g.stride, g.kernel, g.padL, g.padR);
+  dnnl::pooling_forward::desc d(prop, g.alg, xmd, anyDesc(g.y, xmd.data_type()), g.stride, g.kernel, g.padL, g.padR);
   return dnnl::pooling_forward::primitive_desc(d, engine());
 }
 
@@ -392,7 +412,7 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info, bool avg) {
     require(avg || ws, std::string(op) + ": max pooling backward needs the forward workspace");
     using PD = dnnl::pooling_backward::primitive_desc;
     auto &e = cached("poolB" + g.k, [&] {
-      dnnl::pooling_backward::desc d(g.alg, x->md, anyDesc(g.y), g.stride, g.kernel, g.padL, g.padR);
+      dnnl::pooling_backward::desc d(g.alg, x->md, anyDesc(g.y, x->md.data_type()), g.stride, g.kernel, g.padL, g.padR);
       return makeEntry<PD, dnnl::pooling_backward>(PD(d, engine(), poolFwdPd(g, x->md, prop_kind::forward_training)));
     });
     auto &pd = pdOf<PD>(e);
@@ -486,12 +506,13 @@ Napi::Value Add(const Napi::CallbackInfo &info) {
     auto a = unwrap(info[0], "add", "a");
     auto b = unwrap(info[1], "add", "b");
     require(a->md.dims() == b->md.dims(), "add: shapes " + describe(a) + " and " + describe(b) + " differ");
+    auto bs = asLayout(b, a->md);  // gradients may arrive in different layouts or types
     using PD = dnnl::sum::primitive_desc;
-    auto &e = cached(key({"sum", mdKey(a->md), mdKey(b->md)}), [&] {
-      return makeEntry<PD, dnnl::sum>(PD(a->md, {1.f, 1.f}, {a->md, b->md}, engine()));
+    auto &e = cached(key({"sum", mdKey(a->md)}), [&] {
+      return makeEntry<PD, dnnl::sum>(PD(a->md, {1.f, 1.f}, {a->md, a->md}, engine()));
     });
     auto y = newTensor(a->md);
-    execute(e.prim, {{DNNL_ARG_MULTIPLE_SRC, a->mem}, {DNNL_ARG_MULTIPLE_SRC + 1, b->mem}, {DNNL_ARG_DST, y->mem}});
+    execute(e.prim, {{DNNL_ARG_MULTIPLE_SRC, a->mem}, {DNNL_ARG_MULTIPLE_SRC + 1, bs->mem}, {DNNL_ARG_DST, y->mem}});
     return wrap(info.Env(), y);
   });
 }
@@ -549,7 +570,7 @@ Napi::Value Reshape(const Napi::CallbackInfo &info) {
     for (auto v : d) n *= v;
     require(n == x->numel(), "reshape: cannot view " + describe(x) + " as " + dimsStr(d));
     auto y = newTensor(plainDesc(d));
-    if (isPlain(x->md)) {
+    if (x->md == plainDesc(x->md.dims())) {
       std::memcpy(y->data, x->data, y->bytes);
     } else {
       memory view(plainDesc(x->md.dims()), engine(), y->data);
@@ -579,7 +600,7 @@ dnnl::inner_product_forward::primitive_desc linFwdPd(const LinGeom &g, prop_kind
 
 Napi::Value LinearForward(const Napi::CallbackInfo &info) {
   return guarded(info, "linear forward", [&]() -> Napi::Value {
-    auto x = toPlain(unwrap(info[0], "linear", "input"));
+    auto x = toPlainF32(unwrap(info[0], "linear", "input"));
     auto w = unwrap(info[1], "linear", "weight");
     auto b = unwrap(info[2], "linear", "bias");
     auto g = linGeom(x->md.dims(), w->md.dims(), "linear");
@@ -596,7 +617,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo &info) {
 
 Napi::Value LinearBackwardData(const Napi::CallbackInfo &info) {
   return guarded(info, "linear backward-data", [&]() -> Napi::Value {
-    auto dy = toPlain(unwrap(info[0], "linear backward", "grad"));
+    auto dy = toPlainF32(unwrap(info[0], "linear backward", "grad"));
     auto w = unwrap(info[1], "linear backward", "weight");
     auto g = linGeom({dy->md.dims()[0], w->md.dims()[1]}, w->md.dims(), "linear backward");
     using PD = dnnl::inner_product_backward_data::primitive_desc;
@@ -612,8 +633,8 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo &info) {
 
 Napi::Value LinearBackwardWeights(const Napi::CallbackInfo &info) {
   return guarded(info, "linear backward-weights", [&]() -> Napi::Value {
-    auto dy = toPlain(unwrap(info[0], "linear backward", "grad"));
-    auto x = toPlain(unwrap(info[1], "linear backward", "input"));
+    auto dy = toPlainF32(unwrap(info[0], "linear backward", "grad"));
+    auto x = toPlainF32(unwrap(info[1], "linear backward", "input"));
     auto g = linGeom(x->md.dims(), {dy->md.dims()[1], x->md.dims()[1]}, "linear backward");
     using PD = dnnl::inner_product_backward_weights::primitive_desc;
     auto &e = cached("linBW" + g.k, [&] {
@@ -646,7 +667,7 @@ std::vector<int32_t> targetsArg(const Napi::Value &v, int64_t n, int64_t classes
 // (logits [N,C], targets, dloss, reduction 'mean'|'sum') -> [loss, dlogits scaled by dloss]
 Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
   return guarded(info, "cross_entropy", [&]() -> Napi::Value {
-    auto x = toPlain(unwrap(info[0], "cross_entropy", "logits"));
+    auto x = toPlainF32(unwrap(info[0], "cross_entropy", "logits"));
     auto d = x->md.dims();
     require(d.size() == 2, "cross_entropy: logits must be [N, classes], got " + dimsStr(d));
     int64_t n = d[0], c = d[1];
@@ -681,7 +702,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
 // (x [N,C], k) -> Int32Array [N*k] of class indices, best first; ties go to the lower index.
 Napi::Value TopK(const Napi::CallbackInfo &info) {
   return guarded(info, "topk", [&]() -> Napi::Value {
-    auto x = toPlain(unwrap(info[0], "topk", "input"));
+    auto x = toPlainF32(unwrap(info[0], "topk", "input"));
     auto d = x->md.dims();
     require(d.size() == 2, "topk: input must be [N, classes], got " + dimsStr(d));
     int64_t k = (int64_t)numArg(info, 1, "topk", "k");
@@ -703,9 +724,9 @@ Napi::Value TopK(const Napi::CallbackInfo &info) {
 // ---- optimizer updates (PyTorch 1.13 semantics, in place on plain tensors) ------------------
 
 void sameSize(const TensorPtr &p, std::initializer_list<TensorPtr> ts, const char *op) {
-  require(isPlain(p->md), std::string(op) + ": parameters must be plain tensors");
+  require(p->md == plainDesc(p->md.dims()), std::string(op) + ": parameters must be plain f32 tensors");
   for (auto &t : ts)
-    require(!t || (t->numel() == p->numel() && isPlain(t->md)),
+    require(!t || (t->numel() == p->numel() && t->md == plainDesc(t->md.dims())),
             std::string(op) + ": state " + describe(t) + " does not match parameter " + describe(p));
 }
 

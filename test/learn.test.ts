@@ -7,7 +7,7 @@ import { crossEntropy, topk } from '../src/autograd/ops.js';
 import { readCifar, toFloatBatch } from '../src/data/cifar.js';
 import { readSafetensors, toFloat32 } from '../src/io/safetensors.js';
 import { Inception } from '../src/models/googlenet.js';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/nn/layers.js';
+import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, setPrecision } from '../src/nn/layers.js';
 import { Adam } from '../src/optim/optimizer.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
@@ -26,7 +26,8 @@ test('reader + ToTensor/Normalize(0.5) reproduce the fixture batch (first 16 CIF
   assert.equal(data.classNames[data.labels[0]], 'mountain');
 });
 
-test('a small Inception network learns CIFAR-10: 300 steps, held-out accuracy far above chance', sharedOpts, () => {
+for (const precision of ['fp32', 'bf16'] as const)
+test(`a small Inception network learns CIFAR-10 (${precision}): 300 steps, held-out accuracy far above chance`, sharedOpts, () => {
   manualSeed(1);
   const train = readCifar(sharedPath('data'), 'cifar10', 'train', { limit: 4800 });
   const testSet = readCifar(sharedPath('data'), 'cifar10', 'test', { limit: 1000 });
@@ -35,6 +36,7 @@ test('a small Inception network learns CIFAR-10: 300 steps, held-out accuracy fa
     new Inception(32, [16, 16, 32, 8, 16, 16]), new MaxPool2d(3, 2, 1),
     new Inception(80, [32, 32, 48, 8, 16, 16]), new AdaptiveAvgPool2d(1), new Dropout2d(0.2), new Flatten(), new Linear(112, 10),
   );
+  setPrecision(model, precision);
   const opt = new Adam(model.parameters(), { lr: 2e-3 });
   const rng = new Rng(2);
   const order = Int32Array.from({ length: train.count }, (_, i) => i);
@@ -64,7 +66,7 @@ test('a small Inception network learns CIFAR-10: 300 steps, held-out accuracy fa
   const accuracy = correct / testSet.count;
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
   const first = mean(losses.slice(0, 20)), last = mean(losses.slice(-20));
-  console.log(`small Inception net, 300 steps of 32: train loss ${first.toFixed(3)} -> ${last.toFixed(3)}, held-out accuracy ${(accuracy * 100).toFixed(1)}% (chance 10%)`);
+  console.log(`small Inception net (${precision}), 300 steps of 32: train loss ${first.toFixed(3)} -> ${last.toFixed(3)}, held-out accuracy ${(accuracy * 100).toFixed(1)}% (chance 10%)`);
   assert.ok(last < first - 0.3, `loss did not fall enough: ${first} -> ${last}`);
   assert.ok(accuracy > 0.3, `held-out accuracy ${accuracy} is not clearly above chance (0.1)`);
   losses = [];

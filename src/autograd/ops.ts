@@ -18,15 +18,19 @@ function expectRank(x: Tensor, rank: number, op: string): void {
 
 // ---- convolution ----------------------------------------------------------------------
 
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0]): Tensor {
+/**
+ * 2-d convolution. With bf16, it computes in bfloat16 (mixed precision: the output is bf16, the
+ * f32 weights are converted on the fly, and weight gradients are f32).
+ */
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0], bf16 = false): Tensor {
   expectRank(x, 4, 'conv2d');
   const B = backend();
   const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
-  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, stride, padding, needsGrad([x, w, b])), shape);
+  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, stride, padding, needsGrad([x, w, b]), bf16), shape);
   return record(y, 'conv2d', [x, w, b], (gy) => {
-    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, stride, padding, b !== null), x.shape) : null;
+    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, stride, padding, b !== null, bf16), x.shape) : null;
     if (!w.requiresGrad && !b?.requiresGrad) return [gx, null, null];
-    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, w.shape, stride, padding, b !== null);
+    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, w.shape, stride, padding, b !== null, bf16);
     return [gx, new Tensor(gw, w.shape), gb ? new Tensor(gb, [w.shape[0]]) : null];
   });
 }
@@ -43,22 +47,27 @@ export interface BatchNormState {
 /**
  * Training mode normalises with the batch statistics (biased variance) and updates the
  * running averages with the unbiased variance; eval mode uses the running averages.
+ * With fuseRelu, returns relu(batch_norm(x)) from one fused kernel (no intermediate tensor).
  */
-export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: BatchNormState, training: boolean, eps: number): Tensor {
+export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: BatchNormState, training: boolean, eps: number, fuseRelu = false): Tensor {
   if (x.shape.length < 2) throw new Error(`batch_norm: expected an input with a channel dim, got shape [${x.shape.join(', ')}]`);
   const B = backend();
   if (!training) {
     if (!state.runningMean || !state.runningVar) throw new Error('batch_norm: eval mode needs running statistics');
     const { runningMean, runningVar } = state;
-    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, eps), x.shape);
+    const grad = needsGrad([x, weight, bias]);
+    // the fused inference kernel keeps no ReLU mask, so with a backward the ReLU runs on its own
+    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, eps, fuseRelu && !grad), x.shape);
+    if (!grad) return y;
     // the running statistics may change before backward (they are buffers): snapshot them
-    if (!needsGrad([x, weight, bias])) return y;
     const mean = runningMean.clone();
     const variance = runningVar.clone();
-    return record(y, 'batch_norm_eval', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, true));
+    const out = record(y, 'batch_norm_eval', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, true, null));
+    return fuseRelu ? relu(out) : out;
   }
-  const [hy, hmean, hvar] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, eps);
+  const [hy, hmean, hvar, hws] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, eps, fuseRelu);
   const y = new Tensor(hy, x.shape);
+  const workspace = hws ? new Tensor(hws, [0]) : null;
   const mean = new Tensor(hmean, [x.shape[1]]);
   const variance = new Tensor(hvar, [x.shape[1]]);
   if (state.runningMean && state.runningVar) {
@@ -68,15 +77,17 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
   if (!needsGrad([x, weight, bias])) {
     mean.dispose();
     variance.dispose();
+    workspace?.dispose();
     return y;
   }
-  return record(y, 'batch_norm', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, false));
+  return record(y, fuseRelu ? 'batch_norm_relu' : 'batch_norm', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, false, workspace));
 }
 
-function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number, globalStats: boolean): Tensor[] {
-  const [gx, gw, gb] = backend().batchNormBackward(gy.handle, x.handle, weight.handle, bias.handle, mean.handle, variance.handle, eps, globalStats);
+function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number, globalStats: boolean, workspace: Tensor | null): Tensor[] {
+  const [gx, gw, gb] = backend().batchNormBackward(gy.handle, x.handle, weight.handle, bias.handle, mean.handle, variance.handle, eps, globalStats, workspace?.handle ?? null);
   mean.dispose();
   variance.dispose();
+  workspace?.dispose();
   return [new Tensor(gx, x.shape), new Tensor(gw, weight.shape), new Tensor(gb, bias.shape)];
 }
 

@@ -31,16 +31,18 @@ export interface Backend {
   release(h: Handle): void;
   layout(h: Handle): string;
 
-  // convolution (weights [out, in, kh, kw], PyTorch's padding and floor output size)
-  convForward(x: Handle, w: Handle, b: Handle | null, stride: Pair, padding: Pair, training: boolean): Handle;
-  convBackwardData(dy: Handle, x: Handle, w: Handle, stride: Pair, padding: Pair, hasBias: boolean): Handle;
-  convBackwardWeights(dy: Handle, x: Handle, wShape: readonly number[], stride: Pair, padding: Pair, hasBias: boolean): [Handle, Handle | null];
+  // convolution (weights [out, in, kh, kw], PyTorch's padding and floor output size). With bf16 the
+  // activations and a bf16 copy of the weights are used; weight and bias gradients stay f32.
+  convForward(x: Handle, w: Handle, b: Handle | null, stride: Pair, padding: Pair, training: boolean, bf16: boolean): Handle;
+  convBackwardData(dy: Handle, x: Handle, w: Handle, stride: Pair, padding: Pair, hasBias: boolean, bf16: boolean): Handle;
+  convBackwardWeights(dy: Handle, x: Handle, wShape: readonly number[], stride: Pair, padding: Pair, hasBias: boolean, bf16: boolean): [Handle, Handle | null];
 
-  // batch normalization: training returns [y, mean, biased variance]
-  batchNormForwardTraining(x: Handle, gamma: Handle, beta: Handle, eps: number): [Handle, Handle, Handle];
-  batchNormForwardInference(x: Handle, gamma: Handle, beta: Handle, mean: Handle, variance: Handle, eps: number): Handle;
-  /** With globalStats (eval mode) mean and variance are treated as constants. */
-  batchNormBackward(dy: Handle, x: Handle, gamma: Handle, beta: Handle, mean: Handle, variance: Handle, eps: number, globalStats: boolean): [Handle, Handle, Handle];
+  // batch normalization (f32 statistics for any activation type). Training returns [y, mean, biased
+  // variance, workspace]; with fuseRelu y = relu(bn(x)) and the workspace (else null) serves the backward.
+  batchNormForwardTraining(x: Handle, gamma: Handle, beta: Handle, eps: number, fuseRelu: boolean): [Handle, Handle, Handle, Handle | null];
+  batchNormForwardInference(x: Handle, gamma: Handle, beta: Handle, mean: Handle, variance: Handle, eps: number, fuseRelu: boolean): Handle;
+  /** With globalStats (eval mode) mean and variance are treated as constants; workspace: a fused ReLU's. */
+  batchNormBackward(dy: Handle, x: Handle, gamma: Handle, beta: Handle, mean: Handle, variance: Handle, eps: number, globalStats: boolean, workspace: Handle | null): [Handle, Handle, Handle];
   batchNormUpdateRunning(runningMean: Handle, runningVar: Handle, mean: Handle, variance: Handle, momentum: number, count: number): void;
 
   reluForward(x: Handle): Handle;

@@ -5,7 +5,9 @@ import { backward, noGrad } from '../autograd/engine.js';
 import { crossEntropy } from '../autograd/ops.js';
 import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
 import { DataLoader } from '../data/loader.js';
+import fs from 'node:fs';
 import { createModel } from '../models/googlenet.js';
+import { setPrecision, type Precision } from '../nn/layers.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
 import { manualSeed } from '../util/generator.js';
@@ -112,4 +114,58 @@ export async function benchTrainStep(model: string, batchSize: number, data: Cif
 export function describeMachine(): string {
   const s = backend().stats();
   return `${s.threads} threads, oneDNN ${backend().version()}`;
+}
+
+/** The process's peak resident memory (VmHWM) in MiB, as the PyTorch side measures its own. */
+export function peakRssMb(): number {
+  const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return line ? Number(line.split(/\s+/)[1]) / 1024 : NaN;
+}
+
+export interface ModelBench {
+  model: string;
+  batch_size: number;
+  precision: Precision;
+  train_img_per_s: number;
+  eval_img_per_s: number;
+  peak_rss_mb: number;
+  train_ms: number[];
+  eval_ms: number[];
+}
+
+/** Training-step (forward, backward, Adadelta) and eval-forward throughput on random data, after two warm-up steps. */
+export function benchModel(model: string, batchSize: number, precision: Precision, steps = 4, classes = 100): ModelBench {
+  manualSeed(0);
+  const net = createModel(model, classes);
+  setPrecision(net, precision);
+  const opt = new Adadelta(net.parameters());
+  const rng = new Rng(0);
+  const x = Tensor.fromArray(Float32Array.from({ length: batchSize * 3 * 32 * 32 }, () => rng.uniform(-1, 1)), [batchSize, 3, 32, 32]).keep();
+  const targets = Int32Array.from({ length: batchSize }, () => rng.int(classes));
+  const step = () => {
+    opt.zeroGrad();
+    tidy(() => backward(crossEntropy(net.forward(x), targets)));
+    opt.step();
+  };
+  const timed = (fn: () => void) => {
+    const t0 = performance.now();
+    fn();
+    return performance.now() - t0;
+  };
+  net.train();
+  step();
+  step();
+  const train_ms = Array.from({ length: steps }, () => timed(step));
+  net.eval();
+  const evalStep = () => tidy(() => noGrad(() => net.forward(x)));
+  evalStep();
+  const eval_ms = Array.from({ length: steps }, () => timed(evalStep));
+  opt.dispose();
+  net.dispose();
+  x.dispose();
+  return {
+    model, batch_size: batchSize, precision,
+    train_img_per_s: (batchSize * 1000) / median(train_ms), eval_img_per_s: (batchSize * 1000) / median(eval_ms),
+    peak_rss_mb: peakRssMb(), train_ms, eval_ms,
+  };
 }

@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { runExperiment } from '../experiment/experiment.js';
+import { benchModel } from '../bench/bench.js';
+import { setPrecision, type Precision } from '../nn/layers.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
@@ -136,6 +138,7 @@ function addTrainOptions(cmd: Command, withModel: boolean): Command {
     .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
     .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--fix-bn-eps', 'use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (eps n5x5)')
+    .addOption(new Option('--precision <p>', 'fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default(d.precision))
     .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), d.workers)
     .option('--resume', 'continue from the last complete epoch of the checkpoint in --out')
     .option('--json', 'make the last stdout line one JSON object with the results');
@@ -154,7 +157,7 @@ function configFrom(o: TrainFlags, model: string, out: string | undefined, threa
     weightDecay: o.weightDecay ?? (o.optimizer === 'adamw' ? 0.01 : 0), nesterov: !!o.nesterov, beta1: o.beta1 ?? d.beta1, beta2: o.beta2 ?? d.beta2,
     scheduler: o.scheduler ?? d.scheduler, milestones: o.milestones ?? [], warmupEpochs: o.warmupEpochs ?? 0,
     augment: o.augment ?? d.augment, normalize: o.normalize ?? d.normalize,
-    limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, fixBnEps: !!o.fixBnEps,
+    limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, fixBnEps: !!o.fixBnEps, precision: o.precision ?? d.precision,
     threads: threads ?? d.threads, workers: o.workers ?? d.workers,
   };
 }
@@ -210,6 +213,24 @@ addTrainOptions(
 });
 
 program
+  .command('bench')
+  .description('training-step and eval throughput and peak memory of one network on random data (npm run bench runs the whole benchmark, PyTorch beside it)')
+  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
+  .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 64)
+  .addOption(new Option('--precision <p>', 'fp32, or bf16 mixed precision').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default('fp32'))
+  .option('--steps <n>', 'timed steps (after two warm-up steps)', positiveInt('--steps'), 4)
+  .option('--json', 'make the last stdout line {model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb}')
+  .action((o: { model: string; batchSize: number; precision: Precision; steps: number; json?: boolean }) => {
+    const r = benchModel(o.model, o.batchSize, o.precision, o.steps);
+    if (o.json) {
+      const { model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb } = r;
+      console.log(JSON.stringify({ model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb }));
+    } else {
+      console.log(`${r.model}, batch ${r.batch_size}, ${r.precision}, ${backend().stats().threads} threads: training ${r.train_img_per_s.toFixed(1)} images/s, eval ${r.eval_img_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MiB`);
+    }
+  });
+
+program
   .command('test')
   .description("the seed's test metrics (average loss, top-1/top-5 error) of a weights file on a test set")
   .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names), from this project or converted from PyTorch')
@@ -221,9 +242,11 @@ program
   .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
   .addOption(new Option('--normalize <kind>', 'seed or dataset normalisation').argParser(choice('--normalize', ['seed', 'dataset'] as const)).default('seed'))
   .option('--fix-bn-eps', 'eps 1e-5 in the quirky BatchNorm (for weights trained that way)')
+  .addOption(new Option('--precision <p>', 'fp32 or bf16').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default('fp32'))
   .option('--json', 'print one JSON object {loss, top1_error, top5_error, n}')
-  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: 'seed' | 'dataset'; fixBnEps?: boolean; json?: boolean }) => {
+  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: 'seed' | 'dataset'; fixBnEps?: boolean; precision: Precision; json?: boolean }) => {
     const model = createModel(o.model, DATASETS[o.dataset].classes, { fixBatchNormEps: !!o.fixBnEps });
+    setPrecision(model, o.precision);
     try {
       model.loadStateDict(readSafetensors(o.weights), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, mirror: o.mirror }, ['test']);

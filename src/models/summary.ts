@@ -2,7 +2,7 @@
 // for one 32x32 image, all counted from the built modules (a traced forward pass of one
 // image), never stored. MACs count convolutions and the linear layer, as the seed does.
 import { noGrad } from '../autograd/engine.js';
-import { Conv2d, Linear } from '../nn/layers.js';
+import { Conv2d, Linear, setFusion } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
@@ -84,12 +84,14 @@ export function summarize(model: GoogLeNet, name: string, size = 32): Summary {
     restore.push(() => (m.forward = original));
   }
   const wasTraining = model.training;
+  const fused = setFusion(false); // every layer runs on its own, so each is recorded
   try {
     model.eval();
     tidy(() => noGrad(() => model.forward(Tensor.zeros([1, 3, size, size]))));
   } finally {
     restore.forEach((r) => r());
     model.train(wasTraining);
+    setFusion(fused);
   }
   return {
     model: name,

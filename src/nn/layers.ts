@@ -36,6 +36,8 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly stride: Pair;
   readonly padding: Pair;
+  /** Compute in bfloat16 (mixed precision; see setPrecision). */
+  bf16 = false;
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
     super();
@@ -56,7 +58,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding);
+    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding, this.bf16);
   }
 }
 
@@ -84,6 +86,15 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.normalize(x, false);
+  }
+
+  /** relu(this.forward(x)) in one fused kernel; Sequential uses it for a BatchNorm2d followed by a ReLU. */
+  forwardRelu(x: Tensor): Tensor {
+    return this.normalize(x, true);
+  }
+
+  private normalize(x: Tensor, relu: boolean): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== this.numFeatures)
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
     let momentum = this.momentum ?? 0;
@@ -91,7 +102,7 @@ export class BatchNorm2d extends Module {
       this.numBatchesTracked.value += 1n;
       if (this.momentum === null) momentum = 1 / Number(this.numBatchesTracked.value);
     }
-    return F.batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar, momentum }, this.training, this.eps);
+    return F.batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar, momentum }, this.training, this.eps, relu);
   }
 }
 
@@ -191,6 +202,15 @@ export class Flatten extends Module {
   }
 }
 
+let fusion = true;
+
+/** Turns the BatchNorm2d+ReLU fusion of Sequential on or off (returns the previous setting). */
+export function setFusion(on: boolean): boolean {
+  const prev = fusion;
+  fusion = on;
+  return prev;
+}
+
 /** Children named '0', '1', … as PyTorch's nn.Sequential. */
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -202,6 +222,26 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.layers.reduce((h, m) => m.forward(h), x);
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i];
+      // BatchNorm2d then ReLU runs as one fused kernel: same result, one tensor fewer
+      if (fusion && m instanceof BatchNorm2d && this.layers[i + 1] instanceof ReLU) {
+        h = m.forwardRelu(h);
+        i++;
+      } else h = m.forward(h);
+    }
+    return h;
   }
+}
+
+export type Precision = 'fp32' | 'bf16';
+
+/**
+ * fp32, or bf16 mixed precision: convolutions compute in bfloat16 (activations bf16, weights
+ * converted on the fly from the f32 master copy, weight gradients f32); BatchNorm keeps f32
+ * statistics, and the classifier and loss run in f32.
+ */
+export function setPrecision(model: Module, precision: Precision): void {
+  for (const [, m] of model.namedModules()) if (m instanceof Conv2d) m.bf16 = precision === 'bf16';
 }

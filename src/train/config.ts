@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { DatasetName } from '../data/cifar.js';
 import { NORMALIZATIONS, type Augmentation, type Normalization } from '../data/transforms.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Precision } from '../nn/layers.js';
 import { Adadelta, Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
 
@@ -41,6 +42,7 @@ export interface TrainConfig {
   limitTrain: number | null;
   limitTest: number | null;
   fixBnEps: boolean;
+  precision: Precision;
   threads: number;
   workers: number;
 }
@@ -53,7 +55,7 @@ export function defaultConfig(model = 'googlenet', dataset: DatasetName = 'cifar
     dryRun: false, saveModel: false,
     optimizer: 'adadelta', momentum: 0, weightDecay: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
     scheduler: 'step', milestones: [], warmupEpochs: 0,
-    augment: 'flip', normalize: 'seed', limitTrain: null, limitTest: null, fixBnEps: false,
+    augment: 'flip', normalize: 'seed', limitTrain: null, limitTest: null, fixBnEps: false, precision: 'fp32',
     threads: os.availableParallelism(), workers: 1,
   };
 }

@@ -13,6 +13,7 @@ import { NO_AUGMENTATION } from '../data/transforms.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { createModel, type GoogLeNet } from '../models/googlenet.js';
 import { summarize } from '../models/summary.js';
+import { setPrecision } from '../nn/layers.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
 import { augmentation, makeOptimizer, makeScheduler, normalization, type TrainConfig } from './config.js';
@@ -94,7 +95,7 @@ export function testLine(r: EvalResult): string {
 /** The recipe settings that differ between two configs (a run cannot resume across them), or null. */
 export function recipeDifference(a: TrainConfig, b: TrainConfig): string | null {
   const keys: (keyof TrainConfig)[] = ['model', 'dataset', 'batchSize', 'lr', 'gamma', 'seed', 'optimizer', 'momentum', 'weightDecay', 'nesterov',
-    'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps'];
+    'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps', 'precision'];
   const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
   return diff.length ? diff.map((k) => `${k} ${JSON.stringify(b[k])} (checkpoint: ${JSON.stringify(a[k])})`).join(', ') : null;
 }
@@ -121,6 +122,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   const data = opts.data ?? (await loadData({ ...c, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
   manualSeed(c.seed);
   const model = createModel(c.model, classes, { fixBatchNormEps: c.fixBnEps });
+  setPrecision(model, c.precision ?? 'fp32');
   const optimizer = makeOptimizer(c, model.parameters());
   const scheduler = makeScheduler(c, optimizer);
   const history: EpochRecord[] = [];
