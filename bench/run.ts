@@ -1,42 +1,144 @@
-// `npm run bench`: the project's benchmarks in one run, with the machine named. Ratios are
-// measured within this process (noise cancels); absolute numbers are for this machine only.
+// `npm run bench`: the project's benchmarks in one run, with the machine named.
+//  1. GoogLeNet training step and eval forward, ours against PyTorch (when a Python with torch
+//     is found) in f32 NCHW, f32 channels_last and bf16 autocast + channels_last: each
+//     measurement in its own process (so peak memory is its own), ours and PyTorch's
+//     alternating, several repeats, medians.
+//  2. The data loader's throughput, and a training step fed by it against one on batches
+//     already in memory.
+// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --json.
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
-import { benchLoader, benchTrainStep, describeMachine, syntheticSplit } from '../src/bench/bench.js';
+import { benchLoader, benchTrainStep, describeMachine, median, syntheticSplit } from '../src/bench/bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(name);
+const value = (name: string, d: number) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? Number(argv[i + 1]) : d;
+};
+const repeats = value('--repeats', 3);
+const steps = value('--steps', 3);
+const threads = os.availableParallelism();
+const batch = 64;
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
+  return `${cpu}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
 }
 
-function realData(): CifarSplit | null {
-  for (const dir of [path.join(root, '..', 'shared', 'data'), path.join(root, 'data')]) {
-    if (fs.existsSync(path.join(dir, 'cifar-10-batches-bin'))) return readCifar(dir, 'cifar10', 'train');
+/** A Python that imports torch: Debian's python3-torch lives in /usr/bin/python3, which may not be first on PATH. */
+function findTorchPython(): { python: string; version: string } | null {
+  for (const python of ['/usr/bin/python3', 'python3', 'python']) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
   }
   return null;
 }
 
-const args = new Set(process.argv.slice(2));
-console.log(`machine: ${machine()}`);
-const data = realData() ?? syntheticSplit(10000);
-console.log(`data: ${data.files.length ? data.files.map((f) => f.file).join(', ') : 'synthetic images'} (${data.count} images)`);
-
-console.log('\n== data loader (batch 64, RandomCrop(32, 4) + RandomHorizontalFlip + Normalize) ==');
-for (const workers of [0, 1, 2]) {
-  const r = await benchLoader(data, workers);
-  console.log(`workers ${workers}: ${r.images_per_s.toFixed(0)} images/s`);
+interface Sample {
+  train_img_per_s: number;
+  eval_img_per_s: number;
+  peak_rss_mb: number;
 }
 
-if (!args.has('--loader-only')) {
-  const model = 'googlenet';
-  console.log(`\n== training step, ${model}, batch 64, fp32: batches in memory vs fed by the loader (1 worker thread) ==`);
-  const s = await benchTrainStep(model, 64, data);
+function lastJson(out: string): Sample {
+  return JSON.parse(out.trim().split('\n').at(-1)!);
+}
+
+function ours(precision: string): Sample {
+  const out = execFileSync(process.execPath, [path.join(root, 'bin', 'googlenet.js'), '--threads', String(threads), 'bench',
+    '--batch-size', String(batch), '--precision', precision, '--steps', String(steps), '--json'], { encoding: 'utf8' });
+  return lastJson(out);
+}
+
+function torch(python: string, mode: string): Sample {
+  const out = execFileSync(python, [path.join(root, 'bench', 'pytorch_googlenet.py'), '--mode', mode, '--batch-size', String(batch),
+    '--steps', String(steps), '--threads', String(threads)], { encoding: 'utf8' });
+  return lastJson(out);
+}
+
+function summarise(samples: Sample[]): Sample {
+  return {
+    train_img_per_s: median(samples.map((s) => s.train_img_per_s)),
+    eval_img_per_s: median(samples.map((s) => s.eval_img_per_s)),
+    peak_rss_mb: median(samples.map((s) => s.peak_rss_mb)),
+  };
+}
+
+const report: Record<string, unknown> = { machine: machine(), threads, batch_size: batch, repeats, steps };
+console.log(`machine: ${report.machine}`);
+
+// ---- 1. model throughput, ours against PyTorch ----------------------------------------------
+const py = flag('--skip-torch') ? null : findTorchPython();
+console.log(py ? `PyTorch ${py.version} (${py.python}), torch.set_num_threads(${threads})` : 'PyTorch: not found (install Debian\'s python3-torch to compare); ours only');
+const configs: { precision: 'fp32' | 'bf16'; torchModes: string[] }[] = [
+  { precision: 'fp32', torchModes: ['nchw', 'channels_last'] },
+  { precision: 'bf16', torchModes: ['bf16'] },
+];
+const results: Record<string, Sample> = {};
+for (const { precision, torchModes } of configs) {
+  const samples: Record<string, Sample[]> = { [`ours ${precision}`]: [] };
+  for (const m of torchModes) samples[`pytorch ${m}`] = [];
+  for (let r = 0; r < repeats; r++) {
+    samples[`ours ${precision}`].push(ours(precision));
+    if (py) for (const m of torchModes) samples[`pytorch ${m}`].push(torch(py.python, m));
+  }
+  for (const [k, v] of Object.entries(samples)) if (v.length) results[k] = summarise(v);
+}
+const label: Record<string, string> = {
+  'ours fp32': 'ours, f32 (oneDNN blocked layouts)', 'ours bf16': 'ours, bf16 mixed precision',
+  'pytorch nchw': 'PyTorch f32 NCHW (the seed\'s code)', 'pytorch channels_last': 'PyTorch f32 channels_last', 'pytorch bf16': 'PyTorch bf16 autocast + channels_last',
+};
+console.log(`\n== GoogLeNet (100 classes), batch ${batch}, ${threads} threads: medians of ${repeats} runs of ${steps} steps ==`);
+console.log('mode'.padEnd(42) + 'train img/s'.padStart(12) + 'eval img/s'.padStart(12) + 'peak RSS MiB'.padStart(14));
+for (const [k, s] of Object.entries(results))
+  console.log(label[k].padEnd(42) + s.train_img_per_s.toFixed(1).padStart(12) + s.eval_img_per_s.toFixed(1).padStart(12) + s.peak_rss_mb.toFixed(0).padStart(14));
+const ratios: Record<string, number> = {};
+if (results['pytorch channels_last'] && results['pytorch nchw']) {
+  const bestF32Train = Math.max(results['pytorch nchw'].train_img_per_s, results['pytorch channels_last'].train_img_per_s);
+  const bestF32Eval = Math.max(results['pytorch nchw'].eval_img_per_s, results['pytorch channels_last'].eval_img_per_s);
+  ratios.fp32_train = results['ours fp32'].train_img_per_s / bestF32Train;
+  ratios.fp32_eval = results['ours fp32'].eval_img_per_s / bestF32Eval;
+  ratios.fp32_peak_rss = results['ours fp32'].peak_rss_mb / results['pytorch channels_last'].peak_rss_mb;
+}
+if (results['pytorch bf16']) {
+  ratios.bf16_train = results['ours bf16'].train_img_per_s / results['pytorch bf16'].train_img_per_s;
+  ratios.bf16_eval = results['ours bf16'].eval_img_per_s / results['pytorch bf16'].eval_img_per_s;
+}
+if (Object.keys(ratios).length) {
+  console.log('\nratios against PyTorch\'s best mode at the same precision:');
+  if (ratios.fp32_train) console.log(`  f32 training ${ratios.fp32_train.toFixed(2)}x (target ≥ 1.5), eval ${ratios.fp32_eval.toFixed(2)}x (target ≥ 1.5); peak RSS ${ratios.fp32_peak_rss.toFixed(2)} of PyTorch f32 channels_last's (target ≤ 1)`);
+  if (ratios.bf16_train) console.log(`  bf16 training ${ratios.bf16_train.toFixed(2)}x (target ≥ 1.3), eval ${ratios.bf16_eval.toFixed(2)}x (target ≥ 1.5)`);
+}
+report.model = results;
+report.ratios = ratios;
+
+// ---- 2. the data loader ---------------------------------------------------------------------
+if (!flag('--skip-loader')) {
+  const data = realData() ?? syntheticSplit(10000);
+  console.log(`\n== data loader (batch 64, RandomCrop(32, 4) + RandomHorizontalFlip + Normalize) on ${data.files.length ? data.files.map((f) => path.relative(root, f.file)).join(', ') : 'synthetic images'} ==`);
+  const loader: Record<string, number> = {};
+  for (const workers of [0, 1, 2]) {
+    const r = await benchLoader(data, workers);
+    loader[`workers_${workers}`] = r.images_per_s;
+    console.log(`workers ${workers}: ${r.images_per_s.toFixed(0)} images/s`);
+  }
+  console.log(`\n== training step, googlenet, batch ${batch}, fp32: batches in memory vs fed by the loader (1 worker thread) ==`);
+  const s = await benchTrainStep('googlenet', batch, data);
   console.log(`in memory:   ${s.in_memory_ms.toFixed(0)} ms/step (${s.train_img_per_s.toFixed(1)} images/s)`);
   console.log(`with loader: ${s.with_loader_ms.toFixed(0)} ms/step (ratio ${s.ratio.toFixed(3)}; target ≤ 1.03)`);
-  console.log(`eval forward: ${s.eval_img_per_s.toFixed(1)} images/s`);
+  report.loader = { ...loader, step: s };
+}
+
+if (flag('--json')) console.log(JSON.stringify(report));
+
+function realData(): CifarSplit | null {
+  for (const dir of [path.join(root, '..', 'shared', 'data'), path.join(root, 'data')])
+    if (fs.existsSync(path.join(dir, 'cifar-10-batches-bin'))) return readCifar(dir, 'cifar10', 'train');
+  return null;
 }
