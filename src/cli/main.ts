@@ -1,22 +1,21 @@
 // The `googlenet` command line. Every failure is one line on stderr and a non-zero exit.
 import fs from 'node:fs';
 import path from 'node:path';
-import { runExperiment } from '../experiment/experiment.js';
-import { benchModel } from '../bench/bench.js';
-import { setPrecision, type Precision } from '../nn/layers.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { benchModel } from '../bench/bench.js';
 import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
-import { defaultConfig, normalization, type TrainConfig } from '../train/config.js';
-import { evaluate, loadData, testLine, train, type TrainResult } from '../train/trainer.js';
-import { createModel, modelNames } from '../models/googlenet.js';
+import { runExperiment } from '../experiment/experiment.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { batchFromHost, referenceStep } from '../train/reference-step.js';
-import { backend } from '../tensor/tensor.js';
+import { createModel, modelNames, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
-import { VARIANTS } from '../models/googlenet.js';
+import { setPrecision, type Precision } from '../nn/layers.js';
+import { backend } from '../tensor/tensor.js';
+import { defaultConfig, normalization, type TrainConfig } from '../train/config.js';
+import { batchFromHost, referenceStep } from '../train/reference-step.js';
+import { evaluate, loadData, testLine, train, type TrainResult } from '../train/trainer.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
