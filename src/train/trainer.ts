@@ -102,7 +102,12 @@ export function recipeDifference(a: TrainConfig, b: TrainConfig): string | null 
 
 /** Trains `c.model` on `c.dataset`, resuming from `c.out`'s checkpoint when `resume` is set. */
 export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: string | null; data?: { train: CifarSplit; test: CifarSplit } } = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const log = hooks.log ?? ((l: string) => console.log(l));
+  let barShown = false;
+  const logLine = hooks.log ?? ((l: string) => console.log(l));
+  const log = (l: string) => {
+    if (barShown) process.stderr.write('\r\x1b[2K'); // clear the progress bar's line; it redraws on its next update
+    logLine(l);
+  };
   const info = hooks.info ?? ((l: string) => console.error(l));
   const ckptFile = checkpointPath(c);
   const classes = DATASETS[c.dataset].classes;
@@ -156,6 +161,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
       let lossSum = 0, seen = 0;
       const batches = c.dryRun ? 1 : trainLoader.length;
       bar?.start(batches, 0, { epoch, ips: '-', loss: '-' });
+      barShown = !!bar;
       for await (const b of trainLoader.epoch(epoch - 1)) {
         optimizer.zeroGrad();
         const loss = tidy(() => {
@@ -177,6 +183,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
         if (c.dryRun) break;
       }
       bar?.stop();
+      barShown = false;
       const r = await evaluate(model, testLoader, c.dryRun ? 1 : Infinity);
       log(testLine(r));
       const record: EpochRecord = { epoch, train_loss: lossSum / seen, test_loss: r.loss, top1_error: r.top1_error, top5_error: r.top5_error, lr, seconds: (performance.now() - t0) / 1000 };
