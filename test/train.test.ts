@@ -53,6 +53,11 @@ test('bad flags, unknown models and misfit weights: one-line errors', sharedOpts
   oneLineError(cli(['train', '--lr', 'fast', '--data-dir', data]), /--lr must be a non-negative number, got 'fast'/);
   oneLineError(cli(['train', '--scheduler', 'multistep', '--data-dir', data, '--dry-run']), /--scheduler multistep needs --milestones/);
   oneLineError(cli(['train', '--bogus']), /unknown option '--bogus'/);
+  oneLineError(cli(['train', '--dataset', 'cifar10', '--coarse', '--data-dir', data, '--dry-run']), /--coarse needs --dataset cifar100/);
+  // CIFAR-100's superclasses: 20 outputs
+  const coarse = cli(['train', '--model', 'googlenet-short4', '--dataset', 'cifar100', '--coarse', '--data-dir', data, '--dry-run', '--json']);
+  assert.equal(coarse.code, 0, coarse.stderr);
+  assert.equal(JSON.parse(coarse.stdout.trim().split('\n').at(-1)!).params, 1643796 - 80 * 1025);
   oneLineError(cli(['experiment', '--models', 'googlenet,tiny', '--out', tmp()]), /unknown model 'tiny'/);
   // weights of googlenet-short4 tested as googlenet: missing and unexpected tensors named
   const out = tmp();

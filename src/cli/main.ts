@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchModel } from '../bench/bench.js';
-import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
+import { readCifar, type DatasetName } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
@@ -13,7 +13,7 @@ import { createModel, modelNames, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { backend } from '../tensor/tensor.js';
-import { defaultConfig, normalization, type TrainConfig } from '../train/config.js';
+import { classCount, defaultConfig, normalization, type TrainConfig } from '../train/config.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
 import { evaluate, loadData, testLine, train, type TrainResult } from '../train/trainer.js';
 
@@ -138,12 +138,13 @@ function addTrainOptions(cmd: Command, withModel: boolean): Command {
     .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--fix-bn-eps', 'use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (eps n5x5)')
     .addOption(new Option('--precision <p>', 'fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default(d.precision))
+    .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
     .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), d.workers)
     .option('--resume', 'continue from the last complete epoch of the checkpoint in --out')
     .option('--json', 'make the last stdout line one JSON object with the results');
 }
 
-type TrainFlags = Partial<TrainConfig> & { dataset: DatasetName; mirror?: string; weightDecay?: number; resume?: boolean; json?: boolean; limitTrain?: number; limitTest?: number; dryRun?: boolean; saveModel?: boolean; nesterov?: boolean; fixBnEps?: boolean };
+type TrainFlags = Partial<TrainConfig> & { dataset: DatasetName; mirror?: string; weightDecay?: number; resume?: boolean; json?: boolean; limitTrain?: number; limitTest?: number; dryRun?: boolean; saveModel?: boolean; nesterov?: boolean; fixBnEps?: boolean; coarse?: boolean };
 
 function configFrom(o: TrainFlags, model: string, out: string | undefined, threads: number | undefined): TrainConfig {
   const d = defaultConfig(model, o.dataset);
@@ -156,7 +157,7 @@ function configFrom(o: TrainFlags, model: string, out: string | undefined, threa
     weightDecay: o.weightDecay ?? (o.optimizer === 'adamw' ? 0.01 : 0), nesterov: !!o.nesterov, beta1: o.beta1 ?? d.beta1, beta2: o.beta2 ?? d.beta2,
     scheduler: o.scheduler ?? d.scheduler, milestones: o.milestones ?? [], warmupEpochs: o.warmupEpochs ?? 0,
     augment: o.augment ?? d.augment, normalize: o.normalize ?? d.normalize,
-    limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, fixBnEps: !!o.fixBnEps, precision: o.precision ?? d.precision,
+    limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, fixBnEps: !!o.fixBnEps, coarse: !!o.coarse, precision: o.precision ?? d.precision,
     threads: threads ?? d.threads, workers: o.workers ?? d.workers,
   };
 }
@@ -242,13 +243,14 @@ program
   .addOption(new Option('--normalize <kind>', 'seed or dataset normalisation').argParser(choice('--normalize', ['seed', 'dataset'] as const)).default('seed'))
   .option('--fix-bn-eps', 'eps 1e-5 in the quirky BatchNorm (for weights trained that way)')
   .addOption(new Option('--precision <p>', 'fp32 or bf16').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default('fp32'))
+  .option('--coarse', "CIFAR-100's 20 superclasses (for weights trained on them)")
   .option('--json', 'print one JSON object {loss, top1_error, top5_error, n}')
-  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: 'seed' | 'dataset'; fixBnEps?: boolean; precision: Precision; json?: boolean }) => {
-    const model = createModel(o.model, DATASETS[o.dataset].classes, { fixBatchNormEps: !!o.fixBnEps });
+  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: 'seed' | 'dataset'; fixBnEps?: boolean; coarse?: boolean; precision: Precision; json?: boolean }) => {
+    const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
     setPrecision(model, o.precision);
     try {
       model.loadStateDict(readSafetensors(o.weights), o.weights);
-      const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, mirror: o.mirror }, ['test']);
+      const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization({ ...defaultConfig(o.model, o.dataset), normalize: o.normalize }) });
       const r = await evaluate(model, loader);
       await loader.close();

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetName } from '../data/cifar.js';
-import { DATASETS } from '../data/cifar.js';
 import type { TrainConfig } from '../train/config.js';
 import { loadData, recipeDifference, train, type TrainResult } from '../train/trainer.js';
 import { ExperimentDb } from './db.js';
@@ -57,7 +56,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
             log: o.log,
             info,
             onStart: (s) => {
-              runId = db?.beginRun({ model, dataset, classes: DATASETS[dataset].classes, params: s.params, macs: s.macs, epochsPlanned: config.epochs, config: { ...config }, threads: s.threads }, s.resumedFrom) ?? -1;
+              runId = db?.beginRun({ model, dataset, classes: s.classes, params: s.params, macs: s.macs, epochsPlanned: config.epochs, config: { ...config }, threads: s.threads }, s.resumedFrom) ?? -1;
             },
             onEpoch: (r) => db?.recordEpoch(runId, { epoch: r.epoch, trainLoss: r.train_loss, testLoss: r.test_loss, top1Error: r.top1_error, top5Error: r.top5_error, lr: r.lr, seconds: r.seconds }),
           });

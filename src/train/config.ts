@@ -2,7 +2,7 @@
 // augmentation choices, and how each becomes an object.
 import os from 'node:os';
 import path from 'node:path';
-import type { DatasetName } from '../data/cifar.js';
+import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { NORMALIZATIONS, type Augmentation, type Normalization } from '../data/transforms.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Precision } from '../nn/layers.js';
@@ -42,6 +42,8 @@ export interface TrainConfig {
   limitTrain: number | null;
   limitTest: number | null;
   fixBnEps: boolean;
+  /** CIFAR-100's 20 superclasses instead of its 100 classes. */
+  coarse: boolean;
   precision: Precision;
   threads: number;
   workers: number;
@@ -55,9 +57,15 @@ export function defaultConfig(model = 'googlenet', dataset: DatasetName = 'cifar
     dryRun: false, saveModel: false,
     optimizer: 'adadelta', momentum: 0, weightDecay: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
     scheduler: 'step', milestones: [], warmupEpochs: 0,
-    augment: 'flip', normalize: 'seed', limitTrain: null, limitTest: null, fixBnEps: false, precision: 'fp32',
+    augment: 'flip', normalize: 'seed', limitTrain: null, limitTest: null, fixBnEps: false, coarse: false, precision: 'fp32',
     threads: os.availableParallelism(), workers: 1,
   };
+}
+
+/** Number of classes the labels of this configuration have. */
+export function classCount(c: Pick<TrainConfig, 'dataset' | 'coarse'>): number {
+  const info = DATASETS[c.dataset];
+  return c.coarse ? info.coarseClasses ?? info.classes : info.classes;
 }
 
 export function augmentation(name: AugmentName): Augmentation {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { backward, noGrad } from '../autograd/engine.js';
 import { crossEntropy, topk } from '../autograd/ops.js';
-import { DATASETS, readCifar, type CifarSplit } from '../data/cifar.js';
+import { readCifar, type CifarSplit } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
@@ -16,7 +16,7 @@ import { summarize } from '../models/summary.js';
 import { setPrecision } from '../nn/layers.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
-import { augmentation, makeOptimizer, makeScheduler, normalization, type TrainConfig } from './config.js';
+import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, type TrainConfig } from './config.js';
 import { loadCheckpoint, saveCheckpoint, type EpochRecord } from './checkpoint.js';
 
 export interface TrainHooks {
@@ -56,9 +56,10 @@ export function checkpointPath(c: TrainConfig): string {
 }
 
 /** Loads (downloading if needed) both splits with the configured limits. */
-export async function loadData(c: Pick<TrainConfig, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest'> & { mirror?: string | null }, splits: ('train' | 'test')[] = ['train', 'test']) {
+export async function loadData(c: Pick<TrainConfig, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest'> & { coarse?: boolean; mirror?: string | null }, splits: ('train' | 'test')[] = ['train', 'test']) {
+  if (c.coarse && c.dataset !== 'cifar100') throw new Error('--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)');
   await ensureDataset(c.dataset, c.dataDir, { mirror: c.mirror ?? undefined });
-  const read = (split: 'train' | 'test', limit: number | null) => readCifar(c.dataDir, c.dataset, split, limit === null ? {} : { limit });
+  const read = (split: 'train' | 'test', limit: number | null) => readCifar(c.dataDir, c.dataset, split, { coarse: !!c.coarse, ...(limit === null ? {} : { limit }) });
   return {
     train: splits.includes('train') ? read('train', c.limitTrain) : null,
     test: splits.includes('test') ? read('test', c.limitTest) : null,
@@ -95,7 +96,7 @@ export function testLine(r: EvalResult): string {
 /** The recipe settings that differ between two configs (a run cannot resume across them), or null. */
 export function recipeDifference(a: TrainConfig, b: TrainConfig): string | null {
   const keys: (keyof TrainConfig)[] = ['model', 'dataset', 'batchSize', 'lr', 'gamma', 'seed', 'optimizer', 'momentum', 'weightDecay', 'nesterov',
-    'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps', 'precision'];
+    'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps', 'coarse', 'precision'];
   const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
   return diff.length ? diff.map((k) => `${k} ${JSON.stringify(b[k])} (checkpoint: ${JSON.stringify(a[k])})`).join(', ') : null;
 }
@@ -110,7 +111,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   };
   const info = hooks.info ?? ((l: string) => console.error(l));
   const ckptFile = checkpointPath(c);
-  const classes = DATASETS[c.dataset].classes;
+  const classes = classCount(c);
   const checkpoint = opts.resume && fs.existsSync(ckptFile) ? loadCheckpoint(ckptFile) : null;
   if (!opts.resume && !c.dryRun && fs.existsSync(ckptFile))
     throw new Error(`${ckptFile} exists: pass --resume to continue that run, or choose another --out`);
