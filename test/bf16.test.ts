@@ -12,7 +12,7 @@ import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
 import { batchFromHost, referenceStep } from '../src/train/reference-step.js';
 import { Rng } from '../src/util/rng.js';
 import { relErr } from './numeric.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 function random(shape: number[], rng: Rng): Tensor {
   const t = Tensor.fromArray(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);

@@ -9,8 +9,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
-import { repoRoot } from './helpers.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
 
 const bin = path.join(repoRoot, 'bin', 'googlenet.js');
 

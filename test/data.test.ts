@@ -8,7 +8,7 @@ import { readCifar, toFloatBatch } from '../src/data/cifar.js';
 import { DataLoader, type Batch } from '../src/data/loader.js';
 import { drawAugmentation, NORMALIZATIONS, transformImage } from '../src/data/transforms.js';
 import { Rng } from '../src/util/rng.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 test('CIFAR-10: counts, labels, class names and known pixels', sharedOpts, () => {
   const train = readCifar(sharedPath('data'), 'cifar10', 'train');

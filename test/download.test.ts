@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import * as tar from 'tar';
 import { DATASETS, IMAGE_BYTES, readCifar, type DatasetName } from '../src/data/cifar.js';
 import { ensureDataset, md5File, type DownloadOptions } from '../src/data/download.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 function md5Of(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');

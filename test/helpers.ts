@@ -22,3 +22,14 @@ export function requireShared(): { dir: string } | { skip: string } {
   if (process.env.CI === 'true') throw new Error(`${where} is required under CI (CI=true) but is missing; provide ../shared next to the repo`);
   return { skip: `${where} not found (reference fixtures live there); skipping` };
 }
+
+const shared = requireShared();
+
+/** Options for test(): skips (with the reason) when ../shared is absent outside CI. */
+export const sharedOpts: { skip?: string } = 'skip' in shared ? { skip: shared.skip } : {};
+
+/** A path inside ../shared (only called by tests that run, i.e. when it exists). */
+export function sharedPath(...parts: string[]): string {
+  if (!('dir' in shared)) throw new Error('../shared is absent');
+  return path.join(shared.dir, ...parts);
+}

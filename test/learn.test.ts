@@ -12,7 +12,7 @@ import { Adam } from '../src/optim/optimizer.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
 import { Rng } from '../src/util/rng.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 test('reader + ToTensor/Normalize(0.5) reproduce the fixture batch (first 16 CIFAR-100 test images)', sharedOpts, () => {
   const data = readCifar(sharedPath('data'), 'cifar100', 'test', { limit: 16 });

@@ -11,7 +11,7 @@ import { createModel, GoogLeNet, Inception } from '../src/models/googlenet.js';
 import { BatchNorm2d, Conv2d, Dropout2d, Linear } from '../src/nn/layers.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 test('GoogLeNet state_dict names, order and shapes equal PyTorch\'s', sharedOpts, () => {
   const model = createModel('googlenet', 100);

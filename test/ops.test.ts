@@ -6,8 +6,8 @@ import { readSafetensors, toFloat32, type HostTensor } from '../src/io/safetenso
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
-import { sharedOpts, sharedPath } from './shared.js';
 import { assertRel, hostTensor } from './numeric.js';
+import { sharedOpts, sharedPath } from './helpers.js';
 
 const TOL = 1e-5;
 

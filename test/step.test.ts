@@ -10,9 +10,8 @@ import path from 'node:path';
 import { readSafetensors, toFloat32, type HostTensor } from '../src/io/safetensors.js';
 import { Adadelta } from '../src/optim/optimizer.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
 import { diffNorm, norm, relErr } from './numeric.js';
-import { sharedOpts, sharedPath } from './shared.js';
 
 const fixture = (name: string) => sharedPath('fixtures', name);
 

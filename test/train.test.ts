@@ -9,8 +9,7 @@ import Database from 'better-sqlite3';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { modelNames } from '../src/models/googlenet.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { repoRoot } from './helpers.js';
-import { sharedOpts, sharedPath } from './shared.js';
+import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
 
 const bin = path.join(repoRoot, 'bin', 'googlenet.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gn-train-'));

@@ -53,7 +53,6 @@ export interface StepBench {
   with_loader_ms: number;
   ratio: number;
   train_img_per_s: number;
-  eval_img_per_s: number;
 }
 
 /**
@@ -92,22 +91,13 @@ export async function benchTrainStep(model: string, batchSize: number, data: Cif
     }
     withLoader.push((performance.now() - t0) / steps);
   }
-  net.eval();
-  const x = premade[0];
-  tidy(() => noGrad(() => net.forward(Tensor.fromArray(x.input, [batchSize, 3, 32, 32]))));
-  const evals: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    tidy(() => noGrad(() => net.forward(Tensor.fromArray(x.input, [batchSize, 3, 32, 32]))));
-    evals.push(performance.now() - t0);
-  }
   await loader.close();
   opt.dispose();
   net.dispose();
   const inMem = median(inMemory), withL = median(withLoader);
   return {
     model, batch_size: batchSize, in_memory_ms: inMem, with_loader_ms: withL, ratio: withL / inMem,
-    train_img_per_s: (batchSize * 1000) / inMem, eval_img_per_s: (batchSize * 1000) / median(evals),
+    train_img_per_s: (batchSize * 1000) / inMem,
   };
 }
 

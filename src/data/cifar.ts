@@ -4,6 +4,7 @@
 // subsets read too; the count read is reported.
 import fs from 'node:fs';
 import path from 'node:path';
+import { NORMALIZATIONS, transformImage, type Normalization } from './transforms.js';
 
 export type DatasetName = 'cifar10' | 'cifar100';
 export type Split = 'train' | 'test';
@@ -59,9 +60,15 @@ export interface ReadOptions {
   limit?: number;
 }
 
-function readNames(file: string, expected: number): string[] {
+/** The names in a class-names file: one per non-empty line. */
+export function parseClassNames(text: string): string[] {
+  return text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+}
+
+/** The class names of a names file; numbers when the file is absent. */
+function readClassNames(file: string, expected: number): string[] {
   if (!fs.existsSync(file)) return Array.from({ length: expected }, (_, i) => String(i));
-  const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+  const names = parseClassNames(fs.readFileSync(file, 'utf8'));
   if (names.length !== expected) throw new Error(`${file}: ${names.length} class names, expected ${expected}`);
   return names;
 }
@@ -116,20 +123,14 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   const namesFile = path.join(dir, opts.coarse ? info.coarseNamesFile! : info.classNamesFile);
   return {
     dataset, split, images, labels, count: total, classes,
-    classNames: readNames(namesFile, classes),
+    classNames: readClassNames(namesFile, classes),
     files: chunks.map(({ file, records }) => ({ file, records })),
   };
 }
 
-/** ToTensor + Normalize(mean, std) of images [from, from+n) into NCHW floats. */
-export function toFloatBatch(data: CifarSplit, indices: ArrayLike<number>, mean = [0.5, 0.5, 0.5], std = [0.5, 0.5, 0.5]): Float32Array {
+/** ToTensor + Normalize of the given images into NCHW floats (no augmentation). */
+export function toFloatBatch(data: CifarSplit, indices: ArrayLike<number>, norm: Normalization = NORMALIZATIONS.half): Float32Array {
   const out = new Float32Array(indices.length * IMAGE_BYTES);
-  for (let b = 0; b < indices.length; b++) {
-    const src = indices[b] * IMAGE_BYTES;
-    for (let c = 0; c < 3; c++) {
-      const o = b * IMAGE_BYTES + c * 1024;
-      for (let i = 0; i < 1024; i++) out[o + i] = (data.images[src + c * 1024 + i] / 255 - mean[c]) / std[c];
-    }
-  }
+  for (let b = 0; b < indices.length; b++) transformImage(data.images, indices[b] * IMAGE_BYTES, out, b * IMAGE_BYTES, false, 0, 0, 0, norm);
   return out;
 }

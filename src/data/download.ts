@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import * as tar from 'tar';
-import { DATASETS, IMAGE_BYTES, type DatasetName } from './cifar.js';
+import { DATASETS, IMAGE_BYTES, parseClassNames, type DatasetName } from './cifar.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
 
@@ -507,7 +507,7 @@ function validateFolder(dir: string, dataset: DatasetName, label: string): void 
     if (!name || count === undefined) continue;
     const file = path.join(dir, name);
     if (!fs.existsSync(file)) continue;
-    const names = fs.readFileSync(file, 'utf8').split(/\r?\n/).map((s) => s.trim()).filter(Boolean);
+    const names = parseClassNames(fs.readFileSync(file, 'utf8'));
     if (names.length !== count) throw bad(name, `has ${names.length} class names, expected ${count}`);
   }
 }
