@@ -8,6 +8,7 @@ export * from './nn/layers.js';
 export * from './models/googlenet.js';
 export * from './optim/optimizer.js';
 export * from './optim/lr_scheduler.js';
+export * from './tensor/host.js';
 export * from './io/safetensors.js';
 export { Rng } from './util/rng.js';
 export { manualSeed, defaultGenerator } from './util/generator.js';

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readSafetensors, writeSafetensors, f32, i64 } from '../src/io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { f32, i64 } from '../src/tensor/host.js';
 import { createModel } from '../src/models/googlenet.js';
 import { repoRoot } from './helpers.js';
 

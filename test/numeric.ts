@@ -1,7 +1,7 @@
 // Numeric helpers for parity and gradient tests.
 import assert from 'node:assert/strict';
 import { Tensor } from '../src/tensor/tensor.js';
-import { toFloat32, type HostTensor } from '../src/io/safetensors.js';
+import { toFloat32, type HostTensor } from '../src/tensor/host.js';
 
 export function norm(a: ArrayLike<number>): number {
   let s = 0;

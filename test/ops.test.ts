@@ -2,7 +2,8 @@
 // gradients within 1e-5 relative error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readSafetensors, toFloat32, type HostTensor } from '../src/io/safetensors.js';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { toFloat32, type HostTensor } from '../src/tensor/host.js';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';

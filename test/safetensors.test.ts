@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSafetensors, parseSafetensors, writeSafetensors, f32, i64, toFloat32, numel, type HostTensor } from '../src/io/safetensors.js';
+import { readSafetensors, parseSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { f32, i64, toFloat32, numel, type HostTensor } from '../src/tensor/host.js';
 import { requireShared } from './helpers.js';
 
 const shared = requireShared(); // throws (failing this file) when ../shared is missing under CI

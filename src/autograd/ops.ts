@@ -2,6 +2,7 @@
 // calls the backend, and `record` attaches the backward closure, which captures what
 // the backward needs (inputs, outputs, statistics, workspaces).
 import type { Pair } from '../backend/backend.js';
+import { numel } from '../tensor/host.js';
 import { backend, Tensor } from '../tensor/tensor.js';
 import { needsGrad, record } from './engine.js';
 import type { Rng } from '../util/rng.js';
@@ -174,7 +175,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
 function maskedDropout(x: Tensor, p: number, maskShape: number[], rng: Rng, name: string): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`${name}: probability must be in [0, 1], got ${p}`);
   const keep = 1 - p;
-  const mask = new Float32Array(maskShape.reduce((a, b) => a * b, 1));
+  const mask = new Float32Array(numel(maskShape));
   for (let i = 0; i < mask.length; i++) mask[i] = keep > 0 && rng.random() < keep ? 1 / keep : 0;
   const B = backend();
   const y = new Tensor(B.mulMask(x.handle, mask, maskShape), x.shape);

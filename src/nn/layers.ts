@@ -3,6 +3,7 @@
 // biases, BatchNorm weight 1 and bias 0, running mean 0 and var 1).
 import type { Pair } from '../backend/backend.js';
 import * as F from '../autograd/ops.js';
+import { numel } from '../tensor/host.js';
 import { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator } from '../util/generator.js';
 import type { Rng } from '../util/rng.js';
@@ -19,7 +20,7 @@ function checkPositiveInt(v: number, what: string, layer: string): void {
 /** U(-bound, bound) with bound = 1/√fan_in: PyTorch's kaiming_uniform_(a=√5) and its bias init. */
 function uniformInit(shape: number[], fanIn: number, rng: Rng): Tensor {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const data = new Float32Array(numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = rng.uniform(-bound, bound);
   return Tensor.fromArray(data, shape);
 }

@@ -2,7 +2,7 @@
 // registered in order, so `stateDict()` yields PyTorch's own names in PyTorch's own
 // order (a module's parameters, then its buffers, then each child's, depth first).
 import { Tensor } from '../tensor/tensor.js';
-import { toFloat32, type HostTensor } from '../io/safetensors.js';
+import { toFloat32, type HostTensor } from '../tensor/host.js';
 
 /** An int64 scalar buffer (BatchNorm's num_batches_tracked). */
 export class CounterBuffer {
@@ -99,9 +99,9 @@ export abstract class Module {
     const out: StateDict = new Map();
     for (const [prefix, m] of this.namedModules()) {
       const full = (n: string) => (prefix ? `${prefix}.${n}` : n);
-      for (const [name, p] of m.params) out.set(full(name), { dtype: 'F32', shape: [...p.shape], data: p.toArray() });
+      for (const [name, p] of m.params) out.set(full(name), p.toHost());
       for (const [name, b] of m.buffers) {
-        if (b instanceof Tensor) out.set(full(name), { dtype: 'F32', shape: [...b.shape], data: b.toArray() });
+        if (b instanceof Tensor) out.set(full(name), b.toHost());
         else out.set(full(name), { dtype: 'I64', shape: [], data: BigInt64Array.of(b.value) });
       }
     }

@@ -2,8 +2,7 @@
 // The per-element updates run in the backend on the plain parameter buffers; TypeScript
 // keeps the groups, hyper-parameters and state, which checkpoints save and restore.
 import { backend, Tensor } from '../tensor/tensor.js';
-import type { HostTensor } from '../io/safetensors.js';
-import { toFloat32 } from '../io/safetensors.js';
+import { toFloat32, type HostTensor } from '../tensor/host.js';
 
 export interface ParamGroup {
   params: Tensor[];

@@ -4,6 +4,7 @@
 import type { Backend, Handle } from '../backend/backend.js';
 import { loadOneDnn } from '../backend/onednn.js';
 import type { Node } from '../autograd/engine.js';
+import { numel, type HostTensor } from './host.js';
 
 let activeBackend: Backend | null = null;
 
@@ -17,9 +18,7 @@ export function setBackend(b: Backend): void {
   activeBackend = b;
 }
 
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+export { numel };
 
 /** Scalars (shape []) are stored natively as one-element vectors. */
 function nativeShape(shape: readonly number[]): readonly number[] {
@@ -110,6 +109,11 @@ export class Tensor {
   /** Copies the values out in row-major (PyTorch's contiguous) order. */
   toArray(): Float32Array {
     return backend().read(this.handle);
+  }
+
+  /** The values as an F32 host tensor (for state dicts and files). */
+  toHost(): HostTensor {
+    return { dtype: 'F32', shape: [...this.shape], data: this.toArray() };
   }
 
   /** The single value of a one-element tensor. */

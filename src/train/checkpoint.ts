@@ -3,9 +3,9 @@
 // else a bit-exact resume needs: epoch, config, scheduler, RNG state, history, thread count.
 // Written atomically (temp file + rename) after each complete epoch, so the file on disk is
 // always the last good epoch.
-import type { HostTensor } from '../io/safetensors.js';
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import type { StateDict } from '../nn/module.js';
+import type { HostTensor } from '../tensor/host.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
 import type { TrainConfig } from './config.js';

@@ -4,11 +4,10 @@
 // this project and PyTorch can be compared on any batch.
 import { backward, noGrad } from '../autograd/engine.js';
 import { crossEntropy, toTargets } from '../autograd/ops.js';
-import type { HostTensor } from '../io/safetensors.js';
-import { toFloat32 } from '../io/safetensors.js';
 import { Dropout } from '../nn/layers.js';
 import type { Module, StateDict } from '../nn/module.js';
 import { Adadelta } from '../optim/optimizer.js';
+import { toFloat32, type HostTensor } from '../tensor/host.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 
 export interface Batch {
@@ -30,8 +29,6 @@ export function batchFromHost(file: Map<string, HostTensor>, source: string, cla
   return { input: Tensor.fromArray(toFloat32(input), input.shape).keep(), targets };
 }
 
-const f32 = (t: Tensor): HostTensor => ({ dtype: 'F32', shape: [...t.shape], data: t.toArray() });
-
 /** Runs the step on `model` (changing it) and returns the fixture-named results plus the after-step state dict. */
 export function referenceStep(model: Module, batch: Batch): StateDict {
   const out: StateDict = new Map();
@@ -45,14 +42,14 @@ export function referenceStep(model: Module, batch: Batch): StateDict {
     tidy(() => {
       const logits = model.forward(batch.input);
       const loss = crossEntropy(logits, batch.targets);
-      out.set('train_logits', f32(logits));
-      out.set('loss', { dtype: 'F32', shape: [], data: loss.toArray() });
+      out.set('train_logits', logits.toHost());
+      out.set('loss', loss.toHost());
       backward(loss);
     });
-    for (const [name, p] of model.namedParameters()) out.set(`grad.${name}`, f32(p.grad!));
+    for (const [name, p] of model.namedParameters()) out.set(`grad.${name}`, p.grad!.toHost());
     optimizer.step();
     model.eval();
-    tidy(() => noGrad(() => out.set('eval_logits_after_step', f32(model.forward(batch.input)))));
+    tidy(() => noGrad(() => out.set('eval_logits_after_step', model.forward(batch.input).toHost())));
     for (const [name, t] of model.stateDict()) out.set(name, t);
   } finally {
     dropouts.forEach((d, i) => (d.p = saved[i]));
