@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar } from '../src/data/cifar.js';
-import { defaultConfig } from '../src/train/config.js';
+import { configFromFlat } from '../src/train/config.js';
 import { train } from '../src/train/trainer.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -16,13 +16,13 @@ console.log(`${model}, CIFAR-10 (${dataDir}): first ${trainN} training images, $
 const errors: Record<string, number[]> = { fp32: [], bf16: [] };
 for (const seed of [1, 2, 3])
   for (const precision of ['fp32', 'bf16'] as const) {
-    const c = { ...defaultConfig(model, 'cifar10'), seed, precision, epochs, dataDir, limitTrain: trainN, limitTest: testN, testBatchSize: 100,
-      out: path.join(os.tmpdir(), `gn-acc-${process.pid}-${seed}-${precision}`), dryRun: false };
+    const c = configFromFlat({ model, dataset: 'cifar10', seed, precision, epochs, dataDir, limitTrain: trainN, limitTest: testN, testBatchSize: 100,
+      out: path.join(os.tmpdir(), `gn-acc-${process.pid}-${seed}-${precision}`) });
     const t0 = performance.now();
     const r = await train(c, { data }, { log: () => {}, info: () => {}, progress: false });
     const last = r.epochs.at(-1)!;
-    errors[precision].push(last.top1_error);
-    console.log(`seed ${seed} ${precision}: top-1 error ${last.top1_error.toFixed(4)}, top-5 ${last.top5_error.toFixed(4)}, train loss ${last.train_loss.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    errors[precision].push(last.top1Error);
+    console.log(`seed ${seed} ${precision}: top-1 error ${last.top1Error.toFixed(4)}, top-5 ${last.top5Error.toFixed(4)}, train loss ${last.trainLoss.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const diff = Math.abs(mean(errors.fp32) - mean(errors.bf16));

@@ -13,3 +13,5 @@ export * from './io/safetensors.js';
 export { Rng } from './util/rng.js';
 export { manualSeed, defaultGenerator } from './util/generator.js';
 export * from './models/summary.js';
+export { trainStep, type StepObserver } from './train/step.js';
+export type { Batch } from './data/loader.js';

@@ -1,15 +1,15 @@
 // Benchmarks, measured as ratios within one process so machine noise cancels: the data
 // loader's throughput, and a training step fed by the real loader against the same step on
 // batches already in memory (the loader's threads must not slow the compute).
-import { backward, noGrad } from '../autograd/engine.js';
-import { crossEntropy } from '../autograd/ops.js';
-import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
-import { DataLoader } from '../data/loader.js';
 import fs from 'node:fs';
+import { noGrad } from '../autograd/engine.js';
+import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
+import { DataLoader, type Batch } from '../data/loader.js';
 import { createModel } from '../models/googlenet.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
+import { trainStep } from '../train/step.js';
 import { manualSeed } from '../util/generator.js';
 import { Rng } from '../util/rng.js';
 
@@ -63,29 +63,25 @@ export async function benchTrainStep(model: string, batchSize: number, data: Cif
   manualSeed(1);
   const net = createModel(model, data.classes);
   const opt = new Adadelta(net.parameters());
-  const step = (input: Float32Array, targets: Int32Array) => {
-    opt.zeroGrad();
-    tidy(() => backward(crossEntropy(net.forward(Tensor.fromArray(input, [targets.length, 3, 32, 32])), targets)));
-    opt.step();
-  };
+  const step = (b: Batch) => trainStep(net, opt, b);
   const loader = new DataLoader(data, { batchSize, shuffle: true, seed: 1, augment: { flip: 0.5, cropPadding: 4 }, dropLast: true, workers: 1 });
-  const premade: { input: Float32Array; targets: Int32Array }[] = [];
+  const premade: Batch[] = [];
   for await (const b of loader.epoch(99)) {
-    premade.push({ input: b.input, targets: b.targets });
+    premade.push(b);
     if (premade.length === steps) break;
   }
-  for (const b of premade.slice(0, 2)) step(b.input, b.targets); // warm-up: primitives, allocator
+  for (const b of premade.slice(0, 2)) step(b); // warm-up: primitives, allocator
   const inMemory: number[] = [], withLoader: number[] = [];
   let epoch = 0;
   for (let r = 0; r < repeats; r++) {
     let t0 = performance.now();
-    for (const b of premade) step(b.input, b.targets);
+    for (const b of premade) step(b);
     inMemory.push((performance.now() - t0) / steps);
     let done = 0;
     t0 = performance.now();
     while (done < steps) {
       for await (const b of loader.epoch(epoch++)) {
-        step(b.input, b.targets);
+        step(b);
         if (++done === steps) break;
       }
     }
@@ -130,13 +126,13 @@ export function benchModel(model: string, batchSize: number, precision: Precisio
   setPrecision(net, precision);
   const opt = new Adadelta(net.parameters());
   const rng = new Rng(0);
-  const x = Tensor.fromArray(Float32Array.from({ length: batchSize * 3 * 32 * 32 }, () => rng.uniform(-1, 1)), [batchSize, 3, 32, 32]).keep();
-  const targets = Int32Array.from({ length: batchSize }, () => rng.int(classes));
-  const step = () => {
-    opt.zeroGrad();
-    tidy(() => backward(crossEntropy(net.forward(x), targets)));
-    opt.step();
+  const batch: Batch = {
+    epoch: 0, index: 0, size: batchSize, shape: [batchSize, 3, 32, 32],
+    input: Float32Array.from({ length: batchSize * 3 * 32 * 32 }, () => rng.uniform(-1, 1)),
+    targets: Int32Array.from({ length: batchSize }, () => rng.int(classes)),
   };
+  const x = Tensor.fromArray(batch.input, batch.shape).keep();
+  const step = () => trainStep(net, opt, batch);
   const timed = (fn: () => void) => {
     const t0 = performance.now();
     fn();

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchModel } from '../bench/bench.js';
-import { readCifar, type DatasetName } from '../data/cifar.js';
+import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
 import { ensureDataset } from '../data/download.js';
+import { loadData } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
 import { runExperiment } from '../experiment/experiment.js';
@@ -13,9 +14,13 @@ import { createModel, modelNames, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { backend } from '../tensor/tensor.js';
-import { classCount, defaultConfig, normalization, type TrainConfig } from '../train/config.js';
+import {
+  AUGMENTATIONS, classCount, configFromFlat, DATASET_NAMES, defaultConfig, defaultWeightDecay, NORMALIZE_CHOICES, normalization, OPTIMIZERS, PRECISIONS,
+  recipeProblem, SCHEDULERS, type NormalizeName, type Recipe, type RunOptions, type TrainConfig,
+} from '../train/config.js';
+import { evaluate, testLine } from '../train/evaluate.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
-import { evaluate, loadData, testLine, train, type TrainResult } from '../train/trainer.js';
+import { train, type TrainResult } from '../train/trainer.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -61,6 +66,12 @@ function modelName(v: string): string {
   return v;
 }
 
+const d = defaultConfig();
+/** `a, b or c`, with the seed's (default) choice named. */
+const listChoices = (values: readonly string[], seed?: string) =>
+  `${values.slice(0, -1).join(', ')} or ${values.at(-1)}${seed ? ` (the seed's: ${seed})` : ''}`;
+const modelHelp = `network (${modelNames().join(', ')})`;
+
 const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
@@ -77,25 +88,26 @@ program
   .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names)')
   .requiredOption('--input <file>', "batch (safetensors with 'input' float32 NCHW and 'target' int64)")
   .requiredOption('--out <file>', 'results: train_logits, loss, grad.<name>, eval_logits_after_step and the after-step state dict')
-  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
-  .option('--classes <n>', 'number of classes', positiveInt('--classes'), 100)
+  .option('--model <name>', modelHelp, modelName, d.recipe.model)
+  .option('--classes <n>', 'number of classes', positiveInt('--classes'), classCount(d.recipe))
   .option('--fix-bn-eps', "use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (its eps is n5x5 by default, as in the seed)")
   .action((o: { weights: string; input: string; out: string; model: string; classes: number; fixBnEps?: boolean }) => {
     const model = createModel(o.model, o.classes, { fixBatchNormEps: !!o.fixBnEps });
-    model.loadStateDict(readSafetensors(o.weights), o.weights);
-    const batch = batchFromHost(readSafetensors(o.input), o.input, o.classes);
-    const results = referenceStep(model, batch);
-    writeSafetensors(o.out, results, { format: 'pt', producer: 'googlenet step', model: o.model });
-    console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
-    batch.input.dispose();
-    model.dispose();
+    try {
+      model.loadStateDict(readSafetensors(o.weights), o.weights);
+      const results = referenceStep(model, batchFromHost(readSafetensors(o.input), o.input, o.classes));
+      writeSafetensors(o.out, results, { format: 'pt', producer: 'googlenet step', model: o.model });
+      console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
+    } finally {
+      model.dispose();
+    }
   });
 
 program
   .command('summary')
   .description('every layer of a network (output shape, parameters, multiply-accumulates for one 32x32 image), totals, and each Inception module beside its naive version')
-  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
-  .option('--classes <n>', 'number of classes', positiveInt('--classes'), 100)
+  .option('--model <name>', modelHelp, modelName, d.recipe.model)
+  .option('--classes <n>', 'number of classes', positiveInt('--classes'), classCount(d.recipe))
   .option('--json', 'print one JSON object {model, classes, params, macs, layers, modules}')
   .action((o: { model: string; classes: number; json?: boolean }) => {
     const model = createModel(o.model, o.classes);
@@ -104,74 +116,63 @@ program
     console.log(o.json ? JSON.stringify(s) : formatSummary(s, VARIANTS[o.model].note));
   });
 
-const datasetOption = () => new Option('--dataset <name>', 'cifar10 or cifar100').argParser(choice('--dataset', ['cifar10', 'cifar100'] as const)).default('cifar100');
+const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(d.recipe.dataset);
+const precisionOption = (help: string) => new Option('--precision <p>', help).argParser(choice('--precision', PRECISIONS)).default(d.recipe.precision);
 
 /** The seed's training flags (same names and defaults) and ours, shared by train and experiment. */
 function addTrainOptions(cmd: Command, withModel: boolean): Command {
-  const d = defaultConfig();
-  if (withModel) cmd.option('--model <name>', `network (${modelNames().join(', ')})`, modelName, d.model);
+  const r = d.recipe, run = d.run;
+  if (withModel) cmd.option('--model <name>', modelHelp, modelName, r.model);
   return cmd
-    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.dataDir)
+    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', run.dataDir)
     .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead of the dataset authors\' site')
-    .option('--batch-size <n>', 'input batch size for training', positiveInt('--batch-size'), d.batchSize)
-    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), d.testBatchSize)
-    .option('--epochs <n>', 'number of epochs to train', positiveInt('--epochs'), d.epochs)
-    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), d.lr)
-    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), d.gamma)
-    .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), d.seed)
-    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), d.logInterval)
+    .option('--batch-size <n>', 'input batch size for training', positiveInt('--batch-size'), r.batchSize)
+    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), run.testBatchSize)
+    .option('--epochs <n>', 'number of epochs to train', positiveInt('--epochs'), r.epochs)
+    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), r.lr)
+    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), r.gamma)
+    .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)
+    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
     .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
     .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names) at the end')
     .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
-    .option('--optimizer <name>', 'adadelta (the seed\'s), sgd, adam or adamw', choice('--optimizer', ['adadelta', 'sgd', 'adam', 'adamw'] as const), d.optimizer)
-    .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), d.momentum)
+    .option('--optimizer <name>', listChoices(OPTIMIZERS, r.optimizer), choice('--optimizer', OPTIMIZERS), r.optimizer)
+    .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), r.momentum)
     .option('--nesterov', 'SGD with Nesterov momentum')
-    .option('--weight-decay <w>', 'weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; adamw default 0.01 when not given)', nonNegativeNumber('--weight-decay'))
-    .option('--beta1 <b>', 'Adam/AdamW beta1', nonNegativeNumber('--beta1'), d.beta1)
-    .option('--beta2 <b>', 'Adam/AdamW beta2', nonNegativeNumber('--beta2'), d.beta2)
-    .option('--scheduler <name>', 'step (the seed\'s StepLR(1, gamma)), multistep (--milestones) or cosine', choice('--scheduler', ['step', 'multistep', 'cosine'] as const), d.scheduler)
-    .option('--milestones <list>', 'epochs where multistep multiplies the lr by gamma, e.g. 8,12', intList('--milestones'), [])
-    .option('--warmup-epochs <n>', 'linear warm-up from lr/10 over this many epochs before the schedule', nonNegativeInt('--warmup-epochs'), d.warmupEpochs)
-    .option('--augment <kind>', 'training augmentation: flip (the seed\'s), flip+crop (RandomCrop(32, padding=4) too) or none', choice('--augment', ['none', 'flip', 'flip+crop'] as const), d.augment)
-    .option('--normalize <kind>', 'seed: Normalize((0.5,)*3, (0.5,)*3) as the seed; dataset: the usual per-dataset mean/std', choice('--normalize', ['seed', 'dataset'] as const), d.normalize)
+    .option('--weight-decay <w>', `weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; default ${defaultWeightDecay('adamw')} for adamw, ${defaultWeightDecay('sgd')} for the others)`, nonNegativeNumber('--weight-decay'))
+    .option('--beta1 <b>', 'Adam/AdamW beta1', nonNegativeNumber('--beta1'), r.beta1)
+    .option('--beta2 <b>', 'Adam/AdamW beta2', nonNegativeNumber('--beta2'), r.beta2)
+    .option('--scheduler <name>', `${listChoices(SCHEDULERS, r.scheduler)}; step is StepLR(1, gamma), multistep needs --milestones`, choice('--scheduler', SCHEDULERS), r.scheduler)
+    .option('--milestones <list>', 'epochs where multistep multiplies the lr by gamma, e.g. 8,12', intList('--milestones'), r.milestones)
+    .option('--warmup-epochs <n>', 'linear warm-up from lr/10 over this many epochs before the schedule', nonNegativeInt('--warmup-epochs'), r.warmupEpochs)
+    .option('--augment <kind>', `training augmentation: ${listChoices(AUGMENTATIONS, r.augment)}; flip+crop adds RandomCrop(32, padding=4)`, choice('--augment', AUGMENTATIONS), r.augment)
+    .option('--normalize <kind>', `${listChoices(NORMALIZE_CHOICES, r.normalize)}; seed: Normalize((0.5,)*3, (0.5,)*3), dataset: the usual per-dataset mean/std`, choice('--normalize', NORMALIZE_CHOICES), r.normalize)
     .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
     .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--fix-bn-eps', 'use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (eps n5x5)')
-    .addOption(new Option('--precision <p>', 'fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default(d.precision))
+    .addOption(precisionOption('fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)'))
     .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
-    .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), d.workers)
+    .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), run.workers)
     .option('--resume', 'continue from the last complete epoch of the checkpoint in --out')
     .option('--json', 'make the last stdout line one JSON object with the results');
 }
 
-type TrainFlags = Partial<TrainConfig> & { dataset: DatasetName; mirror?: string; weightDecay?: number; resume?: boolean; json?: boolean; limitTrain?: number; limitTest?: number; dryRun?: boolean; saveModel?: boolean; nesterov?: boolean; fixBnEps?: boolean; coarse?: boolean };
+/** Parsed flags: recipe and run-option fields by name, plus the command's own. */
+type TrainFlags = Partial<Recipe> & Partial<RunOptions> & { mirror?: string; resume?: boolean; json?: boolean };
 
-function configFrom(o: TrainFlags, model: string, out: string | undefined, threads: number | undefined): TrainConfig {
-  const d = defaultConfig(model, o.dataset);
-  return {
-    ...d,
-    dataDir: o.dataDir ?? d.dataDir, out: out ?? d.out,
-    batchSize: o.batchSize ?? d.batchSize, testBatchSize: o.testBatchSize ?? d.testBatchSize, epochs: o.epochs ?? d.epochs,
-    lr: o.lr ?? d.lr, gamma: o.gamma ?? d.gamma, seed: o.seed ?? d.seed, logInterval: o.logInterval ?? d.logInterval,
-    dryRun: !!o.dryRun, saveModel: !!o.saveModel, optimizer: o.optimizer ?? d.optimizer, momentum: o.momentum ?? d.momentum,
-    weightDecay: o.weightDecay ?? (o.optimizer === 'adamw' ? 0.01 : 0), nesterov: !!o.nesterov, beta1: o.beta1 ?? d.beta1, beta2: o.beta2 ?? d.beta2,
-    scheduler: o.scheduler ?? d.scheduler, milestones: o.milestones ?? [], warmupEpochs: o.warmupEpochs ?? 0,
-    augment: o.augment ?? d.augment, normalize: o.normalize ?? d.normalize,
-    limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, fixBnEps: !!o.fixBnEps, coarse: !!o.coarse, precision: o.precision ?? d.precision,
-    threads: threads ?? d.threads, workers: o.workers ?? d.workers,
-  };
+/** The configuration the flags describe; what they leave unset comes from defaultConfig. */
+function configFrom(o: TrainFlags, fields: Partial<Recipe & RunOptions>): TrainConfig {
+  const c = configFromFlat({ ...o, ...fields, threads: program.opts().threads as number | undefined });
+  const problem = recipeProblem(c.recipe);
+  if (problem) throw new Error(problem);
+  return c;
 }
 
-function validate(c: TrainConfig): void {
-  if (c.scheduler === 'multistep' && c.milestones.length === 0) throw new Error('--scheduler multistep needs --milestones, e.g. --milestones 8,12');
-  if (c.nesterov && (c.optimizer !== 'sgd' || c.momentum <= 0)) throw new Error('--nesterov needs --optimizer sgd and a --momentum above 0');
-  if (c.warmupEpochs >= c.epochs && c.warmupEpochs > 0) throw new Error(`--warmup-epochs ${c.warmupEpochs} must be less than --epochs ${c.epochs}`);
-}
-
+/** The `--json` result line: the run and its epochs, in the seed's snake_case names. */
 function jsonResult(r: TrainResult): string {
   return JSON.stringify({
     model: r.model, dataset: r.dataset, params: r.params,
-    epochs: r.epochs.map(({ epoch, train_loss, test_loss, top1_error, top5_error, seconds }) => ({ epoch, train_loss, test_loss, top1_error, top5_error, seconds })),
+    epochs: r.epochs.map((e) => ({ epoch: e.epoch, train_loss: e.trainLoss, test_loss: e.testLoss, top1_error: e.top1Error, top5_error: e.top5Error, seconds: e.seconds })),
     seconds: r.seconds,
   });
 }
@@ -183,28 +184,27 @@ addTrainOptions(
     .addOption(datasetOption())
     .option('--out <dir>', 'run folder for the checkpoint and saved model (default: runs/<model>-<dataset>)'),
   true,
-).action(async (o: TrainFlags & { model: string; out?: string }) => {
-  const config = configFrom(o, o.model, o.out, program.opts().threads);
-  validate(config);
-  const result = await train(config, { resume: o.resume, mirror: o.mirror });
+).action(async (o: TrainFlags) => {
+  const result = await train(configFrom(o, {}), { resume: o.resume, mirror: o.mirror });
   if (o.json) console.log(jsonResult(result));
 });
+
+const EXPERIMENT_DATASETS = [...DATASET_NAMES, 'both'] as const;
 
 addTrainOptions(
   program
     .command('experiment')
     .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite")
-    .addOption(new Option('--dataset <name>', 'cifar100, cifar10 or both').argParser(choice('--dataset', ['cifar100', 'cifar10', 'both'] as const)).default('cifar100'))
+    .addOption(new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset))
     .option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`, 'all')
     .requiredOption('--out <dir>', 'experiment folder: one run folder per network and dataset, experiment.sqlite, results.md, results.json, plots/'),
   false,
-).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: DatasetName | 'both'; models: string; out: string }) => {
+).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string }) => {
   const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
   const unknown = models.find((m) => !modelNames().includes(m));
   if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
-  const datasets: DatasetName[] = o.dataset === 'both' ? ['cifar100', 'cifar10'] : [o.dataset];
-  const base = configFrom({ ...o, dataset: datasets[0] }, models[0], o.out, program.opts().threads);
-  validate(base);
+  const datasets: DatasetName[] = o.dataset === 'both' ? DATASET_NAMES : [o.dataset];
+  const base = configFrom({ ...o, dataset: datasets[0] }, { model: models[0] });
   const { runs, report } = await runExperiment({ out: o.out, datasets, models, base, mirror: o.mirror });
   if (report) console.error(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
   const failed = runs.filter((r) => r.status === 'failed');
@@ -215,9 +215,9 @@ addTrainOptions(
 program
   .command('bench')
   .description('training-step and eval throughput and peak memory of one network on random data (npm run bench runs the whole benchmark, PyTorch beside it)')
-  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
-  .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), 64)
-  .addOption(new Option('--precision <p>', 'fp32, or bf16 mixed precision').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default('fp32'))
+  .option('--model <name>', modelHelp, modelName, d.recipe.model)
+  .option('--batch-size <n>', 'batch size', positiveInt('--batch-size'), d.recipe.batchSize)
+  .addOption(precisionOption('fp32, or bf16 mixed precision'))
   .option('--steps <n>', 'timed steps (after two warm-up steps)', positiveInt('--steps'), 4)
   .option('--json', 'make the last stdout line {model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb}')
   .action((o: { model: string; batchSize: number; precision: Precision; steps: number; json?: boolean }) => {
@@ -230,28 +230,31 @@ program
     }
   });
 
+/** `test` evaluates in larger batches than training's test pass: nothing is trained, so only speed changes. */
+const TEST_COMMAND_BATCH = 100;
+
 program
   .command('test')
   .description("the seed's test metrics (average loss, top-1/top-5 error) of a weights file on a test set")
   .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names), from this project or converted from PyTorch')
-  .option('--model <name>', `network (${modelNames().join(', ')})`, modelName, 'googlenet')
+  .option('--model <name>', modelHelp, modelName, d.recipe.model)
   .addOption(datasetOption())
-  .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', './data')
+  .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
   .option('--mirror <url>', 'download from this base URL instead')
-  .option('--test-batch-size <n>', 'batch size', positiveInt('--test-batch-size'), 100)
+  .option('--test-batch-size <n>', 'batch size', positiveInt('--test-batch-size'), TEST_COMMAND_BATCH)
   .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
-  .addOption(new Option('--normalize <kind>', 'seed or dataset normalisation').argParser(choice('--normalize', ['seed', 'dataset'] as const)).default('seed'))
+  .addOption(new Option('--normalize <kind>', `${listChoices(NORMALIZE_CHOICES)} normalisation, as the weights were trained`).argParser(choice('--normalize', NORMALIZE_CHOICES)).default(d.recipe.normalize))
   .option('--fix-bn-eps', 'eps 1e-5 in the quirky BatchNorm (for weights trained that way)')
-  .addOption(new Option('--precision <p>', 'fp32 or bf16').argParser(choice('--precision', ['fp32', 'bf16'] as const)).default('fp32'))
+  .addOption(precisionOption(listChoices(PRECISIONS)))
   .option('--coarse', "CIFAR-100's 20 superclasses (for weights trained on them)")
   .option('--json', 'print one JSON object {loss, top1_error, top5_error, n}')
-  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: 'seed' | 'dataset'; fixBnEps?: boolean; coarse?: boolean; precision: Precision; json?: boolean }) => {
+  .action(async (o: { weights: string; model: string; dataset: DatasetName; dataDir: string; mirror?: string; testBatchSize: number; limitTest?: number; normalize: NormalizeName; fixBnEps?: boolean; coarse?: boolean; precision: Precision; json?: boolean }) => {
     const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
     setPrecision(model, o.precision);
     try {
       model.loadStateDict(readSafetensors(o.weights), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
-      const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization({ ...defaultConfig(o.model, o.dataset), normalize: o.normalize }) });
+      const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });
       const r = await evaluate(model, loader);
       await loader.close();
       console.log(o.json ? JSON.stringify(r) : testLine(r).trim());
@@ -264,16 +267,16 @@ program
   .command('download')
   .description('download, verify (size and md5) and extract the official CIFAR binary archive; an existing dataset folder is used as is')
   .addOption(datasetOption())
-  .option('--data-dir <dir>', 'where to put the dataset folder', './data')
+  .option('--data-dir <dir>', 'where to put the dataset folder', d.run.dataDir)
   .option('--mirror <url>', 'base URL (or archive URL, or local archive) to fetch from instead of the dataset authors\' site')
   .addOption(new Option('--expect-md5 <hex>', 'test only: the md5 to verify instead of the official one (size is then not checked)').hideHelp())
   .action(async (o: { dataset: DatasetName; dataDir: string; mirror?: string; expectMd5?: string }) => {
     const folder = await ensureDataset(o.dataset, o.dataDir, { mirror: o.mirror, ...(o.expectMd5 ? { expectMd5: o.expectMd5, expectBytes: null } : {}) });
     for (const split of ['train', 'test'] as const) {
-      const d = readCifar(o.dataDir, o.dataset, split);
-      const official = split === 'train' ? 50000 : 10000;
-      const files = d.files.map((f) => `${path.basename(f.file)} ${f.records}`).join(', ');
-      console.log(`${o.dataset} ${split}: ${d.count} images (${files})${d.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
+      const data = readCifar(o.dataDir, o.dataset, split);
+      const official = DATASETS[o.dataset].records[split];
+      const files = data.files.map((f) => `${path.basename(f.file)} ${f.records}`).join(', ');
+      console.log(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
     }
     console.log(`ready: ${folder}`);
   });

@@ -4,7 +4,6 @@
 // subsets read too; the count read is reported.
 import fs from 'node:fs';
 import path from 'node:path';
-import { NORMALIZATIONS, transformImage, type Normalization } from './transforms.js';
 
 export type DatasetName = 'cifar10' | 'cifar100';
 export type Split = 'train' | 'test';
@@ -12,33 +11,66 @@ export type Split = 'train' | 'test';
 export const IMAGE_BYTES = 3 * 32 * 32;
 
 export interface DatasetInfo {
+  /** As the seed's tables and our plots title it. */
+  title: string;
   folder: string;
   labelBytes: number;
   classes: number;
   coarseClasses?: number;
   files: Record<Split, string[]>;
+  /** Records of the official splits (a folder may hold a subset). */
+  records: Record<Split, number>;
   classNamesFile: string;
   coarseNamesFile?: string;
 }
 
+/** The two datasets, in the seed's order (its CIFAR-100 table comes first). */
 export const DATASETS: Record<DatasetName, DatasetInfo> = {
-  cifar10: {
-    folder: 'cifar-10-batches-bin',
-    labelBytes: 1,
-    classes: 10,
-    files: { train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'], test: ['test_batch.bin'] },
-    classNamesFile: 'batches.meta.txt',
-  },
   cifar100: {
+    title: 'CIFAR-100',
     folder: 'cifar-100-binary',
     labelBytes: 2,
     classes: 100,
     coarseClasses: 20,
     files: { train: ['train.bin'], test: ['test.bin'] },
+    records: { train: 50000, test: 10000 },
     classNamesFile: 'fine_label_names.txt',
     coarseNamesFile: 'coarse_label_names.txt',
   },
+  cifar10: {
+    title: 'CIFAR-10',
+    folder: 'cifar-10-batches-bin',
+    labelBytes: 1,
+    classes: 10,
+    files: { train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'], test: ['test_batch.bin'] },
+    records: { train: 50000, test: 10000 },
+    classNamesFile: 'batches.meta.txt',
+  },
 };
+
+/** Bytes of one record: the label byte(s), then the image. */
+export function recordBytes(dataset: DatasetName): number {
+  return DATASETS[dataset].labelBytes + IMAGE_BYTES;
+}
+
+/** Whether a file of `size` bytes holds one or more whole records of this dataset. */
+export function wholeRecords(dataset: DatasetName, size: number): boolean {
+  return size > 0 && size % recordBytes(dataset) === 0;
+}
+
+/**
+ * The first record in `buf` (whole records, numbered from `first`) with a label out of range,
+ * as a message, or null. CIFAR-100 records hold the coarse label, then the fine one; both are checked.
+ */
+export function labelProblem(dataset: DatasetName, buf: Uint8Array, first = 0): string | null {
+  const info = DATASETS[dataset];
+  const bytes = recordBytes(dataset);
+  const ranges = info.coarseClasses === undefined ? [info.classes] : [info.coarseClasses, info.classes];
+  for (let at = 0, record = first; at + bytes <= buf.length; at += bytes, record++)
+    for (let k = 0; k < ranges.length; k++)
+      if (buf[at + k] >= ranges[k]) return `record ${record} has label ${buf[at + k]}, out of range for ${ranges[k]} classes`;
+  return null;
+}
 
 /** Images as bytes (N × 3072, CHW per image) and their labels. */
 export interface CifarSplit {
@@ -82,28 +114,30 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   const dir = path.join(root, info.folder);
   if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
-  const recordBytes = info.labelBytes + IMAGE_BYTES;
   const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
   if (present.length === 0)
     throw new Error(`${dir}: none of ${info.files[split].join(', ')} found; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
   const classes = opts.coarse ? info.coarseClasses! : info.classes;
+  const bytes = recordBytes(dataset);
   const labelOffset = dataset === 'cifar100' && !opts.coarse ? 1 : 0;
   const chunks: { file: string; buf: Buffer; records: number }[] = [];
   let total = 0;
   for (const file of present) {
     if (opts.limit !== undefined && total >= opts.limit) break;
     const size = fs.statSync(file).size;
-    if (size === 0 || size % recordBytes !== 0)
-      throw new Error(`${file}: ${size} bytes is not a whole number of ${recordBytes}-byte records; the file is truncated or corrupt, delete it and download again`);
-    let records = size / recordBytes;
+    if (!wholeRecords(dataset, size))
+      throw new Error(`${file}: ${size} bytes is not a whole number of ${bytes}-byte records; the file is truncated or corrupt, delete it and download again`);
+    let records = size / bytes;
     if (opts.limit !== undefined) records = Math.min(records, opts.limit - total);
-    const buf = Buffer.alloc(records * recordBytes);
+    const buf = Buffer.alloc(records * bytes);
     const fd = fs.openSync(file, 'r');
     try {
       fs.readSync(fd, buf, 0, buf.length, 0);
     } finally {
       fs.closeSync(fd);
     }
+    const badLabel = labelProblem(dataset, buf);
+    if (badLabel) throw new Error(`${file}: ${badLabel}; the file is corrupt, delete it and download again`);
     chunks.push({ file, buf, records });
     total += records;
   }
@@ -111,13 +145,11 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   const images = new Uint8Array(new SharedArrayBuffer(total * IMAGE_BYTES));
   const labels = new Uint8Array(total);
   let n = 0;
-  for (const { file, buf, records } of chunks) {
+  for (const { buf, records } of chunks) {
     for (let r = 0; r < records; r++, n++) {
-      const at = r * recordBytes;
-      const label = buf[at + labelOffset];
-      if (label >= classes) throw new Error(`${file}: record ${r} has label ${label}, out of range for ${classes} classes; the file is corrupt, delete it and download again`);
-      labels[n] = label;
-      images.set(buf.subarray(at + info.labelBytes, at + recordBytes), n * IMAGE_BYTES);
+      const at = r * bytes;
+      labels[n] = buf[at + labelOffset];
+      images.set(buf.subarray(at + info.labelBytes, at + bytes), n * IMAGE_BYTES);
     }
   }
   const namesFile = path.join(dir, opts.coarse ? info.coarseNamesFile! : info.classNamesFile);
@@ -126,11 +158,4 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
     classNames: readClassNames(namesFile, classes),
     files: chunks.map(({ file, records }) => ({ file, records })),
   };
-}
-
-/** ToTensor + Normalize of the given images into NCHW floats (no augmentation). */
-export function toFloatBatch(data: CifarSplit, indices: ArrayLike<number>, norm: Normalization = NORMALIZATIONS.half): Float32Array {
-  const out = new Float32Array(indices.length * IMAGE_BYTES);
-  for (let b = 0; b < indices.length; b++) transformImage(data.images, indices[b] * IMAGE_BYTES, out, b * IMAGE_BYTES, false, 0, 0, 0, norm);
-  return out;
 }

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import * as tar from 'tar';
-import { DATASETS, IMAGE_BYTES, parseClassNames, type DatasetName } from './cifar.js';
+import { DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
 
@@ -476,26 +476,22 @@ async function extractMembers(archive: string, dest: string, dataset: DatasetNam
 /** Every .bin holds whole records with labels in range; class-name files have the right number of names. */
 function validateFolder(dir: string, dataset: DatasetName, label: string): void {
   const info = DATASETS[dataset];
-  const recordBytes = info.labelBytes + IMAGE_BYTES;
   const bad = (file: string, why: string) => new Error(`${label}: ${info.folder}/${file} ${why}; the archive is corrupt — run the command again to download it again`);
-  const perChunk = Math.max(1, Math.floor((4 << 20) / recordBytes));
-  const buf = Buffer.alloc(perChunk * recordBytes);
+  const bytes = recordBytes(dataset);
+  const perChunk = Math.max(1, Math.floor((4 << 20) / bytes));
+  const buf = Buffer.alloc(perChunk * bytes);
   for (const name of [...info.files.train, ...info.files.test]) {
     const file = path.join(dir, name);
     if (!fs.existsSync(file)) continue;
     const size = fs.statSync(file).size;
-    if (size === 0 || size % recordBytes !== 0) throw bad(name, `is ${size} bytes, not a whole number of ${recordBytes}-byte records`);
+    if (!wholeRecords(dataset, size)) throw bad(name, `is ${size} bytes, not a whole number of ${bytes}-byte records`);
     const fd = fs.openSync(file, 'r');
     try {
-      for (let pos = 0, record = 0; pos < size; ) {
+      for (let pos = 0; pos < size; ) {
         const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
-        if (n <= 0 || n % recordBytes !== 0) throw bad(name, 'could not be read back');
-        for (let at = 0; at < n; at += recordBytes, record++) {
-          // CIFAR-100: coarse label then fine label; CIFAR-10: the label
-          const checks: [number, number][] = dataset === 'cifar100' ? [[buf[at], info.coarseClasses!], [buf[at + 1], info.classes]] : [[buf[at], info.classes]];
-          for (const [value, classes] of checks)
-            if (value >= classes) throw bad(name, `record ${record} has label ${value}, out of range for ${classes} classes`);
-        }
+        if (n <= 0 || n % bytes !== 0) throw bad(name, 'could not be read back');
+        const badLabel = labelProblem(dataset, buf.subarray(0, n), pos / bytes);
+        if (badLabel) throw bad(name, badLabel);
         pos += n;
       }
     } finally {

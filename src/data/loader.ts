@@ -24,10 +24,14 @@ export interface LoaderOptions {
   prefetch?: number;
 }
 
+/** A batch of images with their labels, as the loader delivers it and a training step takes it. */
 export interface Batch {
   epoch: number;
   index: number;
+  /** Normalised images, NCHW, in row-major order. */
   input: Float32Array;
+  /** [N, 3, H, W] */
+  shape: readonly number[];
   targets: Int32Array;
   size: number;
 }
@@ -147,7 +151,7 @@ export class DataLoader {
       const item = queue.shift()!;
       if (next < total) queue.push(make(next++));
       const input = await item.promise;
-      yield { epoch, index: b, input, targets: item.targets, size: item.size };
+      yield { epoch, index: b, input, shape: [item.size, 3, 32, 32], targets: item.targets, size: item.size };
     }
   }
 

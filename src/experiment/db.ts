@@ -19,7 +19,7 @@
 //     error          TEXT,                               -- message of a failed run
 //     started_at     TEXT NOT NULL,                      -- ISO time
 //     finished_at    TEXT,                               -- ISO time, once complete or failed
-//     seconds        REAL,                               -- training time: sum of epoch seconds
+//     seconds        REAL,                               -- run time: sum of the epochs' seconds
 //     UNIQUE(model, dataset))
 //
 //   epochs(                                              -- one row per finished epoch
@@ -30,12 +30,13 @@
 //     top1_error  REAL NOT NULL,                         -- fraction of the test set, 0..1
 //     top5_error  REAL NOT NULL,
 //     lr          REAL NOT NULL,                         -- learning rate used in the epoch
-//     seconds     REAL NOT NULL,                         -- wall time of the epoch's training
+//     seconds     REAL NOT NULL,                         -- wall time of the epoch: training and test pass
 //     finished_at TEXT NOT NULL,                         -- ISO time
 //     PRIMARY KEY(run_id, epoch))
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { EpochRecord } from '../train/record.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -46,10 +47,6 @@ export interface RunInfo {
 export interface RunRow extends RunInfo {
   id: number; status: 'running' | 'complete' | 'failed'; error: string | null;
   startedAt: string; finishedAt: string | null; seconds: number | null;
-}
-export interface EpochRow {
-  epoch: number; trainLoss: number; testLoss: number; top1Error: number; top5Error: number;
-  lr: number; seconds: number; finishedAt: string;
 }
 
 const SCHEMA = `
@@ -70,7 +67,8 @@ interface RunRecord {
   epochs_planned: number; config: string; threads: number; status: RunRow['status']; error: string | null;
   started_at: string; finished_at: string | null; seconds: number | null;
 }
-interface EpochRecord {
+/** An epochs row as SQLite returns it. */
+interface EpochColumns {
   epoch: number; train_loss: number; test_loss: number; top1_error: number; top5_error: number;
   lr: number; seconds: number; finished_at: string;
 }
@@ -125,11 +123,12 @@ export class ExperimentDb {
     })();
   }
 
-  recordEpoch(runId: number, e: Omit<EpochRow, 'finishedAt'>): void {
+  /** Records (or replaces) an epoch; without finishedAt, it finished now. */
+  recordEpoch(runId: number, e: Omit<EpochRecord, 'finishedAt'> & { finishedAt?: string }): void {
     this.db.transaction(() => {
       this.db.prepare(`INSERT OR REPLACE INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(runId, e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, now());
+        .run(runId, e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt ?? now());
     })();
   }
 
@@ -154,8 +153,8 @@ export class ExperimentDb {
   }
 
   /** The run's epochs, ordered by epoch. */
-  epochs(runId: number): EpochRow[] {
-    return (this.db.prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch`).all(runId) as EpochRecord[]).map((e) => ({
+  epochs(runId: number): EpochRecord[] {
+    return (this.db.prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch`).all(runId) as EpochColumns[]).map((e) => ({
       epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error,
       lr: e.lr, seconds: e.seconds, finishedAt: e.finished_at,
     }));

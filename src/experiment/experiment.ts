@@ -5,8 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetName } from '../data/cifar.js';
-import type { TrainConfig } from '../train/config.js';
-import { loadData, recipeDifference, train, type TrainResult } from '../train/trainer.js';
+import { loadData } from '../data/load.js';
+import { recipeDifference, configFromFlat, type Recipe, type TrainConfig } from '../train/config.js';
+import { train, type TrainResult } from '../train/trainer.js';
 import { ExperimentDb } from './db.js';
 import { writeReport } from './report.js';
 
@@ -16,7 +17,7 @@ export interface ExperimentOptions {
   out: string;
   datasets: DatasetName[];
   models: string[];
-  /** The recipe shared by every run; model, dataset and out are set per run. */
+  /** The recipe and run options shared by every run; model, dataset and out are set per run. */
   base: TrainConfig;
   mirror?: string | null;
   info?: (line: string) => void;
@@ -28,9 +29,14 @@ export interface ExperimentResult {
   report: { markdown: string; json: string; plots: string[] } | null;
 }
 
+/** The recipe a runs row was trained with (rows written before the recipe/run split hold one flat config). */
+function storedRecipe(config: Record<string, unknown>): Recipe {
+  return 'recipe' in config ? (config.recipe as Recipe) : configFromFlat(config).recipe;
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const info = o.info ?? ((l: string) => console.error(l));
-  const dry = o.base.dryRun;
+  const dry = o.base.run.dryRun;
   fs.mkdirSync(o.out, { recursive: true });
   const db = dry ? null : ExperimentDb.open(path.join(o.out, DB_FILE));
   const runs: ExperimentResult['runs'] = [];
@@ -38,13 +44,13 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   try {
     for (const dataset of o.datasets) {
       // read the data once per dataset, shared by its runs
-      const { train: trainSplit, test: testSplit } = await loadData({ ...o.base, dataset, mirror: o.mirror });
+      const { train: trainSplit, test: testSplit } = await loadData({ ...o.base.recipe, dataset, dataDir: o.base.run.dataDir, mirror: o.mirror });
       const data = { train: trainSplit!, test: testSplit! };
       for (const model of o.models) {
         const n = runs.length + 1;
-        const config: TrainConfig = { ...o.base, model, dataset, out: path.join(o.out, `${model}-${dataset}`) };
+        const config: TrainConfig = { recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out, `${model}-${dataset}`) } };
         const done = db?.run(model, dataset);
-        if (done?.status === 'complete' && done.epochsPlanned === config.epochs && !recipeDifference(done.config as unknown as TrainConfig, config)) {
+        if (done?.status === 'complete' && !recipeDifference(storedRecipe(done.config), config.recipe)) {
           info(`[${n}/${total}] ${model} on ${dataset}: complete in ${o.out}, skipped`);
           runs.push({ model, dataset, status: 'skipped' });
           continue;
@@ -56,9 +62,9 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
             log: o.log,
             info,
             onStart: (s) => {
-              runId = db?.beginRun({ model, dataset, classes: s.classes, params: s.params, macs: s.macs, epochsPlanned: config.epochs, config: { ...config }, threads: s.threads }, s.resumedFrom) ?? -1;
+              runId = db?.beginRun({ model, dataset, classes: s.classes, params: s.params, macs: s.macs, epochsPlanned: config.recipe.epochs, config: { ...config }, threads: s.threads }, s.resumedFrom) ?? -1;
             },
-            onEpoch: (r) => db?.recordEpoch(runId, { epoch: r.epoch, trainLoss: r.train_loss, testLoss: r.test_loss, top1Error: r.top1_error, top5Error: r.top5_error, lr: r.lr, seconds: r.seconds }),
+            onEpoch: (r) => db?.recordEpoch(runId, r),
           });
           if (db && runId >= 0) db.completeRun(runId);
           runs.push({ model, dataset, status: 'complete', result });

@@ -2,10 +2,11 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ResultsJson } from './report.js';
-import { compareModels, RECONSTRUCTED } from './report.js';
+import { VARIANTS } from '../models/googlenet.js';
+import { compareModels, datasetTitle } from './report.js';
 
 const WIDTH = 640, HEIGHT = 400;
-const TITLE: Record<string, string> = { cifar100: 'CIFAR-100', cifar10: 'CIFAR-10' };
+const reconstructed = (model: string) => !!VARIANTS[model]?.reconstructed;
 
 async function toSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -35,7 +36,7 @@ function perEpoch(title: string, yTitle: string, models: string[], values: { mod
 export async function renderPlots(r: ResultsJson): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const dataset of Object.keys(r.datasets)) {
-    const name = TITLE[dataset] ?? dataset;
+    const name = datasetTitle(dataset);
     const runs = r.runs.filter((x) => x.dataset === dataset && x.epochs.length > 0).sort((a, b) => compareModels(a.model, b.model));
     if (runs.length === 0) continue;
     const models = runs.map((x) => x.model);
@@ -47,11 +48,11 @@ export async function renderPlots(r: ResultsJson): Promise<Map<string, string>> 
     const points = r.datasets[dataset]!.filter((x) => x.top1Error !== null).sort((a, b) => compareModels(a.model, b.model))
       .map((x) => ({
         model: x.model, params: x.params, top1: x.top1Error,
-        label: `${x.model}${RECONSTRUCTED[x.model] ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : 'running'}, epoch ${x.epochs})`}`,
+        label: `${x.model}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : 'running'}, epoch ${x.epochs})`}`,
       }));
     out.set(`${dataset}-top1-vs-params.svg`, await toSvg({
       ...base,
-      title: points.some((p) => RECONSTRUCTED[p.model])
+      title: points.some((p) => reconstructed(p.model))
         ? { text: `${name}: final test top-1 error against parameters`, subtitle: '† reconstruction: its parameter count differs from the seed\'s' }
         : `${name}: final test top-1 error against parameters`,
       data: { values: points },

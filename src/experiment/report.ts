@@ -1,56 +1,45 @@
 // results.md, results.json and plots/*.svg, drawn only from the experiment database.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EpochRow, ExperimentDb, RunRow } from './db.js';
+import { DATASETS, type DatasetName } from '../data/cifar.js';
+import { describeStages, modelNames, VARIANTS, type SeedResult } from '../models/googlenet.js';
+import { DATASET_NAMES, defaultRecipe } from '../train/config.js';
+import type { EpochRecord } from '../train/record.js';
+import type { ExperimentDb, RunRow } from './db.js';
 import { renderPlots } from './plots.js';
 
-type Seed = { top1: number; top5: number; params: number; time: string };
+/** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
+export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Object.fromEntries(
+  DATASET_NAMES.map((d) => [d, Object.fromEntries(Object.entries(VARIANTS).flatMap(([m, v]) => (v.seed ? [[m, v.seed[d]]] : [])))]),
+) as Record<DatasetName, Record<string, SeedResult>>;
+const SEED_EPOCHS = defaultRecipe().epochs;
 
-/** The seed's own tables (the seed document: PyTorch 1.6, 14 epochs on its GPU). */
-export const SEED_TABLES: Record<'cifar100' | 'cifar10', Record<string, Seed>> = {
-  cifar100: {
-    'googlenet-naive': { top1: 0.36, top5: 0.09, params: 65736148, time: '52m38s' },
-    googlenet: { top1: 0.34, top5: 0.10, params: 6258500, time: '29m8s' },
-    'googlenet-long': { top1: 0.35, top5: 0.10, params: 9641924, time: '36m41s' },
-    'googlenet-short': { top1: 0.32, top5: 0.09, params: 5271652, time: '23m11s' },
-    'googlenet-short2': { top1: 0.32, top5: 0.09, params: 3523556, time: '16m29s' },
-    'googlenet-short3': { top1: 0.36, top5: 0.11, params: 1985220, time: '9m3s' },
-    'googlenet-short4': { top1: 0.44, top5: 0.15, params: 1650084, time: '8m56s' },
-  },
-  cifar10: {
-    'googlenet-naive': { top1: 0.15, top5: 0.01, params: 65291098, time: '52m51s' },
-    googlenet: { top1: 0.10, top5: 0.00, params: 6166250, time: '28m45s' },
-    'googlenet-long': { top1: 0.11, top5: 0.00, params: 9549674, time: '40m12s' },
-    'googlenet-short': { top1: 0.10, top5: 0.00, params: 5179402, time: '27m30s' },
-    'googlenet-short2': { top1: 0.10, top5: 0.00, params: 3431306, time: '31m57s' },
-    'googlenet-short3': { top1: 0.11, top5: 0.00, params: 1892970, time: '26m31s' },
-    'googlenet-short4': { top1: 0.15, top5: 0.01, params: 1557834, time: '25m30s' },
-  },
-};
-const SEED_EPOCHS = 14;
+/** Table order: the seed's table rows, then any other network alphabetically. */
+export const MODEL_ORDER: string[] = modelNames().filter((m) => VARIANTS[m].seed).sort((a, b) => VARIANTS[a].seed!.row - VARIANTS[b].seed!.row);
 
-export const MODEL_ORDER: string[] = [
-  'googlenet-naive', 'googlenet', 'googlenet-long', 'googlenet-short', 'googlenet-short2', 'googlenet-short3', 'googlenet-short4',
-];
+/** The footnote of a reconstructed network in a dataset's table, or null for the seed's own networks. */
+export function reconstructionNote(model: string, dataset: string, params: number): string | null {
+  const spec = VARIANTS[model];
+  if (!spec?.reconstructed) return null;
+  const seed = spec.seed?.[dataset as DatasetName];
+  return `${model} is a reconstruction (${describeStages(spec)}): no arrangement of the seed's Inception settings gives the seed's count, ` +
+    `so ours (${params.toLocaleString('en-US')}) differs from the seed's${seed ? ` (${seed.params.toLocaleString('en-US')})` : ''}.`;
+}
 
-export const RECONSTRUCTED: Record<string, string> = {
-  'googlenet-short3': 'googlenet-short3 is a reconstruction (a3 / c4 / b5): no arrangement of the seed\'s Inception settings gives the seed\'s count, so ours (1,965,164 at 100 classes, 1,872,914 at 10) differs from the seed\'s (1,985,220 / 1,892,970).',
-  'googlenet-short4': 'googlenet-short4 is a reconstruction (— / a4 / b5): no arrangement of the seed\'s Inception settings gives the seed\'s count, so ours (1,643,796 at 100 classes, 1,551,546 at 10) differs from the seed\'s (1,650,084 / 1,557,834).',
-};
-
-const DATASET_ORDER = ['cifar100', 'cifar10'];
-const DATASET_TITLE: Record<string, string> = { cifar100: 'CIFAR-100', cifar10: 'CIFAR-10' };
-
-/** Table order: MODEL_ORDER first, any other model after them alphabetically. */
 export function compareModels(a: string, b: string): number {
   const ia = MODEL_ORDER.indexOf(a), ib = MODEL_ORDER.indexOf(b);
   if (ia >= 0 || ib >= 0) return (ia < 0 ? Infinity : ia) - (ib < 0 ? Infinity : ib);
   return a < b ? -1 : a > b ? 1 : 0;
 }
-/** cifar100 first, then cifar10, then any other dataset alphabetically. */
+/** The seed's dataset order (DATASETS'), then any other dataset alphabetically. */
 function compareDatasets(a: string, b: string): number {
-  const rank = (d: string) => (DATASET_ORDER.includes(d) ? DATASET_ORDER.indexOf(d) : DATASET_ORDER.length);
+  const rank = (d: string) => (DATASET_NAMES.includes(d as DatasetName) ? DATASET_NAMES.indexOf(d as DatasetName) : DATASET_NAMES.length);
   return rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** CIFAR-100 for cifar100; the name itself for a dataset we do not know. */
+export function datasetTitle(dataset: string): string {
+  return DATASETS[dataset as DatasetName]?.title ?? dataset;
 }
 
 export interface ResultRow {
@@ -61,12 +50,12 @@ export interface ResultRow {
   /** 'complete', 'failed: …' or 'running' */
   status: string;
   epochsPlanned?: number;
-  seed?: Seed;
+  seed?: SeedResult;
 }
 export interface ResultsJson {
   generatedAt: string;
   datasets: Record<string, ResultRow[]>;
-  runs: (RunRow & { epochs: EpochRow[] })[];
+  runs: (RunRow & { epochs: EpochRecord[] })[];
 }
 
 /** Every run with its epochs; per dataset, each run's final values (those of its last recorded epoch). */
@@ -78,7 +67,7 @@ export function buildResults(db: ExperimentDb): ResultsJson {
   for (const r of runs) {
     const last = r.epochs.at(-1);
     const sum = r.epochs.reduce((s, e) => s + e.seconds, 0);
-    const seed = (SEED_TABLES as Record<string, Record<string, Seed>>)[r.dataset]?.[r.model];
+    const seed = SEED_TABLES[r.dataset as DatasetName]?.[r.model];
     (datasets[r.dataset] ??= []).push({
       model: r.model, params: r.params, macs: r.macs,
       top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
@@ -112,7 +101,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
   for (const [dataset, rows] of Object.entries(r.datasets)) {
     const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
     const timeHead = planned.length === 1 && planned[0] !== undefined ? `Time (${planned[0]} epochs)` : 'Time';
-    out.push(`## ${DATASET_TITLE[dataset] ?? dataset}`, '');
+    out.push(`## ${datasetTitle(dataset)}`, '');
     out.push(`| network | Top 1 Error | Top 5 Error | Parameters | MACs | ${timeHead} | seed Top 1 | seed Top 5 | seed Parameters | seed Time (${SEED_EPOCHS} epochs) |`);
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const notes: string[] = [];
@@ -120,8 +109,9 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
       let name = x.model;
       if (x.status === 'running') name += ` (running, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'})`;
       else if (x.status.startsWith('failed')) name += ` (${x.status.replace(/\s+/g, ' ').replace(/\|/g, '\\|')})`;
-      const mark = RECONSTRUCTED[x.model] ? '†' : '';
-      if (mark) notes.push(`† ${RECONSTRUCTED[x.model]}`);
+      const note = reconstructionNote(x.model, dataset, x.params);
+      const mark = note ? '†' : '';
+      if (note) notes.push(`† ${note}`);
       let time = x.seconds === null ? '—' : formatDuration(x.seconds);
       if (x.seconds !== null && (planned.length > 1 || x.epochs !== x.epochsPlanned)) time += ` (${x.epochs} epoch${x.epochs === 1 ? '' : 's'})`;
       const s = x.seed;

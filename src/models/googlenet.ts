@@ -94,28 +94,75 @@ export class NaiveInception extends Module {
   }
 }
 
+/** One row of the seed's tables (the seed document: PyTorch 1.6, 14 epochs on its GPU). */
+export interface SeedResult {
+  top1: number;
+  top5: number;
+  params: number;
+  time: string;
+}
+
 /** A network of the family: which settings run at 32x32, 16x16 and 8x8, and the module kind. */
 export interface GoogLeNetSpec {
   readonly stages: readonly [readonly string[], readonly string[], readonly string[]];
   readonly naive?: boolean;
   /** Extra settings by name, beside SETTINGS (for user-declared variants). */
   readonly settings?: Record<string, InceptionSetting>;
-  /** Printed beside parameter counts that do not reproduce the seed's own. */
+  /** The seed's own results for this network, per dataset, and its row in the seed's tables (0 first). */
+  readonly seed?: { readonly row: number; readonly cifar100: SeedResult; readonly cifar10: SeedResult };
+  /**
+   * Set where no arrangement of the seed's settings gives the seed's parameter count, so these
+   * stages are our reconstruction and the counts differ (../shared/variants/README.md).
+   */
+  readonly reconstructed?: boolean;
+  /** Printed beside parameter counts that do not reproduce the seed's own (derived from the above). */
   readonly note?: string;
 }
 
+function variant(spec: GoogLeNetSpec): GoogLeNetSpec {
+  if (!spec.reconstructed || !spec.seed) return spec;
+  return { ...spec, note: `reconstruction: the seed counts ${spec.seed.cifar100.params.toLocaleString('en-US')} (100 classes)` };
+}
+
 const standard: GoogLeNetSpec['stages'] = [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'b5']];
+const seed = (top1: number, top5: number, params: number, time: string): SeedResult => ({ top1, top5, params, time });
 
 /** The seven networks of the seed's experiment (../shared/variants/README.md). */
 export const VARIANTS: Record<string, GoogLeNetSpec> = {
-  googlenet: { stages: standard },
-  'googlenet-naive': { stages: standard, naive: true },
-  'googlenet-long': { stages: [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'a5', 'a5', 'a5', 'b5']] },
-  'googlenet-short': { stages: [['a3', 'b3'], ['a4', 'd4', 'e4'], ['a5', 'b5']] },
-  'googlenet-short2': { stages: [['a3', 'b3'], ['a4'], ['a5', 'b5']] },
-  'googlenet-short3': { stages: [['a3'], ['c4'], ['b5']], note: 'reconstruction: the seed counts 1,985,220 (100 classes)' },
-  'googlenet-short4': { stages: [[], ['a4'], ['b5']], note: 'reconstruction: the seed counts 1,650,084 (100 classes)' },
+  googlenet: variant({
+    stages: standard,
+    seed: { row: 1, cifar100: seed(0.34, 0.10, 6258500, '29m8s'), cifar10: seed(0.10, 0.00, 6166250, '28m45s') },
+  }),
+  'googlenet-naive': variant({
+    stages: standard, naive: true,
+    seed: { row: 0, cifar100: seed(0.36, 0.09, 65736148, '52m38s'), cifar10: seed(0.15, 0.01, 65291098, '52m51s') },
+  }),
+  'googlenet-long': variant({
+    stages: [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'a5', 'a5', 'a5', 'b5']],
+    seed: { row: 2, cifar100: seed(0.35, 0.10, 9641924, '36m41s'), cifar10: seed(0.11, 0.00, 9549674, '40m12s') },
+  }),
+  'googlenet-short': variant({
+    stages: [['a3', 'b3'], ['a4', 'd4', 'e4'], ['a5', 'b5']],
+    seed: { row: 3, cifar100: seed(0.32, 0.09, 5271652, '23m11s'), cifar10: seed(0.10, 0.00, 5179402, '27m30s') },
+  }),
+  'googlenet-short2': variant({
+    stages: [['a3', 'b3'], ['a4'], ['a5', 'b5']],
+    seed: { row: 4, cifar100: seed(0.32, 0.09, 3523556, '16m29s'), cifar10: seed(0.10, 0.00, 3431306, '31m57s') },
+  }),
+  'googlenet-short3': variant({
+    stages: [['a3'], ['c4'], ['b5']], reconstructed: true,
+    seed: { row: 5, cifar100: seed(0.36, 0.11, 1985220, '9m3s'), cifar10: seed(0.11, 0.00, 1892970, '26m31s') },
+  }),
+  'googlenet-short4': variant({
+    stages: [[], ['a4'], ['b5']], reconstructed: true,
+    seed: { row: 6, cifar100: seed(0.44, 0.15, 1650084, '8m56s'), cifar10: seed(0.15, 0.01, 1557834, '25m30s') },
+  }),
 };
+
+/** The seed's stages as its variants table writes them, e.g. `a3 / c4 / b5` (— for an empty stage). */
+export function describeStages(spec: GoogLeNetSpec): string {
+  return spec.stages.map((s) => (s.length ? s.join(', ') : '—')).join(' / ');
+}
 
 export class GoogLeNet extends Module {
   readonly prelayer: Sequential;

@@ -203,11 +203,14 @@ export class Adam extends Optimizer<AdamGroup> {
   }
 }
 
-/** torch.optim.AdamW: Adam with decoupled weight decay (default 1e-2). */
+/** torch.optim.AdamW's default weight decay. */
+export const ADAMW_WEIGHT_DECAY = 1e-2;
+
+/** torch.optim.AdamW: Adam with decoupled weight decay (default ADAMW_WEIGHT_DECAY). */
 export class AdamW extends Adam {
   protected override readonly decoupled: boolean = true;
 
   constructor(params: Tensor[] | Partial<AdamGroup>[], opts: Partial<Omit<AdamGroup, 'params'>> = {}) {
-    super(params, { weightDecay: 1e-2, ...opts });
+    super(params, { weightDecay: ADAMW_WEIGHT_DECAY, ...opts });
   }
 }

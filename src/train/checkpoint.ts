@@ -1,30 +1,24 @@
 // Checkpoints: one safetensors file per run holding the model (`model.<PyTorch name>`), the
 // optimizer state (`optimizer.<param index>.<buffer>`) and, as JSON in the metadata, everything
-// else a bit-exact resume needs: epoch, config, scheduler, RNG state, history, thread count.
-// Written atomically (temp file + rename) after each complete epoch, so the file on disk is
-// always the last good epoch.
+// else a bit-exact resume needs: epoch, recipe, run options, scheduler, RNG state, history,
+// thread count. Written atomically (temp file + rename) after each complete epoch, so the file
+// on disk is always the last good epoch.
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import type { StateDict } from '../nn/module.js';
-import type { HostTensor } from '../tensor/host.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
-import type { TrainConfig } from './config.js';
+import type { HostTensor } from '../tensor/host.js';
+import { configFromFlat, type Recipe, type RunOptions } from './config.js';
+import type { EpochRecord } from './record.js';
 
-export interface EpochRecord {
-  epoch: number;
-  train_loss: number;
-  test_loss: number;
-  top1_error: number;
-  top5_error: number;
-  lr: number;
-  seconds: number;
-}
+export const CHECKPOINT_VERSION = 2;
 
 export interface CheckpointMeta {
-  version: 1;
+  version: typeof CHECKPOINT_VERSION;
   /** Epochs completed (1-based count). */
   epoch: number;
-  config: TrainConfig;
+  recipe: Recipe;
+  run: RunOptions;
   threads: number;
   params: number;
   history: EpochRecord[];
@@ -47,11 +41,30 @@ export function saveCheckpoint(file: string, c: Checkpoint): void {
   writeSafetensors(file, tensors, { format: 'pt', [META_KEY]: JSON.stringify({ ...c.meta, optimizer: c.optimizer.meta }) });
 }
 
+/** Version 1 kept one flat config and snake_case epoch records; the rest is as in version 2. */
+interface MetaV1 {
+  version: 1;
+  config: Record<string, unknown>;
+  history: { epoch: number; train_loss: number; test_loss: number; top1_error: number; top5_error: number; lr: number; seconds: number }[];
+}
+
+function upgrade(meta: MetaV1 & Omit<CheckpointMeta, 'version' | 'recipe' | 'run' | 'history'>): CheckpointMeta {
+  const { config, history, ...rest } = meta;
+  return {
+    ...rest, ...configFromFlat(config), version: CHECKPOINT_VERSION,
+    history: history.map((e) => ({
+      epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error, lr: e.lr, seconds: e.seconds, finishedAt: '',
+    })),
+  };
+}
+
 export function loadCheckpoint(file: string): Checkpoint {
   const raw = readSafetensorsMetadata(file)[META_KEY];
   if (!raw) throw new Error(`${file}: not a googlenet checkpoint (no '${META_KEY}' metadata); delete it or point --out elsewhere`);
-  const { optimizer, ...meta } = JSON.parse(raw) as CheckpointMeta & { optimizer: OptimizerState['meta'] };
-  if (meta.version !== 1) throw new Error(`${file}: checkpoint version ${meta.version} is not supported`);
+  const { optimizer, ...stored } = JSON.parse(raw) as (CheckpointMeta | Parameters<typeof upgrade>[0]) & { optimizer: OptimizerState['meta'] };
+  if (stored.version !== 1 && stored.version !== CHECKPOINT_VERSION)
+    throw new Error(`${file}: checkpoint version ${String((stored as { version: unknown }).version)} is not supported (this build reads 1 and ${CHECKPOINT_VERSION}); resume it with the build that wrote it`);
+  const meta = stored.version === 1 ? upgrade(stored) : stored;
   const model: StateDict = new Map();
   const optTensors = new Map<string, HostTensor>();
   for (const [k, v] of readSafetensors(file)) {

@@ -1,108 +1,190 @@
-// Training configuration: the seed's flags and defaults, plus the optimizer, scheduler and
-// augmentation choices, and how each becomes an object.
+// Training configuration, in two parts. The recipe is everything that changes the numbers a
+// run produces (network, data, optimizer, schedule, augmentation, precision…): a run is
+// identified by it and can only resume under the same one. The run options are how and where
+// it runs (paths, threads, log interval, loader workers): they may change between attempts.
+// Every default and every list of choices is declared here once; the CLI derives its flags'
+// defaults and choices from these.
 import os from 'node:os';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { NORMALIZATIONS, type Augmentation, type Normalization } from '../data/transforms.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Precision } from '../nn/layers.js';
-import { Adadelta, Adam, AdamW, SGD, type Optimizer } from '../optim/optimizer.js';
+import { Adadelta, Adam, AdamW, ADAMW_WEIGHT_DECAY, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
 
-export type OptimizerName = 'adadelta' | 'sgd' | 'adam' | 'adamw';
-export type SchedulerName = 'step' | 'multistep' | 'cosine';
-export type AugmentName = 'none' | 'flip' | 'flip+crop';
-export type NormalizeName = 'seed' | 'dataset';
+export const OPTIMIZERS = ['adadelta', 'sgd', 'adam', 'adamw'] as const;
+export const SCHEDULERS = ['step', 'multistep', 'cosine'] as const;
+export const AUGMENTATIONS = ['none', 'flip', 'flip+crop'] as const;
+export const NORMALIZE_CHOICES = ['seed', 'dataset'] as const;
+export const PRECISIONS = ['fp32', 'bf16'] as const satisfies readonly Precision[];
+export const DATASET_NAMES = Object.keys(DATASETS) as DatasetName[];
 
-export interface TrainConfig {
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export type SchedulerName = (typeof SCHEDULERS)[number];
+export type AugmentName = (typeof AUGMENTATIONS)[number];
+export type NormalizeName = (typeof NORMALIZE_CHOICES)[number];
+
+/** What changes the numbers: two runs with equal recipes compute the same thing. */
+export interface Recipe {
   model: string;
   dataset: DatasetName;
-  dataDir: string;
-  out: string;
+  /** CIFAR-100's 20 superclasses instead of its 100 classes. */
+  coarse: boolean;
+  limitTrain: number | null;
+  limitTest: number | null;
   batchSize: number;
-  testBatchSize: number;
   epochs: number;
-  lr: number;
-  gamma: number;
   seed: number;
-  logInterval: number;
-  dryRun: boolean;
-  saveModel: boolean;
   optimizer: OptimizerName;
-  momentum: number;
+  lr: number;
   weightDecay: number;
+  momentum: number;
   nesterov: boolean;
   beta1: number;
   beta2: number;
   scheduler: SchedulerName;
+  gamma: number;
   milestones: number[];
   warmupEpochs: number;
   augment: AugmentName;
   normalize: NormalizeName;
-  limitTrain: number | null;
-  limitTest: number | null;
   fixBnEps: boolean;
-  /** CIFAR-100's 20 superclasses instead of its 100 classes. */
-  coarse: boolean;
   precision: Precision;
+}
+
+/** How and where a run runs; none of it changes the numbers (threads are pinned on resume, below). */
+export interface RunOptions {
+  dataDir: string;
+  out: string;
+  /** Evaluation batch size: speed and memory only (the test set is evaluated per image). */
+  testBatchSize: number;
+  logInterval: number;
+  dryRun: boolean;
+  saveModel: boolean;
   threads: number;
   workers: number;
 }
 
-/** The seed's recipe: Adadelta(lr 1.0), StepLR(1, 0.7) each epoch, flip + Normalize(0.5), batch 64/10, 14 epochs, seed 1. */
-export function defaultConfig(model = 'googlenet', dataset: DatasetName = 'cifar100'): TrainConfig {
+export interface TrainConfig {
+  recipe: Recipe;
+  run: RunOptions;
+}
+
+/** The seed's recipe: Adadelta(lr 1.0), StepLR(1, 0.7) each epoch, flip + Normalize(0.5), batch 64, 14 epochs, seed 1. */
+export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar100'): Recipe {
   return {
-    model, dataset, dataDir: './data', out: path.join('runs', `${model}-${dataset}`),
-    batchSize: 64, testBatchSize: 10, epochs: 14, lr: 1.0, gamma: 0.7, seed: 1, logInterval: 10,
-    dryRun: false, saveModel: false,
-    optimizer: 'adadelta', momentum: 0, weightDecay: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
-    scheduler: 'step', milestones: [], warmupEpochs: 0,
-    augment: 'flip', normalize: 'seed', limitTrain: null, limitTest: null, fixBnEps: false, coarse: false, precision: 'fp32',
-    threads: os.availableParallelism(), workers: 1,
+    model, dataset, coarse: false, limitTrain: null, limitTest: null,
+    batchSize: 64, epochs: 14, seed: 1,
+    optimizer: 'adadelta', lr: 1.0, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
+    scheduler: 'step', gamma: 0.7, milestones: [], warmupEpochs: 0,
+    augment: 'flip', normalize: 'seed', fixBnEps: false, precision: 'fp32',
   };
 }
 
-/** Number of classes the labels of this configuration have. */
-export function classCount(c: Pick<TrainConfig, 'dataset' | 'coarse'>): number {
-  const info = DATASETS[c.dataset];
-  return c.coarse ? info.coarseClasses ?? info.classes : info.classes;
+/** The seed's run options (test batch 10, a log line every 10 batches) on all cores. */
+export function defaultRunOptions(model = 'googlenet', dataset: DatasetName = 'cifar100'): RunOptions {
+  return {
+    dataDir: './data', out: path.join('runs', `${model}-${dataset}`), testBatchSize: 10, logInterval: 10,
+    dryRun: false, saveModel: false, threads: os.availableParallelism(), workers: 1,
+  };
+}
+
+export function defaultConfig(model = 'googlenet', dataset: DatasetName = 'cifar100'): TrainConfig {
+  return { recipe: defaultRecipe(model, dataset), run: defaultRunOptions(model, dataset) };
+}
+
+/** Weight decay when none is given: AdamW's own default (decoupled), none for the others. */
+export function defaultWeightDecay(optimizer: OptimizerName): number {
+  return optimizer === 'adamw' ? ADAMW_WEIGHT_DECAY : 0;
+}
+
+/** The recipe's inconsistencies, as one line naming the flags, or null. */
+export function recipeProblem(r: Recipe): string | null {
+  if (r.scheduler === 'multistep' && r.milestones.length === 0) return '--scheduler multistep needs --milestones, e.g. --milestones 8,12';
+  if (r.nesterov && (r.optimizer !== 'sgd' || r.momentum <= 0)) return '--nesterov needs --optimizer sgd and a --momentum above 0';
+  if (r.warmupEpochs >= r.epochs && r.warmupEpochs > 0) return `--warmup-epochs ${r.warmupEpochs} must be less than --epochs ${r.epochs}`;
+  if (r.coarse && r.dataset !== 'cifar100') return '--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)';
+  return null;
+}
+
+/** The flag each recipe field is set with (error messages name flags, not fields). */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/**
+ * How recipe `b` differs from `a` (`--lr 0.5 (was 1)`, …), or null when they are equal.
+ * `ignore` leaves fields out of the comparison: a resumed run may extend its epochs, except
+ * under a cosine schedule, whose learning rates depend on the total.
+ */
+export function recipeDifference(a: Recipe, b: Recipe, ignore: readonly (keyof Recipe)[] = []): string | null {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof Recipe)[];
+  const diff = keys.filter((k) => !ignore.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  const show = (v: unknown) => (v === undefined || v === null ? 'unset' : Array.isArray(v) ? v.join(',') || 'none' : String(v));
+  return diff.length ? diff.map((k) => `${flagOf(k)} ${show(b[k])} (was ${show(a[k])})`).join(', ') : null;
+}
+
+/** What may differ when a run resumes: its planned epochs, unless the schedule depends on them. */
+export function resumableDifference(checkpointed: Recipe, wanted: Recipe): string | null {
+  return recipeDifference(checkpointed, wanted, wanted.scheduler === 'cosine' ? [] : ['epochs']);
+}
+
+/** Number of classes the labels of this recipe have. */
+export function classCount(r: Pick<Recipe, 'dataset' | 'coarse'>): number {
+  const info = DATASETS[r.dataset];
+  return r.coarse ? info.coarseClasses ?? info.classes : info.classes;
 }
 
 export function augmentation(name: AugmentName): Augmentation {
   return { flip: name === 'none' ? 0 : 0.5, cropPadding: name === 'flip+crop' ? 4 : 0 };
 }
 
-export function normalization(c: TrainConfig): Normalization {
-  return c.normalize === 'seed' ? NORMALIZATIONS.half : NORMALIZATIONS[c.dataset];
+export function normalization(r: Pick<Recipe, 'normalize' | 'dataset'>): Normalization {
+  return r.normalize === 'seed' ? NORMALIZATIONS.half : NORMALIZATIONS[r.dataset];
 }
 
-export function makeOptimizer(c: TrainConfig, params: Tensor[]): Optimizer {
-  const common = { lr: c.lr, weightDecay: c.weightDecay };
-  switch (c.optimizer) {
+export function makeOptimizer(r: Recipe, params: Tensor[]): Optimizer {
+  const common = { lr: r.lr, weightDecay: r.weightDecay };
+  switch (r.optimizer) {
     case 'adadelta':
       return new Adadelta(params, common);
     case 'sgd':
-      return new SGD(params, { ...common, momentum: c.momentum, nesterov: c.nesterov });
+      return new SGD(params, { ...common, momentum: r.momentum, nesterov: r.nesterov });
     case 'adam':
-      return new Adam(params, { ...common, betas: [c.beta1, c.beta2] });
+      return new Adam(params, { ...common, betas: [r.beta1, r.beta2] });
     case 'adamw':
-      return new AdamW(params, { ...common, betas: [c.beta1, c.beta2] });
+      return new AdamW(params, { ...common, betas: [r.beta1, r.beta2] });
   }
 }
 
 /** Stepped once per epoch. With warm-up, LinearLR from lr/10 over warmupEpochs, then the schedule. */
-export function makeScheduler(c: TrainConfig, opt: Optimizer): LRScheduler {
+export function makeScheduler(r: Recipe, opt: Optimizer): LRScheduler {
   const main = (): LRScheduler => {
-    switch (c.scheduler) {
+    switch (r.scheduler) {
       case 'step':
-        return new StepLR(opt, 1, c.gamma);
+        return new StepLR(opt, 1, r.gamma);
       case 'multistep':
-        return new MultiStepLR(opt, c.milestones, c.gamma);
+        return new MultiStepLR(opt, r.milestones, r.gamma);
       case 'cosine':
-        return new CosineAnnealingLR(opt, Math.max(1, c.epochs - c.warmupEpochs));
+        return new CosineAnnealingLR(opt, Math.max(1, r.epochs - r.warmupEpochs));
     }
   };
-  if (c.warmupEpochs <= 0) return main();
-  const warm = new LinearLR(opt, 0.1, 1.0, c.warmupEpochs);
-  return new SequentialLR(opt, [warm, main()], [c.warmupEpochs]);
+  if (r.warmupEpochs <= 0) return main();
+  const warm = new LinearLR(opt, 0.1, 1.0, r.warmupEpochs);
+  return new SequentialLR(opt, [warm, main()], [r.warmupEpochs]);
+}
+
+/**
+ * A configuration from one flat object of fields (command-line flags, or a version-1 checkpoint's
+ * config): each recipe and run-option field taken from it when set, from the defaults otherwise.
+ * Weight decay left unset is the optimizer's own default.
+ */
+export function configFromFlat(flat: Record<string, unknown>): TrainConfig {
+  const d = defaultConfig(String(flat.model ?? defaultRecipe().model), (flat.dataset as DatasetName | undefined) ?? defaultRecipe().dataset);
+  const pick = <T extends object>(defaults: T): T =>
+    Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, flat[k] ?? v])) as T;
+  const recipe = pick(d.recipe);
+  if (flat.weightDecay === undefined) recipe.weightDecay = defaultWeightDecay(recipe.optimizer);
+  return { recipe, run: pick(d.run) };
 }

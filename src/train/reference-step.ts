@@ -2,18 +2,15 @@
 // with dropout off, mean cross-entropy, backward, one Adadelta(lr=1.0) step, then an
 // eval-mode forward of the same batch. Its output file has the fixture's names, so
 // this project and PyTorch can be compared on any batch.
-import { backward, noGrad } from '../autograd/engine.js';
-import { crossEntropy, toTargets } from '../autograd/ops.js';
+import { noGrad } from '../autograd/engine.js';
+import { toTargets } from '../autograd/ops.js';
+import type { Batch } from '../data/loader.js';
 import { Dropout } from '../nn/layers.js';
 import type { Module, StateDict } from '../nn/module.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { toFloat32, type HostTensor } from '../tensor/host.js';
-import { Tensor, tidy } from '../tensor/tensor.js';
-
-export interface Batch {
-  input: Tensor;
-  targets: Int32Array;
-}
+import { tidy } from '../tensor/tensor.js';
+import { batchInput, trainStep } from './step.js';
 
 /** Reads `input` (float NCHW) and `target` (int64 [N]) from a safetensors map; other entries are ignored. */
 export function batchFromHost(file: Map<string, HostTensor>, source: string, classes: number): Batch {
@@ -26,7 +23,7 @@ export function batchFromHost(file: Map<string, HostTensor>, source: string, cla
   const targets = toTargets(target.dtype === 'I64' ? (target.data as BigInt64Array) : Array.from(toFloat32(target)));
   const bad = targets.findIndex((t) => !(t >= 0 && t < classes));
   if (bad >= 0) throw new Error(`${source}: target[${bad}] = ${targets[bad]} is out of range for ${classes} classes`);
-  return { input: Tensor.fromArray(toFloat32(input), input.shape).keep(), targets };
+  return { epoch: 0, index: 0, input: toFloat32(input), shape: [...input.shape], targets, size: input.shape[0] };
 }
 
 /** Runs the step on `model` (changing it) and returns the fixture-named results plus the after-step state dict. */
@@ -38,18 +35,18 @@ export function referenceStep(model: Module, batch: Batch): StateDict {
   const optimizer = new Adadelta(model.parameters(), { lr: 1.0 });
   try {
     model.train();
-    model.zeroGrad();
-    tidy(() => {
-      const logits = model.forward(batch.input);
-      const loss = crossEntropy(logits, batch.targets);
-      out.set('train_logits', logits.toHost());
-      out.set('loss', loss.toHost());
-      backward(loss);
+    const loss = trainStep(model, optimizer, batch, {
+      afterForward: (logits, l) => {
+        out.set('train_logits', logits.toHost());
+        out.set('loss', l.toHost());
+      },
+      beforeUpdate: () => {
+        for (const [name, p] of model.namedParameters()) out.set(`grad.${name}`, p.grad!.toHost());
+      },
     });
-    for (const [name, p] of model.namedParameters()) out.set(`grad.${name}`, p.grad!.toHost());
-    optimizer.step();
+    if (!Number.isFinite(loss)) throw new Error(`the step's loss is ${loss}; no gradients to write`);
     model.eval();
-    tidy(() => noGrad(() => out.set('eval_logits_after_step', model.forward(batch.input).toHost())));
+    tidy(() => noGrad(() => out.set('eval_logits_after_step', model.forward(batchInput(batch)).toHost())));
     for (const [name, t] of model.stateDict()) out.set(name, t);
   } finally {
     dropouts.forEach((d, i) => (d.p = saved[i]));

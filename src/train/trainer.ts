@@ -1,35 +1,29 @@
-// The seed's training loop (train + test each epoch, scheduler step per epoch) with its log
-// lines, plus what a long run needs: a progress bar, a checkpoint after every epoch, exact
-// resume, and a clear stop on a NaN/Inf loss.
+// The seed's training loop (train + test each epoch, scheduler step per epoch), plus what a long
+// run needs: a checkpoint after every epoch, exact resume, and a clear stop on a NaN/Inf loss.
 import fs from 'node:fs';
 import path from 'node:path';
-import cliProgress from 'cli-progress';
-import { backward, noGrad } from '../autograd/engine.js';
-import { crossEntropy, topk } from '../autograd/ops.js';
-import { readCifar, type CifarSplit } from '../data/cifar.js';
-import { ensureDataset } from '../data/download.js';
+import type { CifarSplit } from '../data/cifar.js';
+import { loadData } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
 import { writeSafetensors } from '../io/safetensors.js';
-import { createModel, type GoogLeNet } from '../models/googlenet.js';
+import { createModel } from '../models/googlenet.js';
 import { summarize } from '../models/summary.js';
 import { setPrecision } from '../nn/layers.js';
-import { backend, Tensor, tidy } from '../tensor/tensor.js';
+import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
-import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, type TrainConfig } from './config.js';
-import { loadCheckpoint, saveCheckpoint, type EpochRecord } from './checkpoint.js';
+import { loadCheckpoint, saveCheckpoint, CHECKPOINT_VERSION } from './checkpoint.js';
+import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
+import { evaluate, testLine } from './evaluate.js';
+import type { EpochRecord } from './record.js';
+import { Reporter, type ReporterOptions } from './reporter.js';
+import { trainStep } from './step.js';
 
-export interface TrainHooks {
-  /** The seed's log lines (stdout by default). */
-  log?: (line: string) => void;
-  /** Status lines (stderr by default). */
-  info?: (line: string) => void;
+export interface TrainHooks extends ReporterOptions {
   /** Called when the run starts or resumes, before the first epoch it runs. */
   onStart?: (s: { params: number; macs: number; classes: number; resumedFrom: number; threads: number }) => void;
   /** Called after each epoch's test pass, before its checkpoint is written. */
   onEpoch?: (r: EpochRecord) => void;
-  /** Show a progress bar (default: stderr is a terminal). */
-  progress?: boolean;
 }
 
 export interface TrainResult {
@@ -40,97 +34,37 @@ export interface TrainResult {
   seconds: number;
 }
 
-export interface EvalResult {
-  loss: number;
-  top1_error: number;
-  top5_error: number;
-  n: number;
-}
-
 export const CHECKPOINT = 'checkpoint.safetensors';
 
-export class TrainingDiverged extends Error {}
-
 export function checkpointPath(c: TrainConfig): string {
-  return path.join(c.out, CHECKPOINT);
+  return path.join(c.run.out, CHECKPOINT);
 }
 
-/** Loads (downloading if needed) both splits with the configured limits. */
-export async function loadData(c: Pick<TrainConfig, 'dataset' | 'dataDir' | 'limitTrain' | 'limitTest'> & { coarse?: boolean; mirror?: string | null }, splits: ('train' | 'test')[] = ['train', 'test']) {
-  if (c.coarse && c.dataset !== 'cifar100') throw new Error('--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)');
-  await ensureDataset(c.dataset, c.dataDir, { mirror: c.mirror ?? undefined });
-  const read = (split: 'train' | 'test', limit: number | null) => readCifar(c.dataDir, c.dataset, split, { coarse: !!c.coarse, ...(limit === null ? {} : { limit }) });
-  return {
-    train: splits.includes('train') ? read('train', c.limitTrain) : null,
-    test: splits.includes('test') ? read('test', c.limitTest) : null,
-  };
-}
-
-/** The seed's test(): average loss, top-1 and top-5 error over the whole loader (eval mode, no grad). */
-export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches = Infinity): Promise<EvalResult> {
-  model.eval();
-  let loss = 0, wrong1 = 0, wrong5 = 0, n = 0;
-  const k = Math.min(5, model.numClasses);
-  for await (const b of loader.epoch(0)) {
-    if (b.index >= maxBatches) break;
-    const { sum, best } = tidy(() => noGrad(() => {
-      const logits = model.forward(Tensor.fromArray(b.input, [b.size, 3, 32, 32]));
-      return { sum: crossEntropy(logits, b.targets, 'sum').item(), best: topk(logits, k) };
-    }));
-    loss += sum;
-    for (let i = 0; i < b.size; i++) {
-      const row = best.subarray(i * k, i * k + k);
-      if (row[0] !== b.targets[i]) wrong1++;
-      if (!row.includes(b.targets[i])) wrong5++;
-    }
-    n += b.size;
-  }
-  return { loss: loss / n, top1_error: wrong1 / n, top5_error: wrong5 / n, n };
-}
-
-export function testLine(r: EvalResult): string {
-  const wrong1 = Math.round(r.top1_error * r.n), wrong5 = Math.round(r.top5_error * r.n);
-  return `\nTest set: Average loss: ${r.loss.toFixed(4)}, Top 1 Error: ${wrong1}/${r.n} (${r.top1_error.toFixed(2)}), Top 5 Error: ${wrong5}/${r.n} (${r.top5_error.toFixed(2)})\n`;
-}
-
-/** The recipe settings that differ between two configs (a run cannot resume across them), or null. */
-export function recipeDifference(a: TrainConfig, b: TrainConfig): string | null {
-  const keys: (keyof TrainConfig)[] = ['model', 'dataset', 'batchSize', 'lr', 'gamma', 'seed', 'optimizer', 'momentum', 'weightDecay', 'nesterov',
-    'beta1', 'beta2', 'scheduler', 'warmupEpochs', 'augment', 'normalize', 'limitTrain', 'limitTest', 'fixBnEps', 'coarse', 'precision'];
-  const diff = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-  return diff.length ? diff.map((k) => `${k} ${JSON.stringify(b[k])} (checkpoint: ${JSON.stringify(a[k])})`).join(', ') : null;
-}
-
-/** Trains `c.model` on `c.dataset`, resuming from `c.out`'s checkpoint when `resume` is set. */
+/** Trains the recipe's network on its dataset, resuming from the run folder's checkpoint when `resume` is set. */
 export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: string | null; data?: { train: CifarSplit; test: CifarSplit } } = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
-  let barShown = false;
-  const logLine = hooks.log ?? ((l: string) => console.log(l));
-  const log = (l: string) => {
-    if (barShown) process.stderr.write('\r\x1b[2K'); // clear the progress bar's line; it redraws on its next update
-    logLine(l);
-  };
-  const info = hooks.info ?? ((l: string) => console.error(l));
+  const { recipe, run } = c;
+  const report = new Reporter(hooks);
   const ckptFile = checkpointPath(c);
-  const classes = classCount(c);
   const checkpoint = opts.resume && fs.existsSync(ckptFile) ? loadCheckpoint(ckptFile) : null;
-  if (!opts.resume && !c.dryRun && fs.existsSync(ckptFile))
+  if (!opts.resume && !run.dryRun && fs.existsSync(ckptFile))
     throw new Error(`${ckptFile} exists: pass --resume to continue that run, or choose another --out`);
   if (checkpoint) {
-    const diff = recipeDifference(checkpoint.meta.config, c);
+    const diff = resumableDifference(checkpoint.meta.recipe, recipe);
     if (diff) throw new Error(`${ckptFile}: cannot resume with a different recipe: ${diff}; use another --out for a new run`);
   }
   // the thread count changes how oneDNN splits reductions, so a resumed run keeps the checkpoint's
-  const threads = checkpoint?.meta.threads ?? c.threads;
-  if (checkpoint && checkpoint.meta.threads !== c.threads)
-    info(`using ${threads} threads as recorded in the checkpoint (asked for ${c.threads}), so the resumed run matches an uninterrupted one`);
+  const threads = checkpoint?.meta.threads ?? run.threads;
+  if (checkpoint && checkpoint.meta.threads !== run.threads)
+    report.info(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
   backend().setThreads(threads);
 
-  const data = opts.data ?? (await loadData({ ...c, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
-  manualSeed(c.seed);
-  const model = createModel(c.model, classes, { fixBatchNormEps: c.fixBnEps });
-  setPrecision(model, c.precision ?? 'fp32');
-  const optimizer = makeOptimizer(c, model.parameters());
-  const scheduler = makeScheduler(c, optimizer);
+  const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
+  manualSeed(recipe.seed);
+  const classes = classCount(recipe);
+  const model = createModel(recipe.model, classes, { fixBatchNormEps: recipe.fixBnEps });
+  setPrecision(model, recipe.precision);
+  const optimizer = makeOptimizer(recipe, model.parameters());
+  const scheduler = makeScheduler(recipe, optimizer);
   const history: EpochRecord[] = [];
   let first = 1;
   if (checkpoint) {
@@ -140,76 +74,64 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
     defaultGenerator().setState(checkpoint.meta.rng);
     history.push(...checkpoint.meta.history);
     first = checkpoint.meta.epoch + 1;
-    info(`resuming ${c.model} on ${c.dataset} from ${ckptFile}: ${checkpoint.meta.epoch} of ${c.epochs} epochs done, starting epoch ${first}`);
+    report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${ckptFile}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}`);
   }
-  const summary = summarize(model, c.model);
+  const summary = summarize(model, recipe.model);
   hooks.onStart?.({ params: summary.params, macs: summary.macs, classes, resumedFrom: first - 1, threads });
 
   const trainLoader = new DataLoader(data.train, {
-    batchSize: c.batchSize, shuffle: true, seed: c.seed, augment: augmentation(c.augment), normalize: normalization(c), workers: c.workers,
+    batchSize: recipe.batchSize, shuffle: true, seed: recipe.seed, augment: augmentation(recipe.augment), normalize: normalization(recipe), workers: run.workers,
   });
-  const testLoader = new DataLoader(data.test, { batchSize: c.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(c), workers: c.workers });
-  const showBar = hooks.progress ?? !!process.stderr.isTTY;
-  const bar = showBar
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: 'epoch {epoch} |{bar}| {value}/{total} batches | {ips} img/s | loss {loss} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic)
-    : null;
+  const testLoader = new DataLoader(data.test, { batchSize: run.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(recipe), workers: run.workers });
   try {
-    const last = c.dryRun ? first : c.epochs; // a dry run is one epoch of one batch
+    const last = run.dryRun ? first : recipe.epochs; // a dry run is one epoch of one batch
     for (let epoch = first; epoch <= last; epoch++) {
       const t0 = performance.now();
       model.train();
       const lr = optimizer.paramGroups[0].lr;
+      const batches = run.dryRun ? 1 : trainLoader.length;
       let lossSum = 0, seen = 0;
-      const batches = c.dryRun ? 1 : trainLoader.length;
-      bar?.start(batches, 0, { epoch, ips: '-', loss: '-' });
-      barShown = !!bar;
+      report.epochStart(epoch, batches);
       for await (const b of trainLoader.epoch(epoch - 1)) {
-        optimizer.zeroGrad();
-        const loss = tidy(() => {
-          const l = crossEntropy(model.forward(Tensor.fromArray(b.input, [b.size, 3, 32, 32])), b.targets);
-          const v = l.item();
-          if (Number.isFinite(v)) backward(l);
-          return v;
-        });
+        const loss = trainStep(model, optimizer, b);
         if (!Number.isFinite(loss)) {
           const kept = first > 1 || epoch > 1 ? `the last good checkpoint (epoch ${epoch - 1}) is kept in ${ckptFile}` : 'no checkpoint was written';
-          throw new TrainingDiverged(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${kept}; lower --lr or change the optimizer`);
+          throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${kept}; lower --lr or change the optimizer`);
         }
-        optimizer.step();
         lossSum += loss * b.size;
         seen += b.size;
-        if (b.index % c.logInterval === 0)
-          log(`Train Epoch: ${epoch} [${b.index * b.size}/${data.train.count} (${((100 * b.index) / trainLoader.length).toFixed(0)}%)]\tLoss: ${loss.toFixed(6)}`);
-        bar?.update(b.index + 1, { ips: (seen / ((performance.now() - t0) / 1000)).toFixed(1), loss: loss.toFixed(4) });
-        if (c.dryRun) break;
+        report.batch(epoch, b, loss, { batches: trainLoader.length, images: data.train.count, logInterval: run.logInterval });
+        if (run.dryRun) break;
       }
-      bar?.stop();
-      barShown = false;
-      const r = await evaluate(model, testLoader, c.dryRun ? 1 : Infinity);
-      log(testLine(r));
-      const record: EpochRecord = { epoch, train_loss: lossSum / seen, test_loss: r.loss, top1_error: r.top1_error, top5_error: r.top5_error, lr, seconds: (performance.now() - t0) / 1000 };
+      report.epochEnd();
+      const r = await evaluate(model, testLoader, run.dryRun ? 1 : Infinity);
+      report.log(testLine(r));
+      const record: EpochRecord = {
+        epoch, trainLoss: lossSum / seen, testLoss: r.loss, top1Error: r.top1_error, top5Error: r.top5_error, lr,
+        seconds: (performance.now() - t0) / 1000, finishedAt: new Date().toISOString(),
+      };
       history.push(record);
       hooks.onEpoch?.(record);
       scheduler.step();
-      if (!c.dryRun) {
-        fs.mkdirSync(c.out, { recursive: true });
+      if (!run.dryRun) {
+        fs.mkdirSync(run.out, { recursive: true });
         saveCheckpoint(ckptFile, {
           model: model.stateDict(),
           optimizer: optimizer.stateDict(),
-          meta: { version: 1, epoch, config: c, threads, params: summary.params, history, rng: defaultGenerator().getState(), scheduler: scheduler.stateDict() },
+          meta: { version: CHECKPOINT_VERSION, epoch, recipe, run, threads, params: summary.params, history, rng: defaultGenerator().getState(), scheduler: scheduler.stateDict() },
         });
       }
     }
-    log(`Parameters: ${summary.params}`);
-    if (c.saveModel) {
-      fs.mkdirSync(c.out, { recursive: true });
-      const file = path.join(c.out, 'model.safetensors');
-      writeSafetensors(file, model.stateDict(), { format: 'pt', model: c.model, dataset: c.dataset });
-      info(`saved ${file}`);
+    report.log(`Parameters: ${summary.params}`);
+    if (run.saveModel) {
+      fs.mkdirSync(run.out, { recursive: true });
+      const file = path.join(run.out, 'model.safetensors');
+      writeSafetensors(file, model.stateDict(), { format: 'pt', model: recipe.model, dataset: recipe.dataset });
+      report.info(`saved ${file}`);
     }
-    return { model: c.model, dataset: c.dataset, params: summary.params, epochs: history, seconds: history.reduce((s, e) => s + e.seconds, 0) };
+    return { model: recipe.model, dataset: recipe.dataset, params: summary.params, epochs: history, seconds: history.reduce((s, e) => s + e.seconds, 0) };
   } finally {
-    bar?.stop();
+    report.close();
     await trainLoader.close();
     await testLoader.close();
     optimizer.dispose();

@@ -51,13 +51,6 @@ export class Rng {
     return r;
   }
 
-  /** A new generator seeded from this one's next output (advances this generator by two draws). */
-  fork(): Rng {
-    const r = new Rng(0);
-    r.seedFrom((BigInt(this.nextUint32()) << 32n) | BigInt(this.nextUint32()));
-    return r;
-  }
-
   nextUint32(): number {
     const s0 = this.s0, s1 = this.s1;
     const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
@@ -103,17 +96,6 @@ export class Rng {
     return x % n;
   }
 
-  /** True with probability p. */
-  bernoulli(p: number): boolean {
-    return this.random() < p;
-  }
-
-  /** Standard normal scaled to (mean, std), by Box–Muller (uses two fresh draws; nothing cached, so state stays exact). */
-  normal(mean = 0, std = 1): number {
-    const u1 = 1 - this.random(); // (0, 1], so log is finite
-    return mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * this.random());
-  }
-
   /** Fisher–Yates shuffle in place; returns its argument. */
   shuffle<T>(arr: T[]): T[];
   shuffle(arr: Int32Array): Int32Array;
@@ -125,13 +107,6 @@ export class Rng {
       arr[j] = tmp;
     }
     return arr;
-  }
-
-  /** Fills `out` with uniform values in [low, high) (float32 rounding may give high), one draw per element; returns out. */
-  fillUniform(out: Float32Array, low = 0, high = 1): Float32Array {
-    const scale = (high - low) / 16777216;
-    for (let i = 0; i < out.length; i++) out[i] = low + (this.nextUint32() >>> 8) * scale;
-    return out;
   }
 
   /** The full state as four uint32s; setState() of it resumes the exact same sequence. */
