@@ -5,7 +5,9 @@
 //     alternating, several repeats, medians.
 //  2. The data loader's throughput, and a training step fed by it against one on batches
 //     already in memory.
-// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --json.
+// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --json,
+// --against DIR: also run the `googlenet bench` of another built checkout (e.g. a worktree of an
+// earlier commit), alternating with ours, and report ours ÷ theirs: a slowdown check in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,14 +23,27 @@ const value = (name: string, d: number) => {
   const i = argv.indexOf(name);
   return i >= 0 ? Number(argv[i + 1]) : d;
 };
+const text = (name: string): string | null => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : null;
+};
 const repeats = value('--repeats', 3);
+const against = text('--against') === null ? null : path.resolve(text('--against')!);
 const steps = value('--steps', 3);
 const threads = os.availableParallelism();
 const batch = 64;
 
+/** The CPU's model name, family/model numbers and AVX-512 flags, as /proc/cpuinfo tells them (machines of one kind differ). */
+function cpuDescription(): string {
+  const info = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const field = (name: string) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
+  const flags = (field('flags') ?? '').split(' ');
+  const simd = ['avx2', 'avx512f', 'avx512_bf16', 'avx512_vp2intersect', 'amx_bf16'].filter((f) => flags.includes(f));
+  return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}; ${simd.join(' ') || 'no AVX2'})`;
+}
+
 function machine(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return `${cpu}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
+  return `${cpuDescription()}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
 }
 
 /** A Python that imports torch: Debian's python3-torch lives in /usr/bin/python3, which may not be first on PATH. */
@@ -50,10 +65,17 @@ function lastJson(out: string): Sample {
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-function ours(precision: string): Sample {
-  const out = execFileSync(process.execPath, [path.join(root, 'bin', 'googlenet.js'), '--threads', String(threads), 'bench',
-    '--batch-size', String(batch), '--precision', precision, '--steps', String(steps), '--json'], { encoding: 'utf8' });
+/** `googlenet bench` of this checkout, or of another built one (--against). */
+function ours(precision: string, checkout = root): Sample {
+  const out = execFileSync(process.execPath, [path.join(checkout, 'bin', 'googlenet.js'), '--threads', String(threads), 'bench',
+    '--batch-size', String(batch), '--precision', precision, '--steps', String(steps), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return lastJson(out);
+}
+
+/** Why this CPU cannot run `precision` (oneDNN 2.x has bf16 convolutions only with AVX-512), or null. */
+function unsupported(precision: string): string | null {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'googlenet.js'), 'bench', '--batch-size', '2', '--precision', precision, '--steps', '1', '--json'], { encoding: 'utf8' });
+  return r.status === 0 ? null : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
 }
 
 function torch(python: string, mode: string): Sample {
@@ -80,18 +102,29 @@ const configs: { precision: 'fp32' | 'bf16'; torchModes: string[] }[] = [
   { precision: 'fp32', torchModes: ['nchw', 'channels_last'] },
   { precision: 'bf16', torchModes: ['bf16'] },
 ];
+if (against) console.log(`against: ${against} (its googlenet bench alternating with ours)`);
 const results: Record<string, Sample> = {};
+const skipped: Record<string, string> = {};
 for (const { precision, torchModes } of configs) {
+  const why = unsupported(precision);
+  if (why) {
+    skipped[precision] = why;
+    console.log(`${precision}: skipped on this CPU (${why})`);
+    continue;
+  }
   const samples: Record<string, Sample[]> = { [`ours ${precision}`]: [] };
+  if (against) samples[`against ${precision}`] = [];
   for (const m of torchModes) samples[`pytorch ${m}`] = [];
   for (let r = 0; r < repeats; r++) {
     samples[`ours ${precision}`].push(ours(precision));
+    if (against) samples[`against ${precision}`].push(ours(precision, against));
     if (py) for (const m of torchModes) samples[`pytorch ${m}`].push(torch(py.python, m));
   }
   for (const [k, v] of Object.entries(samples)) if (v.length) results[k] = summarise(v);
 }
 const label: Record<string, string> = {
   'ours fp32': 'ours, f32 (oneDNN blocked layouts)', 'ours bf16': 'ours, bf16 mixed precision',
+  'against fp32': `--against, f32`, 'against bf16': `--against, bf16`,
   'pytorch nchw': 'PyTorch f32 NCHW (the seed\'s code)', 'pytorch channels_last': 'PyTorch f32 channels_last', 'pytorch bf16': 'PyTorch bf16 autocast + channels_last',
 };
 console.log(`\n== GoogLeNet (100 classes), batch ${batch}, ${threads} threads: medians of ${repeats} runs of ${steps} steps ==`);
@@ -110,13 +143,22 @@ if (results['pytorch bf16']) {
   ratios.bf16_train = results['ours bf16'].train_img_per_s / results['pytorch bf16'].train_img_per_s;
   ratios.bf16_eval = results['ours bf16'].eval_img_per_s / results['pytorch bf16'].eval_img_per_s;
 }
-if (Object.keys(ratios).length) {
+for (const precision of ['fp32', 'bf16']) {
+  const a = results[`against ${precision}`], o = results[`ours ${precision}`];
+  if (!a || !o) continue;
+  ratios[`${precision}_train_vs_against`] = o.train_img_per_s / a.train_img_per_s;
+  ratios[`${precision}_eval_vs_against`] = o.eval_img_per_s / a.eval_img_per_s;
+  ratios[`${precision}_peak_rss_vs_against`] = o.peak_rss_mb / a.peak_rss_mb;
+  console.log(`\nours ÷ --against, ${precision}: training ${ratios[`${precision}_train_vs_against`].toFixed(3)}x, eval ${ratios[`${precision}_eval_vs_against`].toFixed(3)}x, peak RSS ${ratios[`${precision}_peak_rss_vs_against`].toFixed(3)}`);
+}
+if (ratios.fp32_train || ratios.bf16_train) {
   console.log('\nratios against PyTorch\'s best mode at the same precision:');
   if (ratios.fp32_train) console.log(`  f32 training ${ratios.fp32_train.toFixed(2)}x (target ≥ 1.5), eval ${ratios.fp32_eval.toFixed(2)}x (target ≥ 1.5); peak RSS ${ratios.fp32_peak_rss.toFixed(2)} of PyTorch f32 channels_last's (target ≤ 1)`);
   if (ratios.bf16_train) console.log(`  bf16 training ${ratios.bf16_train.toFixed(2)}x (target ≥ 1.3), eval ${ratios.bf16_eval.toFixed(2)}x (target ≥ 1.5)`);
 }
 report.model = results;
 report.ratios = ratios;
+report.skipped = skipped;
 
 // ---- 2. the data loader ---------------------------------------------------------------------
 if (!flag('--skip-loader')) {

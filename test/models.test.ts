@@ -3,7 +3,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { backward } from '../src/autograd/engine.js';
@@ -111,19 +110,4 @@ test('googlenet summary --json prints one object with totals and layers', () => 
   const text = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'summary', '--model', 'googlenet-short4'], { encoding: 'utf8' });
   assert.match(text.stdout, /Total parameters: 1,643,796 {2}\(reconstruction: the seed counts 1,650,084/);
   assert.match(text.stdout, /Total MACs \(conv \+ linear, one image\): 156,667,904/);
-});
-
-test("README's library example trains a step, evaluates and saves, as a user would run it", () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const match = readme.match(/<!-- library-example -->\s*```ts\n([\s\S]*?)```/);
-  assert.ok(match, 'README has no <!-- library-example --> code block');
-  const file = path.join(repoRoot, 'dist', 'readme-library-example.mjs');
-  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-readme-'));
-  fs.writeFileSync(file, match[1]);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', cwd });
-  fs.rmSync(file);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^loss \d+\.\d{4}, 800 logits, lr now 0\.7/m);
-  assert.ok(fs.statSync(path.join(cwd, 'googlenet-c100.safetensors')).size > 6258500 * 4);
-  fs.rmSync(cwd, { recursive: true, force: true });
 });
