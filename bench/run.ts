@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
+import { bf16Unsupported } from '../src/nn/precision.js';
 import { benchLoader, benchTrainStep, describeMachine, median, syntheticSplit } from '../src/bench/bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -72,10 +73,9 @@ function ours(precision: string, checkout = root): Sample {
   return lastJson(out);
 }
 
-/** Why this CPU cannot run `precision` (oneDNN 2.x has bf16 convolutions only with AVX-512), or null. */
+/** Why this CPU cannot run `precision`, or null. */
 function unsupported(precision: string): string | null {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'googlenet.js'), 'bench', '--batch-size', '2', '--precision', precision, '--steps', '1', '--json'], { encoding: 'utf8' });
-  return r.status === 0 ? null : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
+  return precision === 'bf16' ? bf16Unsupported() : null;
 }
 
 function torch(python: string, mode: string): Sample {

@@ -3,17 +3,25 @@
 // and against the PyTorch f32 step, with bf16-sized tolerances.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { toFloat32 } from '../src/tensor/host.js';
 import { createModel } from '../src/models/googlenet.js';
 import { setPrecision } from '../src/nn/layers.js';
+import { bf16Unsupported } from '../src/nn/precision.js';
 import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
 import { batchFromHost, referenceStep } from '../src/train/reference-step.js';
 import { Rng } from '../src/util/rng.js';
 import { relErr } from './numeric.js';
-import { sharedOpts, sharedPath } from './helpers.js';
+import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
+
+// oneDNN has bf16 convolutions only on AVX-512 CPUs: elsewhere these tests skip, saying so, and the last one checks the refusal
+const unsupported = bf16Unsupported();
+const bf16Opts = unsupported ? { skip: unsupported } : {};
+const bf16SharedOpts = unsupported ? { skip: unsupported } : sharedOpts;
 
 function random(shape: number[], rng: Rng): Tensor {
   const t = Tensor.fromArray(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
@@ -41,14 +49,14 @@ function compare(shapes: number[][], op: (xs: Tensor[], bf16: boolean) => Tensor
   return { out: relErr(bf16.y, f32.y), grads: bf16.grads.map((g, i) => relErr(g, f32.grads[i])), layout: bf16.layout };
 }
 
-test('bf16 convolution: bf16 output, f32 weight gradients, within bf16 rounding of f32', () => {
+test('bf16 convolution: bf16 output, f32 weight gradients, within bf16 rounding of f32', bf16Opts, () => {
   const r = compare([[4, 16, 12, 12], [32, 16, 3, 3], [32]], ([x, w, b], bf16) => F.conv2d(x, w, b, [1, 1], [1, 1], bf16));
   assert.match(r.layout, /^4:2:/, 'the output is bf16 (dnnl_bf16 = 2)');
   assert.ok(r.out < 1e-2, `output ${r.out}`);
   r.grads.forEach((e, i) => assert.ok(e < 1e-2, `gradient ${i}: ${e}`));
 });
 
-test('BatchNorm+ReLU, max pooling and concat run on bf16 activations', () => {
+test('BatchNorm+ReLU, max pooling and concat run on bf16 activations', bf16Opts, () => {
   const identity = Float32Array.from({ length: 256 }, (_, i) => (i % 17 === 0 ? 1 : 0));
   const block = (pool: boolean) => ([x, g, b]: Tensor[], bf16: boolean) => {
     // in bf16, an identity 1x1 conv turns the input into bf16 activations
@@ -68,7 +76,7 @@ test('BatchNorm+ReLU, max pooling and concat run on bf16 activations', () => {
   pooled.grads.forEach((e, i) => assert.ok(e < 8e-2, `gradient ${i}: ${e}`));
 });
 
-test('GoogLeNet training step in bf16 against the PyTorch (float64) step fixture', sharedOpts, () => {
+test('GoogLeNet training step in bf16 against the PyTorch (float64) step fixture', bf16SharedOpts, () => {
   const model = createModel('googlenet', 100);
   model.loadStateDict(readSafetensors(sharedPath('fixtures', 'googlenet-c100-init.safetensors')));
   setPrecision(model, 'bf16');
@@ -97,4 +105,14 @@ test('GoogLeNet training step in bf16 against the PyTorch (float64) step fixture
   }
   assert.ok(Math.sqrt(d / n) < 0.8, `gradients ${Math.sqrt(d / n)}`);
   assert.ok(relErr(toFloat32(out.get('grad.linear.weight')!), toFloat32(ref.get('grad.linear.weight')!)) < 5e-2, 'classifier gradient');
+});
+
+test('on a CPU without bf16 convolutions, --precision bf16 is refused in one line naming the fix', unsupported ? {} : { skip: 'this CPU has bf16 convolutions' }, () => {
+  const m = createModel('googlenet-short4', 10);
+  assert.throws(() => setPrecision(m, 'bf16'), /bf16 mixed precision needs bf16 convolutions, which oneDNN [\d.]+ has only on CPUs with AVX-512, and this one \(.*\) has none; use --precision fp32/);
+  setPrecision(m, 'fp32');
+  m.dispose();
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'bench', '--model', 'googlenet-short4', '--batch-size', '2', '--precision', 'bf16'], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^googlenet: bf16 mixed precision needs bf16 convolutions.*use --precision fp32\n$/);
 });

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator } from '../util/generator.js';
 import type { Rng } from '../util/rng.js';
 import { CounterBuffer, Module } from './module.js';
+import { bf16Unsupported } from './precision.js';
 
 function pair(v: number | Pair): Pair {
   return typeof v === 'number' ? [v, v] : v;
@@ -244,5 +245,7 @@ export type Precision = 'fp32' | 'bf16';
  * statistics, and the classifier and loss run in f32.
  */
 export function setPrecision(model: Module, precision: Precision): void {
+  const unsupported = precision === 'bf16' ? bf16Unsupported() : null;
+  if (unsupported) throw new Error(unsupported);
   for (const [, m] of model.namedModules()) if (m instanceof Conv2d) m.bf16 = precision === 'bf16';
 }
