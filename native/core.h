@@ -22,9 +22,10 @@ using dims = memory::dims;
 dnnl::engine &engine();
 dnnl::stream &stream();
 
-// Buffers are recycled by exact size, as PyTorch's CPU caching allocator would: a
-// training step allocates the same sizes every time, and mmap/munmap plus page
-// faults on every activation would otherwise cost more than some kernels.
+// Freed buffers are cached and reused, as PyTorch's caching allocators do: a request takes the
+// smallest cached block at least as large, if that block is at most twice the (64-byte rounded)
+// request, else fresh memory. A training step allocates the same sizes every time, and mmap/munmap
+// plus page faults on every activation would otherwise cost more than some kernels.
 void *allocBytes(size_t bytes);
 void freeBytes(void *ptr, size_t bytes);
 size_t liveBytes();

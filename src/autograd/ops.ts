@@ -97,7 +97,8 @@ function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: T
 export function relu(x: Tensor): Tensor {
   const B = backend();
   const y = new Tensor(B.reluForward(x.handle), x.shape);
-  // the backward reads the output (gradient flows where y > 0), so x may be freed early
+  // the backward reads only the output (gradient flows where y > 0), not x; x stays referenced
+  // as the node's input until the graph is dropped (nothing frees it sooner)
   return record(y, 'relu', [x], (gy) => [new Tensor(B.reluBackward(gy.handle, y.handle), x.shape)]);
 }
 
