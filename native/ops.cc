@@ -517,22 +517,6 @@ Napi::Value Add(const Napi::CallbackInfo &info) {
   });
 }
 
-// (x, alpha) -> alpha * x
-Napi::Value Scale(const Napi::CallbackInfo &info) {
-  return guarded(info, "scale", [&]() -> Napi::Value {
-    auto x = unwrap(info[0], "scale", "input");
-    float alpha = (float)numArg(info, 1, "scale", "alpha");
-    using PD = dnnl::eltwise_forward::primitive_desc;
-    auto &e = cached(key({"scale", mdKey(x->md), num(alpha)}), [&] {
-      dnnl::eltwise_forward::desc d(prop_kind::forward_inference, algorithm::eltwise_linear, x->md, alpha, 0.f);
-      return makeEntry<PD, dnnl::eltwise_forward>(PD(d, engine()));
-    });
-    auto y = newTensor(x->md);
-    execute(e.prim, {{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_DST, y->mem}});
-    return wrap(info.Env(), y);
-  });
-}
-
 // (x, mask: Float32Array, maskDims) -> x * mask, the mask broadcast over the dims where it is 1.
 // Dropout's forward and backward are both this multiply.
 Napi::Value MulMask(const Napi::CallbackInfo &info) {
@@ -844,7 +828,6 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   fn("concat", Concat);
   fn("concatBackward", ConcatBackward);
   fn("add", Add);
-  fn("scale", Scale);
   fn("mulMask", MulMask);
   fn("reshape", Reshape);
   fn("linearForward", LinearForward);

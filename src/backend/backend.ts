@@ -57,7 +57,6 @@ export interface Backend {
   concat(xs: Handle[]): Handle;
   concatBackward(dy: Handle, xs: Handle[]): Handle[];
   add(a: Handle, b: Handle): Handle;
-  scale(x: Handle, alpha: number): Handle;
   mulMask(x: Handle, mask: Float32Array, maskShape: readonly number[]): Handle;
   reshape(x: Handle, shape: readonly number[]): Handle;
 
