@@ -123,7 +123,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   const threads = checkpoint?.meta.threads ?? c.threads;
   if (checkpoint && checkpoint.meta.threads !== c.threads)
     info(`using ${threads} threads as recorded in the checkpoint (asked for ${c.threads}), so the resumed run matches an uninterrupted one`);
-  backend().setThreads(threads);
+  backend().setThreads({ threads });
 
   const data = opts.data ?? (await loadData({ ...c, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
   manualSeed(c.seed);
