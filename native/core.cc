@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -199,26 +200,142 @@ void execute(dnnl::primitive &p, const std::unordered_map<int, memory> &args) {
   stream().wait();
 }
 
-// ---- argument helpers -----------------------------------------------------------------
+// ---- arguments ---------------------------------------------------------------------------
 
-dims dimsArg(const Napi::Value &v, const char *op, const char *arg) {
-  if (!v.IsArray()) throw std::invalid_argument(std::string(op) + ": " + arg + " must be an array");
+namespace {
+
+std::string typeName(const Napi::Value &v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsNumber()) return "number";
+  if (v.IsString()) return "string";
+  if (v.IsArray()) return "an array";
+  if (v.IsTypedArray()) return "a typed array";
+  if (v.IsExternal()) return "a native tensor";
+  if (v.IsFunction()) return "a function";
+  return "an object";
+}
+
+bool isInteger(double v) { return std::isfinite(v) && std::floor(v) == v; }
+
+std::string numStr(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+}  // namespace
+
+Attrs::Attrs(const Napi::CallbackInfo &info, const char *op, size_t positional,
+             std::initializer_list<const char *> names)
+    : env_(info.Env()), op_(op) {
+  if (names.size() > kMaxNames) throw std::logic_error(std::string(op) + " declares too many attributes");
+  for (const char *n : names) names_[count_++] = n;
+  size_t want = positional + (count_ ? 1 : 0);
+  if (info.Length() != want)
+    fail("expected " + std::to_string(want) + " argument" + (want == 1 ? "" : "s") +
+         (count_ ? " (the last one its attributes object)" : "") + ", got " + std::to_string(info.Length()));
+  if (!count_) return;
+  Napi::Value v = info[positional];
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray())
+    fail("the last argument must be its attributes object, got " + typeName(v));
+  auto obj = v.As<Napi::Object>();
+  size_t present = 0;
+  for (size_t i = 0; i < count_; i++) {
+    values_[i] = obj.Get(names_[i]);
+    if (!values_[i].IsUndefined()) present++;
+  }
+  // Every key is a declared name unless there are more keys than declared names present; only
+  // then (or with a declared name set to undefined) are the keys compared one by one.
+  Napi::Array keys = obj.GetPropertyNames();
+  if (keys.Length() == present) return;
+  for (uint32_t i = 0; i < keys.Length(); i++) {
+    std::string k = keys.Get(i).ToString().Utf8Value();
+    bool known = false;
+    for (size_t j = 0; j < count_; j++) known = known || k == names_[j];
+    if (!known) {
+      std::string list;
+      for (size_t j = 0; j < count_; j++) list += std::string(j ? ", " : "") + names_[j];
+      fail("unknown attribute '" + k + "' (it takes " + list + ")");
+    }
+  }
+}
+
+void Attrs::fail(const std::string &msg) const { throw Napi::TypeError::New(env_, op_ + (": " + msg)); }
+
+const Napi::Value &Attrs::value(const char *name) const {
+  for (size_t i = 0; i < count_; i++)
+    if (names_[i] == name || std::strcmp(names_[i], name) == 0) return values_[i];
+  throw std::logic_error(std::string(op_) + " reads attribute '" + name + "' that it does not declare");
+}
+
+Napi::Value Attrs::get(const char *name, const char *expected) const {
+  const Napi::Value &v = value(name);
+  if (v.IsUndefined()) fail("attribute '" + std::string(name) + "' must be " + expected + ", but it is missing");
+  return v;
+}
+
+bool Attrs::has(const char *name) const { return !value(name).IsUndefined(); }
+
+double Attrs::num(const char *name) const {
+  Napi::Value v = get(name, "a number");
+  if (!v.IsNumber()) fail("attribute '" + std::string(name) + "' must be a number, got " + typeName(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int64_t Attrs::integer(const char *name) const {
+  Napi::Value v = get(name, "an integer");
+  if (!v.IsNumber() || !isInteger(v.As<Napi::Number>().DoubleValue()))
+    fail("attribute '" + std::string(name) + "' must be an integer, got " +
+         (v.IsNumber() ? numStr(v.As<Napi::Number>().DoubleValue()) : typeName(v)));
+  return v.As<Napi::Number>().Int64Value();
+}
+
+bool Attrs::boolean(const char *name) const {
+  Napi::Value v = get(name, "a boolean");
+  if (!v.IsBoolean()) fail("attribute '" + std::string(name) + "' must be a boolean, got " + typeName(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+dims Attrs::shape(const char *name) const {
+  const char *what = "an array of non-negative integers";
+  Napi::Value v = get(name, what);
+  if (!v.IsArray()) fail("attribute '" + std::string(name) + "' must be " + what + ", got " + typeName(v));
   auto a = v.As<Napi::Array>();
   dims d(a.Length());
   for (uint32_t i = 0; i < a.Length(); i++) {
     Napi::Value e = a.Get(i);
-    if (!e.IsNumber()) throw std::invalid_argument(std::string(op) + ": " + arg + " must hold numbers");
+    if (!e.IsNumber() || !isInteger(e.As<Napi::Number>().DoubleValue()) || e.As<Napi::Number>().DoubleValue() < 0)
+      fail("attribute '" + std::string(name) + "' must be " + what + ", entry " + std::to_string(i) + " is not");
     d[i] = e.As<Napi::Number>().Int64Value();
-    if (d[i] < 0) throw std::invalid_argument(std::string(op) + ": " + arg + " has a negative entry");
   }
   return d;
 }
 
-std::vector<int64_t> intsArg(const Napi::Value &v, const char *op, const char *arg, size_t n) {
-  auto d = dimsArg(v, op, arg);
-  if (d.size() != n)
-    throw std::invalid_argument(std::string(op) + ": " + arg + " must have " + std::to_string(n) + " entries");
+std::vector<int64_t> Attrs::pair(const char *name) const {
+  auto d = shape(name);
+  if (d.size() != 2)
+    fail("attribute '" + std::string(name) + "' must be a pair [h, w], got " + std::to_string(d.size()) + " entries");
   return d;
+}
+
+std::string Attrs::oneOf(const char *name, std::initializer_list<const char *> choices) const {
+  const Napi::Value &v = value(name);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  for (const char *c : choices)
+    if (v.IsString() && s == c) return s;
+  std::string list;
+  for (const char *c : choices) list += std::string(list.empty() ? "'" : ", '") + c + "'";
+  if (v.IsUndefined()) fail("attribute '" + std::string(name) + "' must be one of " + list + ", but it is missing");
+  fail("attribute '" + std::string(name) + "' must be one of " + list + ", got " +
+       (v.IsString() ? "'" + s + "'" : typeName(v)));
+}
+
+Napi::Float32Array float32Arg(const Napi::Value &v, const char *op, const char *arg) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw Napi::TypeError::New(v.Env(), std::string(op) + ": " + arg + " must be a Float32Array, got " + typeName(v));
+  return v.As<Napi::Float32Array>();
 }
 
 Napi::Value guarded(const Napi::CallbackInfo &info, const char *op,
@@ -249,18 +366,22 @@ Napi::Value guarded(const Napi::CallbackInfo &info, const char *op,
 
 namespace {
 
+// (data: Float32Array | null, {shape, fill?}) -> a plain f32 tensor holding data, else fill (0 by default)
 Napi::Value Create(const Napi::CallbackInfo &info) {
   return guarded(info, "create", [&]() -> Napi::Value {
-    auto d = dimsArg(info[0], "create", "dims");
+    Attrs a(info, "create", 1, {"shape", "fill"});
+    auto d = a.shape("shape");
+    bool hasData = !info[0].IsNull();
+    Napi::Float32Array arr = hasData ? float32Arg(info[0], "create", "data") : Napi::Float32Array();
+    if (hasData && a.has("fill")) throw std::invalid_argument("give data or fill, not both");
     auto t = newTensor(plainDesc(d));
-    if (info.Length() > 1 && info[1].IsTypedArray()) {
-      auto arr = info[1].As<Napi::Float32Array>();
+    if (hasData) {
       if ((int64_t)arr.ElementLength() != t->numel())
         throw std::invalid_argument("data has " + std::to_string(arr.ElementLength()) + " values, shape " +
                                     dimsStr(d) + " needs " + std::to_string(t->numel()));
       std::memcpy(t->data, arr.Data(), t->bytes);
     } else {
-      float v = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().FloatValue() : 0.f;
+      float v = a.has("fill") ? (float)a.num("fill") : 0.f;
       float *p = t->f32();
       for (int64_t i = 0; i < t->numel(); i++) p[i] = v;
     }
@@ -270,6 +391,7 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
 
 Napi::Value Read(const Napi::CallbackInfo &info) {
   return guarded(info, "read", [&]() -> Napi::Value {
+    expectArgs(info, "read", 1);
     auto src = unwrap(info[0], "read", "tensor");
     auto t = toPlainF32(src);  // whatever the layout and type
     auto arr = Napi::Float32Array::New(info.Env(), t->numel());
@@ -280,8 +402,9 @@ Napi::Value Read(const Napi::CallbackInfo &info) {
 
 Napi::Value Write(const Napi::CallbackInfo &info) {
   return guarded(info, "write", [&]() -> Napi::Value {
+    expectArgs(info, "write", 2);
     auto t = unwrap(info[0], "write", "tensor");
-    auto arr = info[1].As<Napi::Float32Array>();
+    auto arr = float32Arg(info[1], "write", "data");
     if ((int64_t)arr.ElementLength() != t->numel())
       throw std::invalid_argument("data has " + std::to_string(arr.ElementLength()) + " values, tensor " +
                                   describe(t) + " has " + std::to_string(t->numel()));
@@ -293,6 +416,7 @@ Napi::Value Write(const Napi::CallbackInfo &info) {
 
 Napi::Value Copy(const Napi::CallbackInfo &info) {
   return guarded(info, "copy", [&]() -> Napi::Value {
+    expectArgs(info, "copy", 1);
     auto t = unwrap(info[0], "copy", "tensor");
     auto out = newTensor(t->md);
     std::memcpy(out->data, t->data, t->bytes);
@@ -300,7 +424,9 @@ Napi::Value Copy(const Napi::CallbackInfo &info) {
   });
 }
 
+// Releasing twice, or a handle whose buffer is gone, is a no-op (dispose may run late).
 Napi::Value Release(const Napi::CallbackInfo &info) {
+  expectArgs(info, "release", 1);
   if (info[0].IsExternal()) {
     auto *h = info[0].As<Napi::External<Handle>>().Data();
     if (h && h->t) {
@@ -311,14 +437,17 @@ Napi::Value Release(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Layout(const Napi::CallbackInfo &info) {
-  return guarded(info, "layout", [&]() -> Napi::Value {
-    auto t = unwrap(info[0], "layout", "tensor");
+// Debug API only (not part of Backend): "plain", or the memory descriptor's key.
+Napi::Value DebugLayout(const Napi::CallbackInfo &info) {
+  return guarded(info, "debugLayout", [&]() -> Napi::Value {
+    expectArgs(info, "debugLayout", 1);
+    auto t = unwrap(info[0], "debugLayout", "tensor");
     return Napi::String::New(info.Env(), isPlain(t->md) ? "plain" : mdKey(t->md));
   });
 }
 
 Napi::Value Stats(const Napi::CallbackInfo &info) {
+  expectArgs(info, "stats", 0);
   auto o = Napi::Object::New(info.Env());
   o.Set("liveBytes", Napi::Number::New(info.Env(), (double)liveBytes()));
   o.Set("cachedBytes", Napi::Number::New(info.Env(), (double)cachedBytes()));
@@ -329,18 +458,22 @@ Napi::Value Stats(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo &info) {
+  expectArgs(info, "emptyCache", 0);
   emptyCache();
   return info.Env().Undefined();
 }
 
+// ({threads})
 Napi::Value SetThreads(const Napi::CallbackInfo &info) {
-  int n = info[0].As<Napi::Number>().Int32Value();
+  Attrs a(info, "setThreads", 0, {"threads"});
+  int64_t n = a.integer("threads");
   if (n < 1) throw Napi::Error::New(info.Env(), "setThreads: thread count must be at least 1");
-  omp_set_num_threads(n);
+  omp_set_num_threads((int)n);
   return info.Env().Undefined();
 }
 
 Napi::Value Version(const Napi::CallbackInfo &info) {
+  expectArgs(info, "version", 0);
   auto v = dnnl::version();
   return Napi::String::New(info.Env(), std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                                            std::to_string(v->patch));
@@ -354,7 +487,7 @@ void registerCore(Napi::Env env, Napi::Object exports) {
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("copy", Napi::Function::New(env, Copy));
   exports.Set("release", Napi::Function::New(env, Release));
-  exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("debugLayout", Napi::Function::New(env, DebugLayout));
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -22,9 +22,10 @@ using dims = memory::dims;
 dnnl::engine &engine();
 dnnl::stream &stream();
 
-// Buffers are recycled by exact size, as PyTorch's CPU caching allocator would: a
-// training step allocates the same sizes every time, and mmap/munmap plus page
-// faults on every activation would otherwise cost more than some kernels.
+// Freed buffers are cached and reused, as PyTorch's caching allocators do: a request takes the
+// smallest cached block at least as large, if that block is at most twice the (64-byte rounded)
+// request, else fresh memory. A training step allocates the same sizes every time, and mmap/munmap
+// plus page faults on every activation would otherwise cost more than some kernels.
 void *allocBytes(size_t bytes);
 void freeBytes(void *ptr, size_t bytes);
 size_t liveBytes();
@@ -93,9 +94,47 @@ CacheEntry makeEntry(const PD &pd) {
 
 void execute(dnnl::primitive &p, const std::unordered_map<int, memory> &args);
 
-// Argument helpers for the JS side.
-dims dimsArg(const Napi::Value &v, const char *op, const char *arg);
-std::vector<int64_t> intsArg(const Napi::Value &v, const char *op, const char *arg, size_t n);
+// ---- the calling convention (see src/backend/backend.ts) ----------------------------------
+//
+// Every exported function takes its data positionally (handles, lists of handles, host arrays)
+// and then, if it has any other parameter, ONE attributes object read by name. Attrs checks the
+// call: the count of arguments, that the attributes object holds only the names the op declares,
+// and each attribute's type as it is read. Its errors are TypeErrors naming the JS method and the
+// attribute, e.g. "adamStep: attribute 'beta2' must be a number, got string".
+class Attrs {
+ public:
+  // info must hold `positional` data arguments then the attributes object, whose keys must be
+  // among `names` (an unknown key is a typo). With no names the op takes no attributes object.
+  Attrs(const Napi::CallbackInfo &info, const char *op, size_t positional,
+        std::initializer_list<const char *> names = {});
+
+  double num(const char *name) const;
+  int64_t integer(const char *name) const;
+  bool boolean(const char *name) const;
+  dims shape(const char *name) const;                 // non-negative integers
+  std::vector<int64_t> pair(const char *name) const;  // two non-negative integers
+  std::string oneOf(const char *name, std::initializer_list<const char *> choices) const;
+  // For optional attributes: present and not undefined.
+  bool has(const char *name) const;
+
+ private:
+  static constexpr size_t kMaxNames = 8;
+  const Napi::Value &value(const char *name) const;               // undefined when absent
+  Napi::Value get(const char *name, const char *expected) const;  // throws when absent
+  [[noreturn]] void fail(const std::string &msg) const;
+  Napi::Env env_;
+  const char *op_;
+  size_t count_ = 0;
+  // Each declared name's value, read once in the constructor (fixed arrays: no allocation per call).
+  const char *names_[kMaxNames];
+  Napi::Value values_[kMaxNames];
+};
+
+// For a function without attributes: checks only the count of its (data) arguments.
+inline void expectArgs(const Napi::CallbackInfo &info, const char *op, size_t n) { Attrs(info, op, n); }
+
+// A Float32Array data argument (host values, a dropout mask).
+Napi::Float32Array float32Arg(const Napi::Value &v, const char *op, const char *arg);
 
 // Runs fn, turning oneDNN and std errors into JS exceptions that name the op and shapes.
 Napi::Value guarded(const Napi::CallbackInfo &info, const char *op,

@@ -41,13 +41,6 @@ Napi::Array pair(Napi::Env env, const TensorPtr &a, const TensorPtr &b) {
   return arr;
 }
 
-bool boolArg(const Napi::CallbackInfo &info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
-double numArg(const Napi::CallbackInfo &info, size_t i, const char *op, const char *name) {
-  if (info.Length() <= i || !info[i].IsNumber())
-    throw std::invalid_argument(std::string(op) + ": " + name + " must be a number");
-  return info[i].As<Napi::Number>().DoubleValue();
-}
-
 // ---- convolution ------------------------------------------------------------------
 
 struct ConvGeom {
@@ -57,15 +50,15 @@ struct ConvGeom {
   std::string k;
 };
 
-ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Napi::Value &stride,
-                  const Napi::Value &pad, bool bf16, const char *op) {
+ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, const char *op) {
   ConvGeom g;
+  bool bf16 = a.boolean("bf16");
   g.act = bf16 ? dt::bf16 : dt::f32;
   g.x = x->md.dims();
   g.w = w;
   g.bias = bias;
-  g.stride = intsArg(stride, op, "stride", 2);
-  g.padL = intsArg(pad, op, "padding", 2);
+  g.stride = a.pair("stride");
+  g.padL = a.pair("padding");
   require(g.x.size() == 4, std::string(op) + ": input must be NCHW, got " + dimsStr(g.x));
   require(g.w.size() == 4, std::string(op) + ": weight must be [out,in,kh,kw], got " + dimsStr(g.w));
   require(g.x[1] == g.w[1], std::string(op) + ": input " + dimsStr(g.x) + " has " + std::to_string(g.x[1]) +
@@ -91,11 +84,12 @@ dnnl::convolution_forward::primitive_desc convFwdPd(const ConvGeom &g, prop_kind
 
 Napi::Value ConvForward(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d forward", [&]() -> Napi::Value {
+    Attrs a(info, "convForward", 3, {"stride", "padding", "bf16", "training"});
     auto x = unwrap(info[0], "conv2d", "input");
     auto w = unwrap(info[1], "conv2d", "weight");
     auto b = unwrapOptional(info[2], "conv2d", "bias");
-    auto g = convGeom(x, w->md.dims(), (bool)b, info[3], info[4], boolArg(info, 6), "conv2d");
-    bool training = boolArg(info, 5);
+    auto g = convGeom(x, w->md.dims(), (bool)b, a, "conv2d");
+    bool training = a.boolean("training");
     if (b) require(b->numel() == g.w[0], "conv2d: bias has " + std::to_string(b->numel()) + " values, expected " + std::to_string(g.w[0]));
     using PD = dnnl::convolution_forward::primitive_desc;
     auto &e = cached("convF" + std::string(training ? "t" : "i") + g.k, [&] {
@@ -114,10 +108,11 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
 
 Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d backward-data", [&]() -> Napi::Value {
+    Attrs a(info, "convBackwardData", 3, {"stride", "padding", "bf16", "hasBias"});
     auto dy = unwrap(info[0], "conv2d backward", "grad");
     auto x = unwrap(info[1], "conv2d backward", "input");
     auto w = unwrap(info[2], "conv2d backward", "weight");
-    auto g = convGeom(x, w->md.dims(), boolArg(info, 5), info[3], info[4], boolArg(info, 6), "conv2d backward");
+    auto g = convGeom(x, w->md.dims(), a.boolean("hasBias"), a, "conv2d backward");
     using PD = dnnl::convolution_backward_data::primitive_desc;
     auto &e = cached("convBD" + g.k, [&] {
       dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w, g.act),
@@ -135,11 +130,11 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
 
 Napi::Value ConvBackwardWeights(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d backward-weights", [&]() -> Napi::Value {
+    Attrs a(info, "convBackwardWeights", 2, {"stride", "padding", "bf16", "weightShape", "hasBias"});
     auto dy = unwrap(info[0], "conv2d backward", "grad");
     auto x = unwrap(info[1], "conv2d backward", "input");
-    auto wd = dimsArg(info[2], "conv2d backward", "weight dims");
-    bool hasBias = boolArg(info, 5);
-    auto g = convGeom(x, wd, hasBias, info[3], info[4], boolArg(info, 6), "conv2d backward");
+    bool hasBias = a.boolean("hasBias");
+    auto g = convGeom(x, a.shape("weightShape"), hasBias, a, "conv2d backward");
     using PD = dnnl::convolution_backward_weights::primitive_desc;
     auto &e = cached("convBW" + g.k, [&] {
       auto b = hasBias ? memory::desc({g.w[0]}, dt::f32, tag::a) : memory::desc();
@@ -185,15 +180,16 @@ dnnl::batch_normalization_forward::primitive_desc bnTrainPd(const memory::desc &
   return dnnl::batch_normalization_forward::primitive_desc(d, engine());
 }
 
-// (x, gamma, beta, eps, fuseRelu) -> [y, mean, biased var, workspace|null]. With fuseRelu, y is
+// (x, gamma, beta, {eps, fuseRelu}) -> [y, mean, biased var, workspace|null]. With fuseRelu, y is
 // relu(batchnorm(x)) and the workspace records where the ReLU passed, for the backward.
 Napi::Value BatchNormForwardTraining(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm forward", [&]() -> Napi::Value {
+    Attrs a(info, "batchNormForwardTraining", 3, {"eps", "fuseRelu"});
     auto x = unwrap(info[0], "batchnorm", "input");
     auto gamma = unwrap(info[1], "batchnorm", "weight");
     auto beta = unwrap(info[2], "batchnorm", "bias");
-    float eps = (float)numArg(info, 3, "batchnorm", "eps");
-    bool relu = boolArg(info, 4);
+    float eps = (float)a.num("eps");
+    bool relu = a.boolean("fuseRelu");
     checkChannels(x, {gamma, beta}, "batchnorm");
     using PD = dnnl::batch_normalization_forward::primitive_desc;
     auto &e = cached(key({"bnFT", mdKey(x->md), num(eps), relu ? "relu" : ""}), [&] {
@@ -217,16 +213,17 @@ Napi::Value BatchNormForwardTraining(const Napi::CallbackInfo &info) {
   });
 }
 
-// (x, gamma, beta, runningMean, runningVar, eps, fuseRelu) -> y
+// (x, gamma, beta, runningMean, runningVar, {eps, fuseRelu}) -> y
 Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm inference", [&]() -> Napi::Value {
+    Attrs a(info, "batchNormForwardInference", 5, {"eps", "fuseRelu"});
     auto x = unwrap(info[0], "batchnorm", "input");
     auto gamma = unwrap(info[1], "batchnorm", "weight");
     auto beta = unwrap(info[2], "batchnorm", "bias");
     auto mean = unwrap(info[3], "batchnorm", "running_mean");
     auto var = unwrap(info[4], "batchnorm", "running_var");
-    float eps = (float)numArg(info, 5, "batchnorm", "eps");
-    bool relu = boolArg(info, 6);
+    float eps = (float)a.num("eps");
+    bool relu = a.boolean("fuseRelu");
     checkChannels(x, {gamma, beta, mean, var}, "batchnorm");
     using PD = dnnl::batch_normalization_forward::primitive_desc;
     auto &e = cached(key({"bnFI", mdKey(x->md), num(eps), relu ? "relu" : ""}), [&] {
@@ -240,20 +237,21 @@ Napi::Value BatchNormForwardInference(const Napi::CallbackInfo &info) {
   });
 }
 
-// (dy, x, gamma, beta, mean, var, eps, globalStats, workspace|null) -> [dx, dgamma, dbeta]. With
+// (dy, x, gamma, beta, mean, var, workspace|null, {eps, globalStats}) -> [dx, dgamma, dbeta]. With
 // globalStats (eval mode) mean and var are constants, so the op is a per-channel affine map. With
 // the fused-ReLU forward's workspace, dy is first masked where the ReLU blocked.
 Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm backward", [&]() -> Napi::Value {
+    Attrs a(info, "batchNormBackward", 7, {"eps", "globalStats"});
     auto dy = unwrap(info[0], "batchnorm backward", "grad");
     auto x = unwrap(info[1], "batchnorm backward", "input");
     auto gamma = unwrap(info[2], "batchnorm backward", "weight");
     auto beta = unwrap(info[3], "batchnorm backward", "bias");
     auto mean = unwrap(info[4], "batchnorm backward", "mean");
     auto var = unwrap(info[5], "batchnorm backward", "var");
-    float eps = (float)numArg(info, 6, "batchnorm backward", "eps");
-    bool globalStats = boolArg(info, 7);
-    auto ws = unwrapOptional(info[8], "batchnorm backward", "workspace");
+    auto ws = unwrapOptional(info[6], "batchnorm backward", "workspace");
+    float eps = (float)a.num("eps");
+    bool globalStats = a.boolean("globalStats");
     bool relu = (bool)ws;
     checkChannels(x, {gamma, beta, mean, var}, "batchnorm backward");
     using PD = dnnl::batch_normalization_backward::primitive_desc;
@@ -280,15 +278,16 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo &info) {
 }
 
 // PyTorch's running statistics: r = (1-m) r + m s, with the unbiased batch variance.
-// (runningMean, runningVar, mean, biasedVar, momentum, count)
+// (runningMean, runningVar, mean, biasedVar, {momentum, count})
 Napi::Value BatchNormUpdateRunning(const Napi::CallbackInfo &info) {
   return guarded(info, "batchnorm running stats", [&]() -> Napi::Value {
+    Attrs a(info, "batchNormUpdateRunning", 4, {"momentum", "count"});
     auto rm = unwrap(info[0], "batchnorm", "running_mean");
     auto rv = unwrap(info[1], "batchnorm", "running_var");
     auto mean = unwrap(info[2], "batchnorm", "mean");
     auto var = unwrap(info[3], "batchnorm", "var");
-    double m = numArg(info, 4, "batchnorm", "momentum");
-    double n = numArg(info, 5, "batchnorm", "count");
+    double m = a.num("momentum");
+    double n = a.num("count");
     int64_t c = rm->numel();
     require(rv->numel() == c && mean->numel() == c && var->numel() == c, "batchnorm: running stats size mismatch");
     double unbias = n > 1 ? n / (n - 1) : 1.0;
@@ -304,6 +303,7 @@ Napi::Value BatchNormUpdateRunning(const Napi::CallbackInfo &info) {
 
 Napi::Value ReluForward(const Napi::CallbackInfo &info) {
   return guarded(info, "relu forward", [&]() -> Napi::Value {
+    expectArgs(info, "reluForward", 1);
     auto x = unwrap(info[0], "relu", "input");
     using PD = dnnl::eltwise_forward::primitive_desc;
     auto &e = cached(key({"reluF", mdKey(x->md)}), [&] {
@@ -319,6 +319,7 @@ Napi::Value ReluForward(const Napi::CallbackInfo &info) {
 // (dy, y) -> dx: gradient passes where the output is positive, as PyTorch's threshold_backward.
 Napi::Value ReluBackward(const Napi::CallbackInfo &info) {
   return guarded(info, "relu backward", [&]() -> Napi::Value {
+    expectArgs(info, "reluBackward", 2);
     auto dy = unwrap(info[0], "relu backward", "grad");
     auto y = unwrap(info[1], "relu backward", "output");
     using PD = dnnl::eltwise_backward::primitive_desc;
@@ -342,8 +343,10 @@ struct PoolGeom {
   std::string k;
 };
 
-// kernel/stride/padding as PyTorch's MaxPool2d (floor mode); avg = global average (AdaptiveAvgPool2d(1)).
-PoolGeom poolGeom(const TensorPtr &x, bool avg, const Napi::CallbackInfo &info, size_t at, const char *op) {
+// kernel/stride/padding as PyTorch's MaxPool2d (floor mode), from max pooling's attributes;
+// without them (avg) the global average (AdaptiveAvgPool2d(1)).
+PoolGeom poolGeom(const TensorPtr &x, const Attrs *maxAttrs, const char *op) {
+  bool avg = !maxAttrs;
   PoolGeom g;
   g.x = x->md.dims();
   require(g.x.size() == 4, std::string(op) + ": input must be NCHW, got " + dimsStr(g.x));
@@ -353,9 +356,9 @@ PoolGeom poolGeom(const TensorPtr &x, bool avg, const Napi::CallbackInfo &info, 
     g.padL = {0, 0};
     g.alg = algorithm::pooling_avg_exclude_padding;
   } else {
-    g.kernel = intsArg(info[at], op, "kernel", 2);
-    g.stride = intsArg(info[at + 1], op, "stride", 2);
-    g.padL = intsArg(info[at + 2], op, "padding", 2);
+    g.kernel = maxAttrs->pair("kernel");
+    g.stride = maxAttrs->pair("stride");
+    g.padL = maxAttrs->pair("padding");
     g.alg = algorithm::pooling_max;
     for (int i = 0; i < 2; i++)
       require(g.padL[i] * 2 <= g.kernel[i], std::string(op) + ": padding should be at most half of kernel size");
@@ -376,13 +379,15 @@ dnnl::pooling_forward::primitive_desc poolFwdPd(const PoolGeom &g, const memory:
   return dnnl::pooling_forward::primitive_desc(d, engine());
 }
 
-// (x, [kernel, stride, padding], training) -> [y, workspace|null]
+// max: (x, {kernel, stride, padding, training}), avg: (x, {training}) -> [y, workspace|null]
 Napi::Value PoolForward(const Napi::CallbackInfo &info, bool avg) {
   const char *op = avg ? "avgpool forward" : "maxpool forward";
   return guarded(info, op, [&]() -> Napi::Value {
+    Attrs a = avg ? Attrs(info, "avgPoolForward", 1, {"training"})
+                  : Attrs(info, "maxPoolForward", 1, {"kernel", "stride", "padding", "training"});
     auto x = unwrap(info[0], op, "input");
-    auto g = poolGeom(x, avg, info, 1, op);
-    bool training = boolArg(info, avg ? 1 : 4);
+    auto g = poolGeom(x, avg ? nullptr : &a, op);
+    bool training = a.boolean("training");
     using PD = dnnl::pooling_forward::primitive_desc;
     auto &e = cached("poolF" + std::string(training ? "t" : "i") + g.k, [&] {
       return makeEntry<PD, dnnl::pooling_forward>(
@@ -401,14 +406,15 @@ Napi::Value PoolForward(const Napi::CallbackInfo &info, bool avg) {
   });
 }
 
-// (dy, x, workspace|null, [kernel, stride, padding]) -> dx
+// max: (dy, x, workspace, {kernel, stride, padding}), avg: (dy, x, null) -> dx
 Napi::Value PoolBackward(const Napi::CallbackInfo &info, bool avg) {
   const char *op = avg ? "avgpool backward" : "maxpool backward";
   return guarded(info, op, [&]() -> Napi::Value {
+    Attrs a = avg ? Attrs(info, "avgPoolBackward", 3) : Attrs(info, "maxPoolBackward", 3, {"kernel", "stride", "padding"});
     auto dy = unwrap(info[0], op, "grad");
     auto x = unwrap(info[1], op, "input");
     auto ws = unwrapOptional(info[2], op, "workspace");
-    auto g = poolGeom(x, avg, info, 3, op);
+    auto g = poolGeom(x, avg ? nullptr : &a, op);
     require(avg || ws, std::string(op) + ": max pooling backward needs the forward workspace");
     using PD = dnnl::pooling_backward::primitive_desc;
     auto &e = cached("poolB" + g.k, [&] {
@@ -442,6 +448,7 @@ std::vector<TensorPtr> tensorList(const Napi::Value &v, const char *op) {
 
 Napi::Value Concat(const Napi::CallbackInfo &info) {
   return guarded(info, "concat", [&]() -> Napi::Value {
+    expectArgs(info, "concat", 1);
     auto xs = tensorList(info[0], "concat");
     require(!xs.empty(), "concat: needs at least one tensor");
     std::vector<memory::desc> mds;
@@ -468,6 +475,7 @@ Napi::Value Concat(const Napi::CallbackInfo &info) {
 // Concat's backward: (dy, inputs) -> one gradient per input, each in its input's layout.
 Napi::Value ConcatBackward(const Napi::CallbackInfo &info) {
   return guarded(info, "concat backward", [&]() -> Napi::Value {
+    expectArgs(info, "concatBackward", 2);
     auto dy = unwrap(info[0], "concat backward", "grad");
     auto xs = tensorList(info[1], "concat backward");
     auto dyd = dy->md.dims();
@@ -503,6 +511,7 @@ Napi::Value ConcatBackward(const Napi::CallbackInfo &info) {
 // (a, b) -> a + b in a's layout. Used to accumulate gradients.
 Napi::Value Add(const Napi::CallbackInfo &info) {
   return guarded(info, "add", [&]() -> Napi::Value {
+    expectArgs(info, "add", 2);
     auto a = unwrap(info[0], "add", "a");
     auto b = unwrap(info[1], "add", "b");
     require(a->md.dims() == b->md.dims(), "add: shapes " + describe(a) + " and " + describe(b) + " differ");
@@ -517,29 +526,14 @@ Napi::Value Add(const Napi::CallbackInfo &info) {
   });
 }
 
-// (x, alpha) -> alpha * x
-Napi::Value Scale(const Napi::CallbackInfo &info) {
-  return guarded(info, "scale", [&]() -> Napi::Value {
-    auto x = unwrap(info[0], "scale", "input");
-    float alpha = (float)numArg(info, 1, "scale", "alpha");
-    using PD = dnnl::eltwise_forward::primitive_desc;
-    auto &e = cached(key({"scale", mdKey(x->md), num(alpha)}), [&] {
-      dnnl::eltwise_forward::desc d(prop_kind::forward_inference, algorithm::eltwise_linear, x->md, alpha, 0.f);
-      return makeEntry<PD, dnnl::eltwise_forward>(PD(d, engine()));
-    });
-    auto y = newTensor(x->md);
-    execute(e.prim, {{DNNL_ARG_SRC, x->mem}, {DNNL_ARG_DST, y->mem}});
-    return wrap(info.Env(), y);
-  });
-}
-
-// (x, mask: Float32Array, maskDims) -> x * mask, the mask broadcast over the dims where it is 1.
+// (x, mask: Float32Array, {maskShape}) -> x * mask, the mask broadcast over the dims where it is 1.
 // Dropout's forward and backward are both this multiply.
 Napi::Value MulMask(const Napi::CallbackInfo &info) {
   return guarded(info, "mask multiply", [&]() -> Napi::Value {
+    Attrs a(info, "mulMask", 2, {"maskShape"});
     auto x = unwrap(info[0], "mask multiply", "input");
-    auto mask = info[1].As<Napi::Float32Array>();
-    auto md = dimsArg(info[2], "mask multiply", "mask dims");
+    auto mask = float32Arg(info[1], "mulMask", "mask");
+    auto md = a.shape("maskShape");
     auto xd = x->md.dims();
     require(md.size() == xd.size(), "mask multiply: mask dims " + dimsStr(md) + " vs input " + dimsStr(xd));
     int64_t n = 1;
@@ -561,11 +555,12 @@ Napi::Value MulMask(const Napi::CallbackInfo &info) {
   });
 }
 
-// (x, dims) -> a plain copy with new dims of the same element count (PyTorch's view/flatten).
+// (x, {shape}) -> a plain copy with new dims of the same element count (PyTorch's view/flatten).
 Napi::Value Reshape(const Napi::CallbackInfo &info) {
   return guarded(info, "reshape", [&]() -> Napi::Value {
+    Attrs a(info, "reshape", 1, {"shape"});
     auto x = unwrap(info[0], "reshape", "input");
-    auto d = dimsArg(info[1], "reshape", "dims");
+    auto d = a.shape("shape");
     int64_t n = 1;
     for (auto v : d) n *= v;
     require(n == x->numel(), "reshape: cannot view " + describe(x) + " as " + dimsStr(d));
@@ -600,6 +595,7 @@ dnnl::inner_product_forward::primitive_desc linFwdPd(const LinGeom &g, prop_kind
 
 Napi::Value LinearForward(const Napi::CallbackInfo &info) {
   return guarded(info, "linear forward", [&]() -> Napi::Value {
+    expectArgs(info, "linearForward", 3);
     auto x = toPlainF32(unwrap(info[0], "linear", "input"));
     auto w = unwrap(info[1], "linear", "weight");
     auto b = unwrap(info[2], "linear", "bias");
@@ -617,6 +613,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo &info) {
 
 Napi::Value LinearBackwardData(const Napi::CallbackInfo &info) {
   return guarded(info, "linear backward-data", [&]() -> Napi::Value {
+    expectArgs(info, "linearBackwardData", 2);
     auto dy = toPlainF32(unwrap(info[0], "linear backward", "grad"));
     auto w = unwrap(info[1], "linear backward", "weight");
     auto g = linGeom({dy->md.dims()[0], w->md.dims()[1]}, w->md.dims(), "linear backward");
@@ -633,6 +630,7 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo &info) {
 
 Napi::Value LinearBackwardWeights(const Napi::CallbackInfo &info) {
   return guarded(info, "linear backward-weights", [&]() -> Napi::Value {
+    expectArgs(info, "linearBackwardWeights", 2);
     auto dy = toPlainF32(unwrap(info[0], "linear backward", "grad"));
     auto x = toPlainF32(unwrap(info[1], "linear backward", "input"));
     auto g = linGeom(x->md.dims(), {dy->md.dims()[1], x->md.dims()[1]}, "linear backward");
@@ -664,17 +662,18 @@ std::vector<int32_t> targetsArg(const Napi::Value &v, int64_t n, int64_t classes
   return out;
 }
 
-// (logits [N,C], targets, dloss, reduction 'mean'|'sum') -> [loss, dlogits scaled by dloss]
+// (logits [N,C], targets, {reduction: 'mean'|'sum', dloss?}) -> [loss, dlogits scaled by dloss, or null without dloss]
 Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
   return guarded(info, "cross_entropy", [&]() -> Napi::Value {
+    Attrs a(info, "crossEntropy", 2, {"reduction", "dloss"});
+    bool mean = a.oneOf("reduction", {"mean", "sum"}) == "mean";
+    bool wantGrad = a.has("dloss");
+    double dloss = wantGrad ? a.num("dloss") : 0;
     auto x = toPlainF32(unwrap(info[0], "cross_entropy", "logits"));
     auto d = x->md.dims();
     require(d.size() == 2, "cross_entropy: logits must be [N, classes], got " + dimsStr(d));
     int64_t n = d[0], c = d[1];
     auto tg = targetsArg(info[1], n, c, "cross_entropy");
-    bool wantGrad = info.Length() > 2 && info[2].IsNumber();
-    double dloss = wantGrad ? info[2].As<Napi::Number>().DoubleValue() : 0;
-    bool mean = !(info.Length() > 3 && info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "sum");
     TensorPtr g = wantGrad ? newTensor(plainDesc(d)) : nullptr;
     double total = 0;
     double gscale = mean ? dloss / (double)n : dloss;
@@ -699,13 +698,14 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo &info) {
   });
 }
 
-// (x [N,C], k) -> Int32Array [N*k] of class indices, best first; ties go to the lower index.
+// (x [N,C], {k}) -> Int32Array [N*k] of class indices, best first; ties go to the lower index.
 Napi::Value TopK(const Napi::CallbackInfo &info) {
   return guarded(info, "topk", [&]() -> Napi::Value {
+    Attrs a(info, "topk", 1, {"k"});
+    int64_t k = a.integer("k");
     auto x = toPlainF32(unwrap(info[0], "topk", "input"));
     auto d = x->md.dims();
     require(d.size() == 2, "topk: input must be [N, classes], got " + dimsStr(d));
-    int64_t k = (int64_t)numArg(info, 1, "topk", "k");
     require(k >= 1 && k <= d[1], "topk: k=" + std::to_string(k) + " must be in 1.." + std::to_string(d[1]));
     auto out = Napi::Int32Array::New(info.Env(), d[0] * k);
     std::vector<int32_t> idx(d[1]);
@@ -730,16 +730,17 @@ void sameSize(const TensorPtr &p, std::initializer_list<TensorPtr> ts, const cha
             std::string(op) + ": state " + describe(t) + " does not match parameter " + describe(p));
 }
 
-// (p, g, squareAvg, accDelta, lr, rho, eps, weightDecay)
+// (p, g, squareAvg, accDelta, {lr, rho, eps, weightDecay})
 Napi::Value AdadeltaStep(const Napi::CallbackInfo &info) {
   return guarded(info, "adadelta", [&]() -> Napi::Value {
+    Attrs a(info, "adadeltaStep", 4, {"lr", "rho", "eps", "weightDecay"});
     auto p = unwrap(info[0], "adadelta", "param");
     auto g = unwrap(info[1], "adadelta", "grad");
     auto sa = unwrap(info[2], "adadelta", "square_avg");
     auto ad = unwrap(info[3], "adadelta", "acc_delta");
     sameSize(p, {g, sa, ad}, "adadelta");
-    float lr = (float)numArg(info, 4, "adadelta", "lr"), rho = (float)numArg(info, 5, "adadelta", "rho");
-    float eps = (float)numArg(info, 6, "adadelta", "eps"), wd = (float)numArg(info, 7, "adadelta", "weight_decay");
+    float lr = (float)a.num("lr"), rho = (float)a.num("rho");
+    float eps = (float)a.num("eps"), wd = (float)a.num("weightDecay");
     float *P = p->f32(), *G = g->f32(), *S = sa->f32(), *A = ad->f32();
     int64_t n = p->numel();
 #pragma omp parallel for schedule(static)
@@ -755,18 +756,19 @@ Napi::Value AdadeltaStep(const Napi::CallbackInfo &info) {
   });
 }
 
-// (p, g, momentumBuf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)
+// (p, g, momentumBuf|null, {lr, momentum, dampening, nesterov, weightDecay, firstStep})
 Napi::Value SgdStep(const Napi::CallbackInfo &info) {
   return guarded(info, "sgd", [&]() -> Napi::Value {
+    Attrs a(info, "sgdStep", 3, {"lr", "momentum", "dampening", "nesterov", "weightDecay", "firstStep"});
     auto p = unwrap(info[0], "sgd", "param");
     auto g = unwrap(info[1], "sgd", "grad");
     auto buf = unwrapOptional(info[2], "sgd", "momentum_buffer");
     sameSize(p, {g, buf}, "sgd");
-    float lr = (float)numArg(info, 3, "sgd", "lr"), mom = (float)numArg(info, 4, "sgd", "momentum");
-    float damp = (float)numArg(info, 5, "sgd", "dampening");
-    bool nesterov = boolArg(info, 6);
-    float wd = (float)numArg(info, 7, "sgd", "weight_decay");
-    bool first = boolArg(info, 8);
+    float lr = (float)a.num("lr"), mom = (float)a.num("momentum");
+    float damp = (float)a.num("dampening");
+    bool nesterov = a.boolean("nesterov");
+    float wd = (float)a.num("weightDecay");
+    bool first = a.boolean("firstStep");
     require(mom == 0.f || buf, "sgd: momentum needs a buffer");
     float *P = p->f32(), *G = g->f32(), *B = buf ? buf->f32() : nullptr;
     int64_t n = p->numel();
@@ -783,20 +785,21 @@ Napi::Value SgdStep(const Napi::CallbackInfo &info) {
   });
 }
 
-// (p, g, expAvg, expAvgSq, maxExpAvgSq|null, lr, beta1, beta2, eps, weightDecay, decoupled, step)
+// (p, g, expAvg, expAvgSq, maxExpAvgSq|null, {lr, beta1, beta2, eps, weightDecay, decoupled, step})
 Napi::Value AdamStep(const Napi::CallbackInfo &info) {
   return guarded(info, "adam", [&]() -> Napi::Value {
+    Attrs a(info, "adamStep", 5, {"lr", "beta1", "beta2", "eps", "weightDecay", "decoupled", "step"});
     auto p = unwrap(info[0], "adam", "param");
     auto g = unwrap(info[1], "adam", "grad");
     auto m = unwrap(info[2], "adam", "exp_avg");
     auto v = unwrap(info[3], "adam", "exp_avg_sq");
     auto vmax = unwrapOptional(info[4], "adam", "max_exp_avg_sq");
     sameSize(p, {g, m, v, vmax}, "adam");
-    float lr = (float)numArg(info, 5, "adam", "lr"), b1 = (float)numArg(info, 6, "adam", "beta1");
-    float b2 = (float)numArg(info, 7, "adam", "beta2"), eps = (float)numArg(info, 8, "adam", "eps");
-    float wd = (float)numArg(info, 9, "adam", "weight_decay");
-    bool decoupled = boolArg(info, 10);
-    double step = numArg(info, 11, "adam", "step");
+    float lr = (float)a.num("lr"), b1 = (float)a.num("beta1");
+    float b2 = (float)a.num("beta2"), eps = (float)a.num("eps");
+    float wd = (float)a.num("weightDecay");
+    bool decoupled = a.boolean("decoupled");
+    double step = a.num("step");
     float bc1 = (float)(1.0 - std::pow((double)b1, step));
     float bc2 = (float)(1.0 - std::pow((double)b2, step));
     float stepSize = lr / bc1;
@@ -844,7 +847,6 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   fn("concat", Concat);
   fn("concatBackward", ConcatBackward);
   fn("add", Add);
-  fn("scale", Scale);
   fn("mulMask", MulMask);
   fn("reshape", Reshape);
   fn("linearForward", LinearForward);

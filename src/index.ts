@@ -1,5 +1,11 @@
 // The library's public surface.
-export type { Backend, Handle, MemoryStats, Pair } from './backend/backend.js';
+export type {
+  Backend, BackendMethod, Handle, MemoryStats, Pair, Shape, SetThreadsAttrs, CreateAttrs, ConvAttrs, ConvForwardAttrs,
+  ConvBackwardDataAttrs, ConvBackwardWeightsAttrs, BatchNormForwardAttrs, BatchNormBackwardAttrs, BatchNormRunningAttrs,
+  MaxPoolAttrs, MaxPoolForwardAttrs, AvgPoolForwardAttrs, MulMaskAttrs, ReshapeAttrs, CrossEntropyAttrs, TopkAttrs,
+  AdadeltaAttrs, SgdAttrs, AdamAttrs,
+} from './backend/backend.js';
+export { BACKEND_METHODS } from './backend/backend.js';
 export { Tensor, tidy, backend, setBackend } from './tensor/tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd/engine.js';
 export * from './autograd/ops.js';

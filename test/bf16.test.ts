@@ -12,7 +12,8 @@ import { toFloat32 } from '../src/tensor/host.js';
 import { createModel } from '../src/models/googlenet.js';
 import { setPrecision } from '../src/nn/layers.js';
 import { bf16Unsupported } from '../src/nn/precision.js';
-import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
+import { debugLayout } from '../src/backend/onednn.js';
+import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { batchFromHost, referenceStep } from '../src/train/reference-step.js';
 import { Rng } from '../src/util/rng.js';
 import { relErr } from './numeric.js';
@@ -43,7 +44,7 @@ function compare(shapes: number[][], op: (xs: Tensor[], bf16: boolean) => Tensor
       const y = op(xs, bf16);
       const gout = new Rng(seed + 1);
       backward(y, Tensor.fromArray(Float32Array.from({ length: y.numel }, () => gout.uniform(-1, 1)), y.shape));
-      return { y: y.toArray(), grads: xs.map((t) => t.grad!.toArray()), layout: backend().layout(y.handle) };
+      return { y: y.toArray(), grads: xs.map((t) => t.grad!.toArray()), layout: debugLayout(y.handle) };
     });
   const f32 = run(false), bf16 = run(true);
   return { out: relErr(bf16.y, f32.y), grads: bf16.grads.map((g, i) => relErr(g, f32.grads[i])), layout: bf16.layout };

@@ -27,11 +27,12 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1
   expectRank(x, 4, 'conv2d');
   const B = backend();
   const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
-  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, stride, padding, needsGrad([x, w, b]), bf16), shape);
+  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, training: needsGrad([x, w, b]) }), shape);
   return record(y, 'conv2d', [x, w, b], (gy) => {
-    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, stride, padding, b !== null, bf16), x.shape) : null;
+    const hasBias = b !== null;
+    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, { stride, padding, bf16, hasBias }), x.shape) : null;
     if (!w.requiresGrad && !b?.requiresGrad) return [gx, null, null];
-    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, w.shape, stride, padding, b !== null, bf16);
+    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, { stride, padding, bf16, weightShape: w.shape, hasBias });
     return [gx, new Tensor(gw, w.shape), gb ? new Tensor(gb, [w.shape[0]]) : null];
   });
 }
@@ -58,7 +59,7 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
     const { runningMean, runningVar } = state;
     const grad = needsGrad([x, weight, bias]);
     // the fused inference kernel keeps no ReLU mask, so with a backward the ReLU runs on its own
-    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, eps, fuseRelu && !grad), x.shape);
+    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, { eps, fuseRelu: fuseRelu && !grad }), x.shape);
     if (!grad) return y;
     // the running statistics may change before backward (they are buffers): snapshot them
     const mean = runningMean.clone();
@@ -66,14 +67,14 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
     const out = record(y, 'batch_norm_eval', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, true, null));
     return fuseRelu ? relu(out) : out;
   }
-  const [hy, hmean, hvar, hws] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, eps, fuseRelu);
+  const [hy, hmean, hvar, hws] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, { eps, fuseRelu });
   const y = new Tensor(hy, x.shape);
   const workspace = hws ? new Tensor(hws, [0]) : null;
   const mean = new Tensor(hmean, [x.shape[1]]);
   const variance = new Tensor(hvar, [x.shape[1]]);
   if (state.runningMean && state.runningVar) {
     const count = x.numel / x.shape[1];
-    B.batchNormUpdateRunning(state.runningMean.handle, state.runningVar.handle, mean.handle, variance.handle, state.momentum, count);
+    B.batchNormUpdateRunning(state.runningMean.handle, state.runningVar.handle, mean.handle, variance.handle, { momentum: state.momentum, count });
   }
   if (!needsGrad([x, weight, bias])) {
     mean.dispose();
@@ -85,7 +86,7 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
 }
 
 function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number, globalStats: boolean, workspace: Tensor | null): Tensor[] {
-  const [gx, gw, gb] = backend().batchNormBackward(gy.handle, x.handle, weight.handle, bias.handle, mean.handle, variance.handle, eps, globalStats, workspace?.handle ?? null);
+  const [gx, gw, gb] = backend().batchNormBackward(gy.handle, x.handle, weight.handle, bias.handle, mean.handle, variance.handle, workspace?.handle ?? null, { eps, globalStats });
   mean.dispose();
   variance.dispose();
   workspace?.dispose();
@@ -97,7 +98,8 @@ function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: T
 export function relu(x: Tensor): Tensor {
   const B = backend();
   const y = new Tensor(B.reluForward(x.handle), x.shape);
-  // the backward reads the output (gradient flows where y > 0), so x may be freed early
+  // the backward reads only the output (gradient flows where y > 0), not x; x stays referenced
+  // as the node's input until the graph is dropped (nothing frees it sooner)
   return record(y, 'relu', [x], (gy) => [new Tensor(B.reluBackward(gy.handle, y.handle), x.shape)]);
 }
 
@@ -109,12 +111,12 @@ export function maxPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel, paddin
   const B = backend();
   const shape = [x.shape[0], x.shape[1], outSize(x.shape[2], kernel[0], stride[0], padding[0]), outSize(x.shape[3], kernel[1], stride[1], padding[1])];
   const training = needsGrad([x]);
-  const [hy, hws] = B.maxPoolForward(x.handle, kernel, stride, padding, training);
+  const [hy, hws] = B.maxPoolForward(x.handle, { kernel, stride, padding, training });
   const y = new Tensor(hy, shape);
   if (!training) return y;
   const workspace = new Tensor(hws!, [0]);
   return record(y, 'max_pool2d', [x], (gy) => {
-    const gx = new Tensor(B.maxPoolBackward(gy.handle, x.handle, workspace.handle, kernel, stride, padding), x.shape);
+    const gx = new Tensor(B.maxPoolBackward(gy.handle, x.handle, workspace.handle, { kernel, stride, padding }), x.shape);
     workspace.dispose();
     return [gx];
   });
@@ -124,7 +126,7 @@ export function maxPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel, paddin
 export function globalAvgPool2d(x: Tensor): Tensor {
   expectRank(x, 4, 'adaptive_avg_pool2d');
   const B = backend();
-  const [hy] = B.avgPoolForward(x.handle, needsGrad([x]));
+  const [hy] = B.avgPoolForward(x.handle, { training: needsGrad([x]) });
   const y = new Tensor(hy, [x.shape[0], x.shape[1], 1, 1]);
   return record(y, 'adaptive_avg_pool2d', [x], (gy) => [new Tensor(B.avgPoolBackward(gy.handle, x.handle, null), x.shape)]);
 }
@@ -145,8 +147,8 @@ export function cat(xs: Tensor[]): Tensor {
 export function flatten(x: Tensor): Tensor {
   const B = backend();
   const shape = [x.shape[0], x.numel / x.shape[0]];
-  const y = new Tensor(B.reshape(x.handle, shape), shape);
-  return record(y, 'flatten', [x], (gy) => [new Tensor(B.reshape(gy.handle, x.shape), x.shape)]);
+  const y = new Tensor(B.reshape(x.handle, { shape }), shape);
+  return record(y, 'flatten', [x], (gy) => [new Tensor(B.reshape(gy.handle, { shape: x.shape }), x.shape)]);
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
@@ -178,8 +180,8 @@ function maskedDropout(x: Tensor, p: number, maskShape: number[], rng: Rng, name
   const mask = new Float32Array(numel(maskShape));
   for (let i = 0; i < mask.length; i++) mask[i] = keep > 0 && rng.random() < keep ? 1 / keep : 0;
   const B = backend();
-  const y = new Tensor(B.mulMask(x.handle, mask, maskShape), x.shape);
-  return record(y, name, [x], (gy) => [new Tensor(B.mulMask(gy.handle, mask, maskShape), x.shape)]);
+  const y = new Tensor(B.mulMask(x.handle, mask, { maskShape }), x.shape);
+  return record(y, name, [x], (gy) => [new Tensor(B.mulMask(gy.handle, mask, { maskShape }), x.shape)]);
 }
 
 /** Zeroes each element with probability p and scales the rest by 1/(1-p) (training only). */
@@ -206,10 +208,10 @@ export function toTargets(targets: Int32Array | number[] | BigInt64Array): Int32
 export function crossEntropy(logits: Tensor, targets: Int32Array, reduction: 'mean' | 'sum' = 'mean'): Tensor {
   expectRank(logits, 2, 'cross_entropy');
   const B = backend();
-  const [loss] = B.crossEntropy(logits.handle, targets, undefined, reduction);
+  const [loss] = B.crossEntropy(logits.handle, targets, { reduction });
   const y = Tensor.fromArray([loss], []);
   return record(y, 'cross_entropy', [logits], (gy) => {
-    const [, g] = B.crossEntropy(logits.handle, targets, gy.item(), reduction);
+    const [, g] = B.crossEntropy(logits.handle, targets, { reduction, dloss: gy.item() });
     return [new Tensor(g!, logits.shape)];
   });
 }
@@ -217,5 +219,5 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, reduction: 'me
 /** Indices of the k largest values of each row, best first (torch.topk(k, 1, True, True).indices). */
 export function topk(x: Tensor, k: number): Int32Array {
   expectRank(x, 2, 'topk');
-  return backend().topk(x.handle, k);
+  return backend().topk(x.handle, { k });
 }

@@ -3,7 +3,15 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
-import type { Backend } from './backend.js';
+import { BACKEND_METHODS, type Backend, type Handle } from './backend.js';
+
+/** What the addon exports: the Backend's methods plus a debug API that is not part of Backend. */
+export type OneDnnAddon = Omit<Backend, 'name'> & {
+  /** "plain", or oneDNN's memory-descriptor key for a blocked layout ("4:2:..." for bf16 NCHW). */
+  debugLayout(h: Handle): string;
+};
+
+const DEBUG_METHODS = ['debugLayout'] as const;
 
 function findAddon(): string {
   // src/backend -> repo root, from both src/ and dist/src/
@@ -16,7 +24,36 @@ function findAddon(): string {
   throw new Error('googlenet: native addon build/Release/googlenet_dnnl.node not found; run `npm install` (needs libdnnl-dev: sudo apt-get install -y libdnnl-dev)');
 }
 
+/**
+ * The load-time check: `addon` must export every Backend method (and the debug API) as a
+ * function. Otherwise one line names what is missing: an addon built from older sources.
+ * This is the one typed boundary; past it the methods are used as Backend declares them.
+ */
+export function checkAddon(addon: unknown, where = 'the native addon'): OneDnnAddon {
+  if (typeof addon !== 'object' || addon === null) throw new Error(`googlenet: ${where} is not a module object`);
+  const exported = addon as Record<string, unknown>;
+  const missing = [...BACKEND_METHODS, ...DEBUG_METHODS].filter((m) => typeof exported[m] !== 'function');
+  if (missing.length)
+    throw new Error(`googlenet: ${where} lacks ${missing.join(', ')}; it was built from older sources: rebuild it with \`npm run build\` (or \`npm install\`)`);
+  return addon as OneDnnAddon;
+}
+
+let loaded: OneDnnAddon | null = null;
+
+function addon(): OneDnnAddon {
+  if (!loaded) {
+    const file = findAddon();
+    loaded = checkAddon(createRequire(import.meta.url)(file), file);
+  }
+  return loaded;
+}
+
 export function loadOneDnn(): Backend {
-  const addon = createRequire(import.meta.url)(findAddon()) as Omit<Backend, 'name'>;
-  return { ...addon, name: 'onednn' };
+  const { debugLayout: _debug, ...methods } = addon();
+  return { ...methods, name: 'onednn' };
+}
+
+/** Debug API: the physical layout of a oneDNN tensor (tests check that bf16 stays blocked bf16). */
+export function debugLayout(h: Handle): string {
+  return addon().debugLayout(h);
 }

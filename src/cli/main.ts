@@ -77,7 +77,7 @@ const program = new Command('googlenet')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
   .hook('preAction', (cmd) => {
     const threads = cmd.opts().threads as number | undefined;
-    if (threads) backend().setThreads(threads);
+    if (threads) backend().setThreads({ threads });
   })
   .showHelpAfterError(false)
   .configureOutput({ outputError: (str, write) => write(`googlenet: ${str.replace(/^error: /, '').trim()}\n`) });

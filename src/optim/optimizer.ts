@@ -138,7 +138,8 @@ export class Adadelta extends Optimizer<AdadeltaGroup> {
   }
 
   protected update(p: Tensor, grad: Tensor, g: AdadeltaGroup, st: ParamState): void {
-    backend().adadeltaStep(p.handle, grad.handle, st.buffers.get('square_avg')!.handle, st.buffers.get('acc_delta')!.handle, g.lr, g.rho, g.eps, g.weightDecay);
+    backend().adadeltaStep(p.handle, grad.handle, st.buffers.get('square_avg')!.handle, st.buffers.get('acc_delta')!.handle,
+      { lr: g.lr, rho: g.rho, eps: g.eps, weightDecay: g.weightDecay });
   }
 }
 
@@ -167,7 +168,8 @@ export class SGD extends Optimizer<SgdGroup> {
 
   protected update(p: Tensor, grad: Tensor, g: SgdGroup, st: ParamState): void {
     const buf = st.buffers.get('momentum_buffer') ?? null;
-    backend().sgdStep(p.handle, grad.handle, buf?.handle ?? null, g.lr, g.momentum, g.dampening, g.nesterov, g.weightDecay, st.step === 1);
+    backend().sgdStep(p.handle, grad.handle, buf?.handle ?? null,
+      { lr: g.lr, momentum: g.momentum, dampening: g.dampening, nesterov: g.nesterov, weightDecay: g.weightDecay, firstStep: st.step === 1 });
   }
 }
 
@@ -199,7 +201,7 @@ export class Adam extends Optimizer<AdamGroup> {
   protected update(p: Tensor, grad: Tensor, g: AdamGroup, st: ParamState): void {
     const b = st.buffers;
     backend().adamStep(p.handle, grad.handle, b.get('exp_avg')!.handle, b.get('exp_avg_sq')!.handle, b.get('max_exp_avg_sq')?.handle ?? null,
-      g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, this.decoupled, st.step);
+      { lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, step: st.step });
   }
 }
 

@@ -82,11 +82,11 @@ export class Tensor {
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     if (arr.length !== numel(shape))
       throw new Error(`Tensor.fromArray: ${arr.length} values do not fill shape [${shape.join(', ')}]`);
-    return new Tensor(backend().create(nativeShape(shape), arr), shape);
+    return new Tensor(backend().create(arr, { shape: nativeShape(shape) }), shape);
   }
 
   static full(shape: readonly number[], value: number): Tensor {
-    return new Tensor(backend().create(nativeShape(shape), value), shape);
+    return new Tensor(backend().create(null, { shape: nativeShape(shape), fill: value }), shape);
   }
 
   static zeros(shape: readonly number[]): Tensor {

@@ -56,7 +56,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   const threads = checkpoint?.meta.threads ?? run.threads;
   if (checkpoint && checkpoint.meta.threads !== run.threads)
     report.info(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
-  backend().setThreads(threads);
+  backend().setThreads({ threads });
 
   const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
   manualSeed(recipe.seed);
