@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { backward } from '../src/autograd/engine.js';
 import { crossEntropy } from '../src/autograd/ops.js';
 import { createModel, modelNames, VARIANTS } from '../src/models/googlenet.js';
-import { summarize } from '../src/models/summary.js';
+import { formatSummary, summarize } from '../src/models/summary.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { repoRoot } from './helpers.js';
 
@@ -58,6 +58,16 @@ test('the state-dict names, order and shapes of the seven networks are those rec
     m.dispose();
     assert.deepEqual(ours, Object.entries(recorded[name]), name);
   }
+});
+
+test('the summary traces the input size it is given, and prints it', () => {
+  const m = createModel('googlenet-short4', 10);
+  const s = summarize(m, 'googlenet-short4', 16);
+  m.dispose();
+  assert.deepEqual(s.input, [1, 3, 16, 16]);
+  assert.deepEqual(s.layers[0].output, [1, 192, 16, 16]);
+  assert.deepEqual(s.layers.at(-1)!.output, [1, 10]);
+  assert.match(formatSummary(s), /^googlenet-short4, 10 classes, input 1x3x16x16\n/);
 });
 
 test("the seed's bottleneck arithmetic per module: a3's MACs beside the naive module", () => {

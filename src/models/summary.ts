@@ -30,6 +30,8 @@ export interface ModuleRow {
 export interface Summary {
   model: string;
   classes: number;
+  /** The traced input, [1, 3, size, size]. */
+  input: number[];
   params: number;
   macs: number;
   layers: LayerRow[];
@@ -92,6 +94,7 @@ export function summarize(model: GoogLeNet, name: string, size = 32): Summary {
   return {
     model: name,
     classes: model.numClasses,
+    input,
     params: model.parameterCount(),
     macs: layers.reduce((s, l) => s + l.macs, 0),
     layers,
@@ -109,7 +112,7 @@ function table(headers: string[], rows: string[][], rightAlign: boolean[]): stri
 
 /** The human-readable summary printed by `googlenet summary`. */
 export function formatSummary(s: Summary, note?: string): string {
-  const out: string[] = [`${s.model}, ${s.classes} classes, input 1x3x32x32`];
+  const out: string[] = [`${s.model}, ${s.classes} classes, input ${s.input.join('x')}`];
   out.push(table(['layer', 'kind', 'output', 'params', 'MACs'],
     s.layers.map((l) => [l.name, l.kind, l.output.slice(1).join('x'), fmt(l.params), fmt(l.macs)]),
     [false, false, false, true, true]));
