@@ -1,5 +1,5 @@
 // The GoogLeNet family (../shared/variants/README.md): exact parameter counts and MACs,
-// counted from the built modules; every network trains a step; README's eighth variant.
+// counted from the built modules; state-dict names kept; every network trains a step; README's eighth variant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { backward } from '../src/autograd/engine.js';
 import { crossEntropy } from '../src/autograd/ops.js';
 import { createModel, modelNames, VARIANTS } from '../src/models/googlenet.js';
-import { summarize } from '../src/models/summary.js';
+import { formatSummary, summarize } from '../src/models/summary.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { repoRoot } from './helpers.js';
 
@@ -47,6 +47,28 @@ for (const [name, want] of Object.entries(expected)) {
     m37.dispose();
   });
 }
+
+test('the state-dict names, order and shapes of the seven networks are those recorded in test/data', () => {
+  // recorded before the BatchNorm+ReLU fusion was declared in the layers: the seed's flat branch indices stay
+  const recorded: Record<string, Record<string, number[]>> = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'data', 'state-dict-names.json'), 'utf8'));
+  assert.deepEqual(Object.keys(recorded).sort(), modelNames().sort());
+  for (const name of modelNames()) {
+    const m = createModel(name, 100);
+    const ours = [...m.stateDict()].map(([k, v]) => [k, v.shape]);
+    m.dispose();
+    assert.deepEqual(ours, Object.entries(recorded[name]), name);
+  }
+});
+
+test('the summary traces the input size it is given, and prints it', () => {
+  const m = createModel('googlenet-short4', 10);
+  const s = summarize(m, 'googlenet-short4', 16);
+  m.dispose();
+  assert.deepEqual(s.input, [1, 3, 16, 16]);
+  assert.deepEqual(s.layers[0].output, [1, 192, 16, 16]);
+  assert.deepEqual(s.layers.at(-1)!.output, [1, 10]);
+  assert.match(formatSummary(s), /^googlenet-short4, 10 classes, input 1x3x16x16\n/);
+});
 
 test("the seed's bottleneck arithmetic per module: a3's MACs beside the naive module", () => {
   const m = createModel('googlenet', 100);

@@ -1,16 +1,21 @@
 // Modules: PyTorch state_dict names and order, parameter counts, initialisation, strict
-// loading, train/eval behaviour, and the seed's BatchNorm eps quirk.
+// loading, train/eval behaviour, the seed's BatchNorm eps quirk, forward hooks and the
+// declared BatchNorm+ReLU fusion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { noGrad } from '../src/autograd/engine.js';
+import type { Backend } from '../src/backend/backend.js';
+import { backward, noGrad } from '../src/autograd/engine.js';
+import { crossEntropy } from '../src/autograd/ops.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
-import { createModel, GoogLeNet, Inception } from '../src/models/googlenet.js';
-import { BatchNorm2d, Conv2d, Dropout2d, Linear } from '../src/nn/layers.js';
-import { Tensor, tidy } from '../src/tensor/tensor.js';
+import { createModel, GoogLeNet, Inception, modelNames } from '../src/models/googlenet.js';
+import { BatchNorm2d, Conv2d, Dropout2d, Linear, ReLU, Sequential } from '../src/nn/layers.js';
+import type { Module } from '../src/nn/module.js';
+import { backend, setBackend, Tensor, tidy } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
+import { Rng } from '../src/util/rng.js';
 import { sharedOpts, sharedPath } from './helpers.js';
 
 test('GoogLeNet state_dict names, order and shapes equal PyTorch\'s', sharedOpts, () => {
@@ -138,4 +143,120 @@ test('GoogLeNet rejects bad construction and input with clear messages', () => {
   assert.throws(() => tidy(() => m.forward(bad)), /expected images \[N, 3, H, W\], got \[2, 1, 32, 32\]/);
   bad.dispose();
   m.dispose();
+});
+
+test('forward hooks run after each call, in order, with the module, its input and output, until removed', () => {
+  const relu = new ReLU();
+  const seq = new Sequential(relu);
+  const x = Tensor.fromArray([-1, 2], [1, 1, 1, 2]).keep();
+  const seen: string[] = [];
+  const removeA = relu.registerForwardHook((m, input, output) => {
+    assert.equal(m, relu);
+    assert.equal(input, x);
+    seen.push(`a:${[...output.toArray()]}`);
+  });
+  const removeB = relu.registerForwardHook(() => {
+    seen.push('b');
+    removeB(); // a hook may remove itself while the hooks run
+  });
+  seq.registerForwardHook(() => seen.push('seq'));
+  tidy(() => seq.call(x)); // containers call their children through call(), so the children's hooks fire first
+  tidy(() => relu.forward(x)); // forward alone runs no hooks
+  removeA();
+  removeA(); // a second removal does nothing
+  tidy(() => seq.call(x));
+  assert.deepEqual(seen, ['a:0,2', 'b', 'seq', 'seq']);
+  x.dispose();
+});
+
+/** Counts the BatchNorm kernels run with the ReLU fused or without, and the separate ReLU kernels, while fn runs. */
+function countKernels(fn: () => void): { bnRelu: number; bn: number; relu: number } {
+  const real = backend();
+  const n = { bnRelu: 0, bn: 0, relu: 0 };
+  const spies: Partial<Backend> = {
+    batchNormForwardTraining: (x, g, b, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardTraining(x, g, b, attrs)),
+    batchNormForwardInference: (x, g, b, m, v, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardInference(x, g, b, m, v, attrs)),
+    reluForward: (x) => (n.relu++, real.reluForward(x)),
+  };
+  setBackend(new Proxy(real, {
+    get: (target, p) => {
+      if (p in spies) return spies[p as keyof Backend];
+      const v = Reflect.get(target, p);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  }));
+  try {
+    fn();
+  } finally {
+    setBackend(real);
+  }
+  return n;
+}
+
+const countBatchNorms = (m: Module) => m.namedModules().filter(([, c]) => c instanceof BatchNorm2d).length;
+
+test('every network runs each BatchNorm2d with its ReLU as one fused kernel, in training and in eval', () => {
+  const x = Tensor.fromArray(Float32Array.from({ length: 2 * 3 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 3, 8, 8]).keep();
+  for (const name of modelNames()) {
+    const m = createModel(name, 10);
+    // declared where the layers are built: every BatchNorm2d is followed by a ReLU in its Sequential
+    for (const [path, seq] of m.namedModules())
+      if (seq instanceof Sequential)
+        seq.layers.forEach((l, i) => {
+          if (l instanceof BatchNorm2d) assert.ok(l.fuseRelu && seq.layers[i + 1] instanceof ReLU, `${path}.${i}`);
+        });
+    const bns = countBatchNorms(m);
+    assert.deepEqual(countKernels(() => tidy(() => m.call(x))), { bnRelu: bns, bn: 0, relu: 0 }, `${name} training`);
+    m.eval();
+    assert.deepEqual(countKernels(() => tidy(() => noGrad(() => m.call(x)))), { bnRelu: bns, bn: 0, relu: 0 }, `${name} eval`);
+    m.dispose();
+  }
+  x.dispose();
+});
+
+test('fused and unfused networks compute the same logits and gradients', () => {
+  const a = createModel('googlenet-short4', 10, { rng: new Rng(5) });
+  const b = createModel('googlenet-short4', 10, { rng: new Rng(5), fuse: false });
+  const x = Tensor.fromArray(Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.01)), [2, 3, 32, 32]).keep();
+  const step = (m: GoogLeNet) => tidy(() => {
+    manualSeed(1); // the same dropout mask
+    const logits = m.call(x);
+    backward(crossEntropy(logits, Int32Array.of(3, 7)));
+    return logits.toArray();
+  });
+  const bns = countBatchNorms(b);
+  let la: Float32Array | undefined, lb: Float32Array | undefined;
+  countKernels(() => (la = step(a)));
+  assert.deepEqual(countKernels(() => (lb = step(b))), { bnRelu: 0, bn: bns, relu: bns }, 'unfused: each layer on its own');
+  const close = (p: Float32Array, q: Float32Array, what: string) =>
+    p.forEach((v, i) => assert.ok(Math.abs(v - q[i]) <= 1e-5 + 1e-4 * Math.abs(q[i]), `${what}[${i}]: ${v} vs ${q[i]}`));
+  close(la!, lb!, 'logits');
+  const gb = new Map(b.namedParameters());
+  for (const [n, p] of a.namedParameters()) close(p.grad!.toArray(), gb.get(n)!.grad!.toArray(), `${n}.grad`);
+  a.eval();
+  b.eval();
+  const [ea, eb] = tidy(() => noGrad(() => [a.call(x).toArray(), b.call(x).toArray()]));
+  close(ea, eb, 'eval logits');
+  x.dispose();
+  a.dispose();
+  b.dispose();
+});
+
+test('a fused BatchNorm2d alone returns relu(batch_norm(x)); a ReLU passes only such outputs through', () => {
+  const x = Tensor.fromArray([1, 2, 3, 4, 10, 20, 30, 40], [1, 2, 2, 2]).keep();
+  const plain = new BatchNorm2d(2);
+  const fused = new BatchNorm2d(2, 1e-5, 0.1, { fuseRelu: true });
+  const relu = new ReLU();
+  tidy(() => {
+    const y = fused.forward(x);
+    assert.deepEqual(y.toArray(), plain.forward(x).toArray().map((v) => Math.max(v, 0)));
+    assert.equal(relu.forward(y), y); // already rectified: no second kernel
+    const z = plain.forward(x);
+    const r = relu.forward(z); // anything else is rectified here
+    assert.notEqual(r, z);
+    assert.deepEqual(r.toArray(), z.toArray().map((v) => Math.max(v, 0)));
+  });
+  x.dispose();
+  plain.dispose();
+  fused.dispose();
 });

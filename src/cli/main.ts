@@ -108,7 +108,7 @@ program
   .description('every layer of a network (output shape, parameters, multiply-accumulates for one 32x32 image), totals, and each Inception module beside its naive version')
   .option('--model <name>', modelHelp, modelName, d.recipe.model)
   .option('--classes <n>', 'number of classes', positiveInt('--classes'), classCount(d.recipe))
-  .option('--json', 'print one JSON object {model, classes, params, macs, layers, modules}')
+  .option('--json', 'print one JSON object {model, classes, input, params, macs, layers, modules}')
   .action((o: { model: string; classes: number; json?: boolean }) => {
     const model = createModel(o.model, o.classes);
     const s = summarize(model, o.model);

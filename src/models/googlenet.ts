@@ -32,11 +32,21 @@ export interface ModelOptions {
   fixBatchNormEps?: boolean;
   /** Generator for the initial weights (default: the default generator, as torch.manual_seed). */
   rng?: Rng;
+  /**
+   * Each BatchNorm computes the ReLU that follows it in one fused kernel (default true); false runs
+   * every layer on its own (same results, one tensor more per convolution), e.g. to check the fusion.
+   */
+  fuse?: boolean;
 }
 
-/** conv (same padding) → BatchNorm → ReLU, the unit every branch is built from. */
+/**
+ * conv (same padding) → BatchNorm → ReLU, the unit every branch is built from. The BatchNorm is told
+ * that the ReLU follows (one fused kernel); the ReLU stays a module of its own, so the seed's flat
+ * Sequential indices (state-dict names such as b3.4.weight) are kept.
+ */
 function convBnRelu(i: number, o: number, k: number, opts: ModelOptions, eps = 1e-5): Module[] {
-  return [new Conv2d(i, o, k, { padding: (k - 1) / 2, rng: opts.rng }), new BatchNorm2d(o, eps), new ReLU()];
+  const fuseRelu = opts.fuse ?? true;
+  return [new Conv2d(i, o, k, { padding: (k - 1) / 2, rng: opts.rng }), new BatchNorm2d(o, eps, 0.1, { fuseRelu }), new ReLU()];
 }
 
 /** The seed's Inception module: four branches concatenated along channels. */
@@ -67,7 +77,7 @@ export class Inception extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return cat([this.b1.forward(x), this.b2.forward(x), this.b3.forward(x), this.b4.forward(x)]);
+    return cat([this.b1.call(x), this.b2.call(x), this.b3.call(x), this.b4.call(x)]);
   }
 }
 
@@ -90,7 +100,7 @@ export class NaiveInception extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return cat([this.b1.forward(x), this.b2.forward(x), this.b3.forward(x), this.b4.forward(x)]);
+    return cat([this.b1.call(x), this.b2.call(x), this.b3.call(x), this.b4.call(x)]);
   }
 }
 
@@ -203,14 +213,14 @@ export class GoogLeNet extends Module {
   forward(x: Tensor): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== 3)
       throw new Error(`GoogLeNet: expected images [N, 3, H, W], got [${x.shape.join(', ')}]`);
-    let h = this.prelayer.forward(x);
+    let h = this.prelayer.call(x);
     this.stages.forEach((modules, stage) => {
-      if (stage > 0) h = this.maxpool.forward(h);
-      for (const m of modules) h = m.forward(h);
+      if (stage > 0) h = this.maxpool.call(h);
+      for (const m of modules) h = m.call(h);
     });
-    h = this.avgpool.forward(h);
-    h = this.dropout.forward(h);
-    return this.linear.forward(this.flatten.forward(h));
+    h = this.avgpool.call(h);
+    h = this.dropout.call(h);
+    return this.linear.call(this.flatten.call(h));
   }
 }
 

@@ -1,8 +1,8 @@
 // Layer-by-layer summary of a network: output shapes, parameters and multiply-accumulates
-// for one 32x32 image, all counted from the built modules (a traced forward pass of one
-// image), never stored. MACs count convolutions and the linear layer, as the seed does.
+// for one image (32x32 by default), all counted from the built modules (a forward pass of one
+// image traced by forward hooks), never stored. MACs count convolutions and the linear layer, as the seed does.
 import { noGrad } from '../autograd/engine.js';
-import { Conv2d, Linear, setFusion } from '../nn/layers.js';
+import { Conv2d, Linear } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
@@ -30,6 +30,8 @@ export interface ModuleRow {
 export interface Summary {
   model: string;
   classes: number;
+  /** The traced input, [1, 3, size, size]. */
+  input: number[];
   params: number;
   macs: number;
   layers: LayerRow[];
@@ -59,43 +61,40 @@ function convMacsAt(m: Module, h: number, w: number): number {
 export function summarize(model: GoogLeNet, name: string, size = 32): Summary {
   const layers: LayerRow[] = [];
   const modules: ModuleRow[] = [];
-  const restore: (() => void)[] = [];
+  const removers: (() => void)[] = [];
   for (const [path, m] of model.namedModules()) {
     if (m === model) continue;
-    const leaf = m.namedChildren().length === 0;
-    const isInception = m instanceof Inception || m instanceof NaiveInception;
-    if (!leaf && !isInception) continue;
-    const original = m.forward;
-    m.forward = (x: Tensor): Tensor => {
-      const y = original.call(m, x);
-      const output = [...y.shape];
-      if (leaf) layers.push({ name: path, kind: m.constructor.name, output, params: ownParams(m), macs: layerMacs(m, output) });
-      if (isInception) {
+    if (m.namedChildren().length === 0) {
+      // hooks run when a module's forward returns, so leaves are recorded in execution order
+      removers.push(m.registerForwardHook((_module, _input, y) => {
+        const output = [...y.shape];
+        layers.push({ name: path, kind: m.constructor.name, output, params: ownParams(m), macs: layerMacs(m, output) });
+      }));
+    } else if (m instanceof Inception || m instanceof NaiveInception) {
+      removers.push(m.registerForwardHook((_module, x, y) => {
         // built only to be counted: its own generator, so the default one is not advanced
-        const naive = new NaiveInception(x.shape[1], (m as Inception | NaiveInception).setting, { rng: new Rng(0) });
+        const naive = new NaiveInception(x.shape[1], m.setting, { rng: new Rng(0) });
         modules.push({
-          name: path, kind: m.constructor.name as ModuleRow['kind'], input: [...x.shape], output, params: m.parameterCount(),
+          name: path, kind: m.constructor.name as ModuleRow['kind'], input: [...x.shape], output: [...y.shape], params: m.parameterCount(),
           macs: convMacsAt(m, x.shape[2], x.shape[3]), naiveMacs: convMacsAt(naive, x.shape[2], x.shape[3]),
         });
         naive.dispose();
-      }
-      return y;
-    };
-    restore.push(() => (m.forward = original));
+      }));
+    }
   }
   const wasTraining = model.training;
-  const fused = setFusion(false); // every layer runs on its own, so each is recorded
+  const input = [1, 3, size, size];
   try {
     model.eval();
-    tidy(() => noGrad(() => model.forward(Tensor.zeros([1, 3, size, size]))));
+    tidy(() => noGrad(() => model.call(Tensor.zeros(input))));
   } finally {
-    restore.forEach((r) => r());
+    removers.forEach((remove) => remove());
     model.train(wasTraining);
-    setFusion(fused);
   }
   return {
     model: name,
     classes: model.numClasses,
+    input,
     params: model.parameterCount(),
     macs: layers.reduce((s, l) => s + l.macs, 0),
     layers,
@@ -113,7 +112,7 @@ function table(headers: string[], rows: string[][], rightAlign: boolean[]): stri
 
 /** The human-readable summary printed by `googlenet summary`. */
 export function formatSummary(s: Summary, note?: string): string {
-  const out: string[] = [`${s.model}, ${s.classes} classes, input 1x3x32x32`];
+  const out: string[] = [`${s.model}, ${s.classes} classes, input ${s.input.join('x')}`];
   out.push(table(['layer', 'kind', 'output', 'params', 'MACs'],
     s.layers.map((l) => [l.name, l.kind, l.output.slice(1).join('x'), fmt(l.params), fmt(l.macs)]),
     [false, false, false, true, true]));

@@ -64,18 +64,32 @@ export class Conv2d extends Module {
   }
 }
 
+export interface BatchNorm2dOptions {
+  /**
+   * A ReLU follows this layer: forward returns relu(batch_norm(x)) from one fused kernel (one
+   * tensor fewer), and the ReLU module, kept in place for its name, passes that output through.
+   */
+  fuseRelu?: boolean;
+}
+
+// The tensors a fused BatchNorm2d returned: already rectified, so a ReLU returns them as they are.
+// A fact about a value, not a mode: a ReLU given anything else computes relu. Weak: keeps nothing alive.
+const rectified = new WeakSet<Tensor>();
+
 export class BatchNorm2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor;
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
   readonly numBatchesTracked: CounterBuffer;
+  readonly fuseRelu: boolean;
 
   /** momentum null = cumulative moving average, as PyTorch. */
-  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum: number | null = 0.1) {
+  constructor(readonly numFeatures: number, readonly eps = 1e-5, readonly momentum: number | null = 0.1, opts: BatchNorm2dOptions = {}) {
     super();
     checkPositiveInt(numFeatures, 'num_features', 'BatchNorm2d');
     if (!(eps > 0)) throw new Error(`BatchNorm2d: eps must be positive, got ${eps}`);
+    this.fuseRelu = opts.fuseRelu ?? false;
     this.weight = this.registerParameter('weight', Tensor.full([numFeatures], 1));
     this.bias = this.registerParameter('bias', Tensor.zeros([numFeatures]));
     this.runningMean = this.registerBuffer('running_mean', Tensor.zeros([numFeatures]));
@@ -88,15 +102,6 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.normalize(x, false);
-  }
-
-  /** relu(this.forward(x)) in one fused kernel; Sequential uses it for a BatchNorm2d followed by a ReLU. */
-  forwardRelu(x: Tensor): Tensor {
-    return this.normalize(x, true);
-  }
-
-  private normalize(x: Tensor, relu: boolean): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== this.numFeatures)
       throw new Error(`BatchNorm2d(${this.numFeatures}): expected input [N, ${this.numFeatures}, H, W], got [${x.shape.join(', ')}]`);
     let momentum = this.momentum ?? 0;
@@ -104,13 +109,16 @@ export class BatchNorm2d extends Module {
       this.numBatchesTracked.value += 1n;
       if (this.momentum === null) momentum = 1 / Number(this.numBatchesTracked.value);
     }
-    return F.batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar, momentum }, this.training, this.eps, relu);
+    const y = F.batchNorm2d(x, this.weight, this.bias, { runningMean: this.runningMean, runningVar: this.runningVar, momentum }, this.training, this.eps, this.fuseRelu);
+    if (this.fuseRelu) rectified.add(y);
+    return y;
   }
 }
 
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
-    return F.relu(x);
+    // the output of a BatchNorm2d declared with fuseRelu already went through the ReLU
+    return rectified.has(x) ? x : F.relu(x);
   }
 }
 
@@ -204,15 +212,6 @@ export class Flatten extends Module {
   }
 }
 
-let fusion = true;
-
-/** Turns the BatchNorm2d+ReLU fusion of Sequential on or off (returns the previous setting). */
-export function setFusion(on: boolean): boolean {
-  const prev = fusion;
-  fusion = on;
-  return prev;
-}
-
 /** Children named '0', '1', … as PyTorch's nn.Sequential. */
 export class Sequential extends Module {
   readonly layers: Module[];
@@ -225,14 +224,7 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let h = x;
-    for (let i = 0; i < this.layers.length; i++) {
-      const m = this.layers[i];
-      // BatchNorm2d then ReLU runs as one fused kernel: same result, one tensor fewer
-      if (fusion && m instanceof BatchNorm2d && this.layers[i + 1] instanceof ReLU) {
-        h = m.forwardRelu(h);
-        i++;
-      } else h = m.forward(h);
-    }
+    for (const m of this.layers) h = m.call(h);
     return h;
   }
 }

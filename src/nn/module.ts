@@ -12,13 +12,40 @@ export class CounterBuffer {
 export type Buffer = Tensor | CounterBuffer;
 export type StateDict = Map<string, HostTensor>;
 
+/** Called after a module's forward with its input and output (PyTorch's forward hook, without replacing the output). */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
+
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor>();
   private readonly buffers = new Map<string, Buffer>();
   private readonly children = new Map<string, Module>();
+  // null while there are none, so call() costs one check; replaced, never mutated, so a hook may remove itself
+  private forwardHooks: readonly ForwardHook[] | null = null;
 
   abstract forward(x: Tensor): Tensor;
+
+  /** Runs forward, then the forward hooks (PyTorch's module(x)); containers call their children through it. */
+  call(x: Tensor): Tensor {
+    const y = this.forward(x);
+    const hooks = this.forwardHooks;
+    if (hooks) for (const hook of hooks) hook(this, x, y);
+    return y;
+  }
+
+  /** Registers a hook run after each call(); returns its remover (PyTorch's handle.remove()). */
+  registerForwardHook(hook: ForwardHook): () => void {
+    this.forwardHooks = [...(this.forwardHooks ?? []), hook];
+    let registered = true;
+    return () => {
+      if (!registered) return;
+      registered = false;
+      // one registration each: a hook registered twice runs once after one removal
+      const rest = [...(this.forwardHooks ?? [])];
+      rest.splice(rest.indexOf(hook), 1);
+      this.forwardHooks = rest.length ? rest : null;
+    };
+  }
 
   /** A short description of the layer, as PyTorch's extra_repr. */
   describe(): string {
