@@ -143,7 +143,7 @@ export function benchModel(model: string, batchSize: number, precision: Precisio
   step();
   const train_ms = Array.from({ length: steps }, () => timed(step));
   net.eval();
-  const evalStep = () => tidy(() => noGrad(() => net.forward(x)));
+  const evalStep = () => tidy(() => noGrad(() => net.call(x)));
   evalStep();
   const eval_ms = Array.from({ length: steps }, () => timed(evalStep));
   opt.dispose();

@@ -22,7 +22,7 @@ export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches 
   for await (const b of loader.epoch(0)) {
     if (b.index >= maxBatches) break;
     const { sum, best } = tidy(() => noGrad(() => {
-      const logits = model.forward(batchInput(b));
+      const logits = model.call(batchInput(b));
       return { sum: crossEntropy(logits, b.targets, 'sum').item(), best: topk(logits, k) };
     }));
     loss += sum;

@@ -46,7 +46,7 @@ export function referenceStep(model: Module, batch: Batch): StateDict {
     });
     if (!Number.isFinite(loss)) throw new Error(`the step's loss is ${loss}; no gradients to write`);
     model.eval();
-    tidy(() => noGrad(() => out.set('eval_logits_after_step', model.forward(batchInput(batch)).toHost())));
+    tidy(() => noGrad(() => out.set('eval_logits_after_step', model.call(batchInput(batch)).toHost())));
     for (const [name, t] of model.stateDict()) out.set(name, t);
   } finally {
     dropouts.forEach((d, i) => (d.p = saved[i]));

@@ -28,7 +28,7 @@ export function batchInput(b: Pick<Batch, 'input' | 'shape'>): Tensor {
 export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, observe: StepObserver = {}): number {
   optimizer.zeroGrad();
   const loss = tidy(() => {
-    const logits = model.forward(batchInput(batch));
+    const logits = model.call(batchInput(batch));
     const l = crossEntropy(logits, batch.targets);
     observe.afterForward?.(logits, l);
     const v = l.item();
