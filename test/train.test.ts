@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { readSafetensors } from '../src/io/safetensors.js';
+import { readSafetensors, readSafetensorsMetadata } from '../src/io/safetensors.js';
 import { modelNames } from '../src/models/googlenet.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
@@ -156,4 +156,54 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stderr, /googlenet-short4 on cifar10: complete in .*, skipped/);
   assert.doesNotMatch(again.stdout, /Train Epoch/);
+});
+
+test('a run SIGKILLed within an epoch resumes at the batch after its last checkpoint, to the same weights and metrics', sharedOpts, async () => {
+  const args = (out: string) => ['train', '--model', 'googlenet-short4', '--dataset', 'cifar10', '--data-dir', sharedPath('data'), '--limit-train', '640',
+    '--limit-test', '100', '--batch-size', '32', '--epochs', '2', '--checkpoint-every', '0.001', '--save-model', '--out', out, '--json'];
+  const a = tmp(), b = tmp();
+  const clean = cli(args(a));
+  assert.equal(clean.code, 0, clean.stderr);
+
+  // the same run, killed once a checkpoint taken within epoch 1 exists (checkpoints come about every batch here)
+  const child = spawn(process.execPath, [bin, '--threads', '2', ...args(b)], { stdio: 'ignore' });
+  const ckpt = path.join(b, 'checkpoint.safetensors');
+  const position = () => {
+    try {
+      return (JSON.parse(readSafetensorsMetadata(ckpt)['googlenet.checkpoint']) as { position?: { epoch: number; batches: number } }).position ?? null;
+    } catch {
+      return null; // not written yet
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const p = position();
+      if (p && p.epoch === 1 && p.batches >= 3) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 5);
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error('the run ended before it could be killed within epoch 1'));
+    });
+  });
+  await new Promise((r) => child.on('close', r));
+  const at = loadCheckpoint(ckpt).meta;
+  assert.equal(at.epoch, 0, 'no epoch was complete');
+  assert.ok(at.position && at.position.epoch === 1 && at.position.batches >= 3 && at.position.batches < 20, JSON.stringify(at.position));
+
+  const resumed = cli([...args(b), '--resume']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`0 of 2 epochs done, starting epoch 1 at batch ${at.position!.batches + 1} of 20`));
+  // the seed's log lines of epoch 1 resume where it stopped: the line of batch 0 is not logged again
+  assert.doesNotMatch(resumed.stdout, /^Train Epoch: 1 \[0\/640 /m);
+  if (at.position!.batches <= 10) assert.match(resumed.stdout, /^Train Epoch: 1 \[320\/640 /m);
+
+  const wa = readSafetensors(path.join(a, 'model.safetensors')), wb = readSafetensors(path.join(b, 'model.safetensors'));
+  assert.deepEqual([...wb.keys()], [...wa.keys()]);
+  for (const [k, v] of wa) assert.deepEqual(wb.get(k)!.data, v.data, `${k} differs after a mid-epoch resume`);
+  const metrics = (stdout: string) => (JSON.parse(stdout.trim().split('\n').at(-1)!).epochs as Record<string, number>[]).map(({ seconds: _, ...m }) => m);
+  assert.deepEqual(metrics(resumed.stdout), metrics(clean.stdout), 'epoch metrics (times aside) equal the uninterrupted run');
 });

@@ -153,7 +153,8 @@ function addTrainOptions(cmd: Command, withModel: boolean): Command {
     .addOption(precisionOption('fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)'))
     .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
     .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), run.workers)
-    .option('--resume', 'continue from the last complete epoch of the checkpoint in --out')
+    .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (a decimal number; 0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), run.checkpointEvery)
+    .option('--resume', 'continue from the checkpoint in --out: the last complete epoch, or within an epoch the batch after the last checkpoint')
     .option('--json', 'make the last stdout line one JSON object with the results');
 }
 

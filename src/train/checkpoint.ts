@@ -1,8 +1,8 @@
 // Checkpoints: one safetensors file per run holding the model (`model.<PyTorch name>`), the
 // optimizer state (`optimizer.<param index>.<buffer>`) and, as JSON in the metadata, everything
 // else a bit-exact resume needs: epoch, recipe, run options, scheduler, RNG state, history,
-// thread count. Written atomically (temp file + rename) after each complete epoch, so the file
-// on disk is always the last good epoch.
+// thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
+// each epoch's end and every few minutes within one, so the file on disk is always a good state.
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import type { StateDict } from '../nn/module.js';
 import type { OptimizerState } from '../optim/optimizer.js';
@@ -13,10 +13,25 @@ import type { EpochRecord } from './record.js';
 
 export const CHECKPOINT_VERSION = 2;
 
+/** Where within an epoch a mid-epoch checkpoint was taken: what a resume at the next batch needs. */
+export interface EpochPosition {
+  /** The epoch in progress (1-based). */
+  epoch: number;
+  /** Batches of it trained: the resume starts at this batch index. */
+  batches: number;
+  /** Sum of the batches' losses times their sizes, and the images they held (the epoch's mean so far). */
+  lossSum: number;
+  seen: number;
+  /** Wall time of the epoch so far. */
+  seconds: number;
+}
+
 export interface CheckpointMeta {
   version: typeof CHECKPOINT_VERSION;
   /** Epochs completed (1-based count). */
   epoch: number;
+  /** Set in a mid-epoch checkpoint: the progress of epoch `epoch + 1`. */
+  position?: EpochPosition;
   recipe: Recipe;
   run: RunOptions;
   threads: number;

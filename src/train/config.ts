@@ -60,6 +60,8 @@ export interface RunOptions {
   /** Evaluation batch size: speed and memory only (the test set is evaluated per image). */
   testBatchSize: number;
   logInterval: number;
+  /** Minutes of training between mid-epoch checkpoints (0: only at each epoch's end). */
+  checkpointEvery: number;
   dryRun: boolean;
   saveModel: boolean;
   threads: number;
@@ -85,7 +87,7 @@ export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar
 /** The seed's run options (test batch 10, a log line every 10 batches) on all cores. */
 export function defaultRunOptions(model = 'googlenet', dataset: DatasetName = 'cifar100'): RunOptions {
   return {
-    dataDir: './data', out: path.join('runs', `${model}-${dataset}`), testBatchSize: 10, logInterval: 10,
+    dataDir: './data', out: path.join('runs', `${model}-${dataset}`), testBatchSize: 10, logInterval: 10, checkpointEvery: 10,
     dryRun: false, saveModel: false, threads: os.availableParallelism(), workers: 1,
   };
 }

@@ -34,10 +34,11 @@ export class Reporter {
     this.logLine(line);
   }
 
-  epochStart(epoch: number, batches: number): void {
+  /** An epoch begins, or resumes with `done` of its batches already trained. */
+  epochStart(epoch: number, batches: number, done = 0): void {
     this.epochStarted = performance.now();
     this.seen = 0;
-    this.bar?.start(batches, 0, { epoch, ips: '-', loss: '-' });
+    this.bar?.start(batches, done, { epoch, ips: '-', loss: '-' });
     this.barShown = !!this.bar;
   }
 

@@ -1,5 +1,6 @@
 // The seed's training loop (train + test each epoch, scheduler step per epoch), plus what a long
-// run needs: a checkpoint after every epoch, exact resume, and a clear stop on a NaN/Inf loss.
+// run needs: a checkpoint after every epoch and every few minutes within one, exact resume (at the
+// next batch), and a clear stop on a NaN/Inf loss.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CifarSplit } from '../data/cifar.js';
@@ -12,7 +13,7 @@ import { summarize } from '../models/summary.js';
 import { setPrecision } from '../nn/layers.js';
 import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
-import { loadCheckpoint, saveCheckpoint, CHECKPOINT_VERSION } from './checkpoint.js';
+import { CHECKPOINT_VERSION, loadCheckpoint, saveCheckpoint, type EpochPosition } from './checkpoint.js';
 import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
 import { evaluate, testLine } from './evaluate.js';
 import type { EpochRecord } from './record.js';
@@ -35,6 +36,11 @@ export interface TrainResult {
 }
 
 export const CHECKPOINT = 'checkpoint.safetensors';
+
+/** `epoch 3`, or `epoch 4, batch 120` for a checkpoint within an epoch. */
+function describePosition(epochsDone: number, position: EpochPosition | null): string {
+  return position ? `epoch ${position.epoch}, batch ${position.batches}` : `epoch ${epochsDone}`;
+}
 
 export function checkpointPath(c: TrainConfig): string {
   return path.join(c.run.out, CHECKPOINT);
@@ -66,42 +72,67 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
   const optimizer = makeOptimizer(recipe, model.parameters());
   const scheduler = makeScheduler(recipe, optimizer);
   const history: EpochRecord[] = [];
-  let first = 1;
-  if (checkpoint) {
-    model.loadStateDict(checkpoint.model, ckptFile);
-    optimizer.loadStateDict(checkpoint.optimizer);
-    scheduler.loadStateDict(checkpoint.meta.scheduler);
-    defaultGenerator().setState(checkpoint.meta.rng);
-    history.push(...checkpoint.meta.history);
-    first = checkpoint.meta.epoch + 1;
-    report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${ckptFile}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}`);
-  }
-  const summary = summarize(model, recipe.model);
-  hooks.onStart?.({ params: summary.params, macs: summary.macs, classes, resumedFrom: first - 1, threads });
-
   const trainLoader = new DataLoader(data.train, {
     batchSize: recipe.batchSize, shuffle: true, seed: recipe.seed, augment: augmentation(recipe.augment), normalize: normalization(recipe), workers: run.workers,
   });
   const testLoader = new DataLoader(data.test, { batchSize: run.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(recipe), workers: run.workers });
   try {
+    let first = 1;
+    let resumeAt: EpochPosition | null = null;
+    let lastGood = 'no checkpoint was written';
+    if (checkpoint) {
+      model.loadStateDict(checkpoint.model, ckptFile);
+      optimizer.loadStateDict(checkpoint.optimizer);
+      scheduler.loadStateDict(checkpoint.meta.scheduler);
+      defaultGenerator().setState(checkpoint.meta.rng);
+      history.push(...checkpoint.meta.history);
+      first = checkpoint.meta.epoch + 1;
+      resumeAt = checkpoint.meta.position ?? null;
+      const at = resumeAt ? ` at batch ${resumeAt.batches + 1} of ${trainLoader.length}` : '';
+      report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${ckptFile}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}`);
+      lastGood = `the last good checkpoint (${describePosition(checkpoint.meta.epoch, resumeAt)}) is kept in ${ckptFile}`;
+    }
+    const summary = summarize(model, recipe.model);
+    hooks.onStart?.({ params: summary.params, macs: summary.macs, classes, resumedFrom: first - 1, threads });
+
+    /** Writes the checkpoint: `epochsDone` complete epochs, and with `position` the progress of the next. */
+    const save = (epochsDone: number, position?: EpochPosition) => {
+      fs.mkdirSync(run.out, { recursive: true });
+      saveCheckpoint(ckptFile, {
+        model: model.stateDict(),
+        optimizer: optimizer.stateDict(),
+        meta: {
+          version: CHECKPOINT_VERSION, epoch: epochsDone, ...(position ? { position } : {}), recipe, run, threads, params: summary.params,
+          history, rng: defaultGenerator().getState(), scheduler: scheduler.stateDict(),
+        },
+      });
+      lastGood = `the last good checkpoint (${describePosition(epochsDone, position ?? null)}) is kept in ${ckptFile}`;
+    };
+    const every = run.checkpointEvery * 60_000;
     const last = run.dryRun ? first : recipe.epochs; // a dry run is one epoch of one batch
     for (let epoch = first; epoch <= last; epoch++) {
-      const t0 = performance.now();
+      // a mid-epoch checkpoint resumes at its next batch, with the epoch's sums and time so far
+      const from = resumeAt?.epoch === epoch ? resumeAt : null;
+      resumeAt = null;
+      const t0 = performance.now() - (from?.seconds ?? 0) * 1000;
       model.train();
       const lr = optimizer.paramGroups[0].lr;
       const batches = run.dryRun ? 1 : trainLoader.length;
-      let lossSum = 0, seen = 0;
-      report.epochStart(epoch, batches);
-      for await (const b of trainLoader.epoch(epoch - 1)) {
+      let lossSum = from?.lossSum ?? 0, seen = from?.seen ?? 0;
+      let lastSave = performance.now();
+      report.epochStart(epoch, batches, from?.batches ?? 0);
+      for await (const b of trainLoader.epoch(epoch - 1, from?.batches ?? 0)) {
         const loss = trainStep(model, optimizer, b);
-        if (!Number.isFinite(loss)) {
-          const kept = first > 1 || epoch > 1 ? `the last good checkpoint (epoch ${epoch - 1}) is kept in ${ckptFile}` : 'no checkpoint was written';
-          throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${kept}; lower --lr or change the optimizer`);
-        }
+        if (!Number.isFinite(loss))
+          throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${lastGood}; lower --lr or change the optimizer`);
         lossSum += loss * b.size;
         seen += b.size;
         report.batch(epoch, b, loss, { batches: trainLoader.length, images: data.train.count, logInterval: run.logInterval });
         if (run.dryRun) break;
+        if (every > 0 && b.index + 1 < trainLoader.length && performance.now() - lastSave >= every) {
+          save(epoch - 1, { epoch, batches: b.index + 1, lossSum, seen, seconds: (performance.now() - t0) / 1000 });
+          lastSave = performance.now();
+        }
       }
       report.epochEnd();
       const r = await evaluate(model, testLoader, run.dryRun ? 1 : Infinity);
@@ -113,14 +144,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
       history.push(record);
       hooks.onEpoch?.(record);
       scheduler.step();
-      if (!run.dryRun) {
-        fs.mkdirSync(run.out, { recursive: true });
-        saveCheckpoint(ckptFile, {
-          model: model.stateDict(),
-          optimizer: optimizer.stateDict(),
-          meta: { version: CHECKPOINT_VERSION, epoch, recipe, run, threads, params: summary.params, history, rng: defaultGenerator().getState(), scheduler: scheduler.stateDict() },
-        });
-      }
+      if (!run.dryRun) save(epoch);
     }
     report.log(`Parameters: ${summary.params}`);
     if (run.saveModel) {
