@@ -1,7 +1,7 @@
 // `googlenet train`, `test` and `experiment` end to end on ../shared/data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,6 +85,23 @@ test('a NaN loss stops the run with a clear message and keeps the last good chec
   assert.equal(loadCheckpoint(path.join(out, 'checkpoint.safetensors')).meta.epoch, 1);
 });
 
+/** SIGKILLs the child as soon as `ready()` holds (polled every 5 ms), and waits until it is gone. */
+async function killWhen(child: ChildProcess, ready: () => boolean, tooLate: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      resolve();
+    }, 5);
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error(tooLate));
+    });
+  });
+  await new Promise((r) => child.on('close', r));
+}
+
 function runExperiment(out: string, extra: string[] = []) {
   return ['experiment', '--dataset', 'cifar10', '--models', 'googlenet-short4,googlenet-short3', '--data-dir', sharedPath('data'),
     '--limit-train', '640', '--limit-test', '100', '--epochs', '2', '--save-model', '--out', out, ...extra];
@@ -98,20 +115,7 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   // the same experiment, killed as soon as the first run has a checkpoint (during its epoch 2)
   const child = spawn(process.execPath, [bin, '--threads', '2', ...runExperiment(b)], { stdio: 'ignore' });
   const ckpt = path.join(b, 'googlenet-short4-cifar10', 'checkpoint.safetensors');
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (fs.existsSync(ckpt)) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 5);
-    child.on('exit', () => {
-      clearInterval(timer);
-      reject(new Error('the experiment ended before it could be killed'));
-    });
-  });
-  await new Promise((r) => child.on('close', r));
+  await killWhen(child, () => fs.existsSync(ckpt), 'the experiment ended before it could be killed');
   const killedAt = loadCheckpoint(ckpt).meta.epoch;
   assert.equal(killedAt, 1, 'killed after epoch 1 of the first run');
   const resumed = cli(runExperiment(b));
@@ -175,21 +179,10 @@ test('a run SIGKILLed within an epoch resumes at the batch after its last checkp
       return null; // not written yet
     }
   };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const p = position();
-      if (p && p.epoch === 1 && p.batches >= 3) {
-        clearInterval(timer);
-        child.kill('SIGKILL');
-        resolve();
-      }
-    }, 5);
-    child.on('exit', () => {
-      clearInterval(timer);
-      reject(new Error('the run ended before it could be killed within epoch 1'));
-    });
-  });
-  await new Promise((r) => child.on('close', r));
+  await killWhen(child, () => {
+    const p = position();
+    return !!p && p.epoch === 1 && p.batches >= 3;
+  }, 'the run ended before it could be killed within epoch 1');
   const at = loadCheckpoint(ckpt).meta;
   assert.equal(at.epoch, 0, 'no epoch was complete');
   assert.ok(at.position && at.position.epoch === 1 && at.position.batches >= 3 && at.position.batches < 20, JSON.stringify(at.position));
