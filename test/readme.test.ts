@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../src/data/cifar.js';
 import { MODEL_ORDER } from '../src/experiment/report.js';
-import { createModel, VARIANTS } from '../src/models/googlenet.js';
+import { createModel, describeStages, VARIANTS } from '../src/models/googlenet.js';
 import { summarize } from '../src/models/summary.js';
 import { repoRoot } from './helpers.js';
 
@@ -36,7 +36,7 @@ test("README's tables of the networks: stages from VARIANTS, the seed's results,
   for (const [name, cell] of stages) {
     const spec = VARIANTS[name];
     assert.ok(spec, `README names an unknown network ${name}`);
-    if (!spec.naive) assert.ok(cell.startsWith(spec.stages.map((s) => s.join(' ') || '—').join(' / ')), `${name}: ${cell}`);
+    if (!spec.naive) assert.ok(cell.startsWith(describeStages(spec)), `${name}: ${cell}`);
     assert.equal(cell.includes('(reconstruction)'), !!spec.reconstructed, `${name}: ${cell}`);
   }
   // counted once per network at 100 classes; fewer classes change only the linear layer

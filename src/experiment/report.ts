@@ -14,7 +14,7 @@ export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Obje
 ) as Record<DatasetName, Record<string, SeedResult>>;
 const SEED_EPOCHS = defaultRecipe().epochs;
 
-/** Table order: the seed's table rows, then any other network alphabetically. */
+/** The seed's networks in the order of its tables' rows (compareModels puts any other network after them). */
 export const MODEL_ORDER: string[] = modelNames().filter((m) => VARIANTS[m].seed).sort((a, b) => VARIANTS[a].seed!.row - VARIANTS[b].seed!.row);
 
 /** The footnote of a reconstructed network in a dataset's table, or null for the seed's own networks. */

@@ -169,9 +169,9 @@ export const VARIANTS: Record<string, GoogLeNetSpec> = {
   }),
 };
 
-/** The seed's stages as its variants table writes them, e.g. `a3 / c4 / b5` (— for an empty stage). */
+/** The stages as the variants table writes them, e.g. `a3 b3 / a4 / a5 b5` (— for an empty stage). */
 export function describeStages(spec: GoogLeNetSpec): string {
-  return spec.stages.map((s) => (s.length ? s.join(', ') : '—')).join(' / ');
+  return spec.stages.map((s) => (s.length ? s.join(' ') : '—')).join(' / ');
 }
 
 export class GoogLeNet extends Module {

@@ -106,7 +106,6 @@ export function recipeProblem(r: Recipe): string | null {
   if (r.scheduler === 'multistep' && r.milestones.length === 0) return '--scheduler multistep needs --milestones, e.g. --milestones 8,12';
   if (r.nesterov && (r.optimizer !== 'sgd' || r.momentum <= 0)) return '--nesterov needs --optimizer sgd and a --momentum above 0';
   if (r.warmupEpochs >= r.epochs && r.warmupEpochs > 0) return `--warmup-epochs ${r.warmupEpochs} must be less than --epochs ${r.epochs}`;
-  if (r.coarse && r.dataset !== 'cifar100') return '--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)';
   return null;
 }
 
