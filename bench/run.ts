@@ -5,7 +5,9 @@
 //     alternating, several repeats, medians.
 //  2. The data loader's throughput, and a training step fed by it against one on batches
 //     already in memory.
-// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --json,
+//  3. The run store's cost on a training step, and checkpoint MB/s into PostgreSQL (bench/store.ts,
+//     in its own process).
+// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --json,
 // --against DIR: also run the `googlenet bench` of another built checkout (e.g. a worktree of an
 // earlier commit), alternating with ours, and report ours ÷ theirs: a slowdown check in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
 import { bf16Unsupported } from '../src/nn/precision.js';
 import { benchLoader, benchTrainStep, describeMachine, median, syntheticSplit } from '../src/bench/bench.js';
+import { cpuDescription } from '../src/util/machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
@@ -33,15 +36,6 @@ const against = text('--against') === null ? null : path.resolve(text('--against
 const steps = value('--steps', 3);
 const threads = os.availableParallelism();
 const batch = 64;
-
-/** The CPU's model name, family/model numbers and AVX-512 flags, as /proc/cpuinfo tells them (machines of one kind differ). */
-function cpuDescription(): string {
-  const info = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
-  const field = (name: string) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
-  const flags = (field('flags') ?? '').split(' ');
-  const simd = ['avx2', 'avx512f', 'avx512_bf16', 'avx512_vp2intersect', 'amx_bf16'].filter((f) => flags.includes(f));
-  return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}; ${simd.join(' ') || 'no AVX2'})`;
-}
 
 function machine(): string {
   return `${cpuDescription()}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
@@ -175,6 +169,15 @@ if (!flag('--skip-loader')) {
   console.log(`in memory:   ${s.in_memory_ms.toFixed(0)} ms/step (${s.train_img_per_s.toFixed(1)} images/s)`);
   console.log(`with loader: ${s.with_loader_ms.toFixed(0)} ms/step (ratio ${s.ratio.toFixed(3)}; target ≤ 1.03)`);
   report.loader = { ...loader, step: s };
+}
+
+// ---- 3. the run store ---------------------------------------------------------------------------
+if (!flag('--skip-store')) {
+  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'bench', 'store.js'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench/store.ts failed (exit ${r.status})`);
+  const lines = r.stdout.trim().split('\n');
+  console.log(lines.slice(0, -1).join('\n'));
+  report.store = JSON.parse(lines.at(-1)!);
 }
 
 if (flag('--json')) console.log(JSON.stringify(report));

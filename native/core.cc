@@ -479,6 +479,25 @@ Napi::Value Version(const Napi::CallbackInfo &info) {
                                            std::to_string(v->patch));
 }
 
+// The instruction set oneDNN's CPU kernels use on this machine (recorded with each training attempt:
+// a run resumed under another ISA is no longer bit-reproducible).
+Napi::Value CpuIsa(const Napi::CallbackInfo &info) {
+  expectArgs(info, "cpuIsa", 0);
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return Napi::String::New(info.Env(), "sse41");
+    case dnnl_cpu_isa_avx: return Napi::String::New(info.Env(), "avx");
+    case dnnl_cpu_isa_avx2: return Napi::String::New(info.Env(), "avx2");
+    case dnnl_cpu_isa_avx2_vnni: return Napi::String::New(info.Env(), "avx2_vnni");
+    case dnnl_cpu_isa_avx512_mic: return Napi::String::New(info.Env(), "avx512_mic");
+    case dnnl_cpu_isa_avx512_mic_4ops: return Napi::String::New(info.Env(), "avx512_mic_4ops");
+    case dnnl_cpu_isa_avx512_core: return Napi::String::New(info.Env(), "avx512_core");
+    case dnnl_cpu_isa_avx512_core_vnni: return Napi::String::New(info.Env(), "avx512_core_vnni");
+    case dnnl_cpu_isa_avx512_core_bf16: return Napi::String::New(info.Env(), "avx512_core_bf16");
+    case dnnl_cpu_isa_avx512_core_amx: return Napi::String::New(info.Env(), "avx512_core_amx");
+    default: return Napi::String::New(info.Env(), "isa_all");
+  }
+}
+
 }  // namespace
 
 void registerCore(Napi::Env env, Napi::Object exports) {
@@ -492,6 +511,7 @@ void registerCore(Napi::Env env, Napi::Object exports) {
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("version", Napi::Function::New(env, Version));
+  exports.Set("cpuIsa", Napi::Function::New(env, CpuIsa));
 }
 
 }  // namespace gn

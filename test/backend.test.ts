@@ -58,8 +58,9 @@ test('the backend object has exactly the listed methods (no stale exports such a
   assert.equal(raw.name, 'onednn');
 });
 
-test('version, setThreads, stats, emptyCache', () => {
+test('version, cpuIsa, setThreads, stats, emptyCache', () => {
   assert.match(B.version(), /^\d+\.\d+\.\d+$/);
+  assert.match(B.cpuIsa(), /^(sse41|avx|avx2|avx2_vnni|avx512_\w+)$/);
   const s = B.stats();
   for (const k of ['liveBytes', 'cachedBytes', 'peakBytes', 'primitives', 'threads'] as const) assert.equal(typeof s[k], 'number');
   B.setThreads({ threads: s.threads });

@@ -132,6 +132,8 @@ export interface AdamAttrs {
 export interface Backend {
   readonly name: string;
   version(): string;
+  /** The instruction set oneDNN's kernels use here, e.g. 'avx2' or 'avx512_core_bf16'. */
+  cpuIsa(): string;
   setThreads(attrs: SetThreadsAttrs): void;
   stats(): MemoryStats;
   emptyCache(): void;
@@ -190,7 +192,7 @@ export type BackendMethod = Exclude<keyof Backend, 'name'>;
 
 /** Every method a backend implements, for the load-time check of the native addon and its test. */
 export const BACKEND_METHODS = [
-  'version', 'setThreads', 'stats', 'emptyCache',
+  'version', 'cpuIsa', 'setThreads', 'stats', 'emptyCache',
   'create', 'read', 'write', 'copy', 'release',
   'convForward', 'convBackwardData', 'convBackwardWeights',
   'batchNormForwardTraining', 'batchNormForwardInference', 'batchNormBackward', 'batchNormUpdateRunning',

@@ -131,25 +131,25 @@ function topLevelKeys(text: string): string[] {
 }
 
 /**
- * Writes tensors (data in the order given) atomically: a temporary file in the same directory, then rename.
- * The header is written like the reference implementation: `__metadata__` first, compact JSON, padded with
- * spaces to a multiple of 8 bytes.
+ * The file's bytes, as parts to write or send one after another (the tensors' own memory, not
+ * copies). The header is written like the reference implementation: `__metadata__` first,
+ * compact JSON, padded with spaces to a multiple of 8 bytes.
  */
-export function writeSafetensors(
-  file: string,
+export function encodeSafetensors(
   tensors: Map<string, HostTensor> | Record<string, HostTensor>,
   metadata: Record<string, string> = { format: 'pt' },
-): void {
+  nameForErrors = 'safetensors',
+): Uint8Array[] {
   const list = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
   for (const [k, v] of Object.entries(metadata))
-    if (typeof v !== 'string') throw new Error(`${file}: metadata value for ${JSON.stringify(k)} must be a string, got ${typeof v}`);
+    if (typeof v !== 'string') throw new Error(`${nameForErrors}: metadata value for ${JSON.stringify(k)} must be a string, got ${typeof v}`);
   // Built by hand rather than from one object, where integer-like names would be moved to the front.
   const entries: [string, unknown][] = [['__metadata__', metadata]];
   let offset = 0;
   for (const [key, t] of list) {
-    if (key === '__metadata__') throw new Error(`${file}: "__metadata__" is reserved and cannot be a tensor name`);
+    if (key === '__metadata__') throw new Error(`${nameForErrors}: "__metadata__" is reserved and cannot be a tensor name`);
     const problem = hostTensorProblem(t);
-    if (problem) throw new Error(`${file}: tensor ${JSON.stringify(key)}: ${problem}`);
+    if (problem) throw new Error(`${nameForErrors}: tensor ${JSON.stringify(key)}: ${problem}`);
     entries.push([key, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] }]);
     offset += t.data.byteLength;
   }
@@ -157,17 +157,25 @@ export function writeSafetensors(
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  return [prefix, Buffer.from(json, 'utf8'), ...list.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))];
+}
 
+/** Writes tensors (data in the order given) atomically: a temporary file in the same directory, fsync, then rename. */
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, HostTensor> | Record<string, HostTensor>,
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
+  writeFileAtomic(file, encodeSafetensors(tensors, metadata, file));
+}
+
+/** Writes `parts` to `file` atomically: a temporary file beside it, fsync, rename. */
+export function writeFileAtomic(file: string, parts: Uint8Array[]): void {
   const tmp = path.join(path.dirname(file), `${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
   let fd: number | null = null;
   try {
     fd = fs.openSync(tmp, 'w');
-    fs.writeSync(fd, prefix);
-    fs.writeSync(fd, Buffer.from(json, 'utf8'));
-    for (const [, t] of list) {
-      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      for (let pos = 0; pos < bytes.length; ) pos += fs.writeSync(fd, bytes, pos);
-    }
+    for (const bytes of parts) for (let pos = 0; pos < bytes.length; ) pos += fs.writeSync(fd, bytes, pos);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = null;

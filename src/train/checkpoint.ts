@@ -3,7 +3,7 @@
 // else a bit-exact resume needs: epoch, recipe, run options, scheduler, RNG state, history,
 // thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata, writeFileAtomic } from '../io/safetensors.js';
 import type { StateDict } from '../nn/module.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
@@ -49,11 +49,16 @@ export interface Checkpoint {
 
 const META_KEY = 'googlenet.checkpoint';
 
-export function saveCheckpoint(file: string, c: Checkpoint): void {
+/** The checkpoint as safetensors bytes, in parts (see encodeSafetensors). */
+export function encodeCheckpoint(c: Checkpoint, nameForErrors = 'checkpoint'): Uint8Array[] {
   const tensors = new Map<string, HostTensor>();
   for (const [k, v] of c.model) tensors.set(`model.${k}`, v);
   for (const [k, v] of c.optimizer.tensors) tensors.set(`optimizer.${k}`, v);
-  writeSafetensors(file, tensors, { format: 'pt', [META_KEY]: JSON.stringify({ ...c.meta, optimizer: c.optimizer.meta }) });
+  return encodeSafetensors(tensors, { format: 'pt', [META_KEY]: JSON.stringify({ ...c.meta, optimizer: c.optimizer.meta }) }, nameForErrors);
+}
+
+export function saveCheckpoint(file: string, c: Checkpoint): void {
+  writeFileAtomic(file, encodeCheckpoint(c, file));
 }
 
 /** Version 1 kept one flat config and snake_case epoch records; the rest is as in version 2. */
@@ -76,13 +81,26 @@ function upgrade(meta: MetaV1 & Omit<CheckpointMeta, 'version' | 'recipe' | 'run
 export function loadCheckpoint(file: string): Checkpoint {
   const raw = readSafetensorsMetadata(file)[META_KEY];
   if (!raw) throw new Error(`${file}: not a googlenet checkpoint (no '${META_KEY}' metadata); delete it or point --out elsewhere`);
+  return fromTensors(raw, readSafetensors(file), file);
+}
+
+/** A checkpoint from its safetensors bytes (as a store keeps them); `name` names it in errors. */
+export function decodeCheckpoint(bytes: Buffer, name: string): Checkpoint {
+  const tensors = parseSafetensors(bytes, name);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const raw = (JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__?.[META_KEY];
+  if (!raw) throw new Error(`${name}: not a googlenet checkpoint (no '${META_KEY}' metadata)`);
+  return fromTensors(raw, tensors, name);
+}
+
+function fromTensors(raw: string, tensors: Map<string, HostTensor>, name: string): Checkpoint {
   const { optimizer, ...stored } = JSON.parse(raw) as (CheckpointMeta | Parameters<typeof upgrade>[0]) & { optimizer: OptimizerState['meta'] };
   if (stored.version !== 1 && stored.version !== CHECKPOINT_VERSION)
-    throw new Error(`${file}: checkpoint version ${String((stored as { version: unknown }).version)} is not supported (this build reads 1 and ${CHECKPOINT_VERSION}); resume it with the build that wrote it`);
+    throw new Error(`${name}: checkpoint version ${String((stored as { version: unknown }).version)} is not supported (this build reads 1 and ${CHECKPOINT_VERSION}); resume it with the build that wrote it`);
   const meta = stored.version === 1 ? upgrade(stored) : stored;
   const model: StateDict = new Map();
   const optTensors = new Map<string, HostTensor>();
-  for (const [k, v] of readSafetensors(file)) {
+  for (const [k, v] of tensors) {
     if (k.startsWith('model.')) model.set(k.slice(6), v);
     else if (k.startsWith('optimizer.')) optTensors.set(k.slice(10), v);
   }

@@ -1,0 +1,51 @@
+// What kind of machine this is, as far as bit-reproducibility goes: the CPU (model name and
+// family/model numbers from /proc/cpuinfo), the instruction set oneDNN's kernels chose, oneDNN's
+// version and the thread count. Two attempts at one run agree bit for bit only when all match.
+import fs from 'node:fs';
+import os from 'node:os';
+import { backend } from '../tensor/tensor.js';
+
+export interface Machine {
+  cpu: string;
+  /** /proc/cpuinfo's `cpu family` and `model`, null where there is none. */
+  family: number | null;
+  modelNumber: number | null;
+  /** The ISA oneDNN uses here, e.g. avx2, avx512_core_bf16. */
+  isa: string;
+  onednn: string;
+  threads: number;
+}
+
+function cpuinfo(): (name: string) => string | undefined {
+  const info = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+  return (name) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
+}
+
+export function thisMachine(threads: number): Machine {
+  const field = cpuinfo();
+  const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
+  return {
+    cpu: field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU',
+    family: num(field('cpu family')), modelNumber: num(field('model')),
+    isa: backend().cpuIsa(), onednn: backend().version(), threads,
+  };
+}
+
+/** `AMD EPYC 7B13 (family 25 model 1; avx2 avx512f …)`: the model name, numbers and SIMD flags the bench reports. */
+export function cpuDescription(): string {
+  const field = cpuinfo();
+  const flags = (field('flags') ?? '').split(' ');
+  const simd = ['avx2', 'avx512f', 'avx512_bf16', 'avx512_vp2intersect', 'amx_bf16'].filter((f) => flags.includes(f));
+  return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}; ${simd.join(' ') || 'no AVX2'})`;
+}
+
+/** How two machines differ in what changes a run's bits (`ISA avx2 (was avx512_core)`…), or null. */
+export function machineDifference(was: Machine, now: Machine): string | null {
+  const parts: string[] = [];
+  if (was.cpu !== now.cpu || was.family !== now.family || was.modelNumber !== now.modelNumber)
+    parts.push(`CPU ${now.cpu} family ${now.family ?? '?'} model ${now.modelNumber ?? '?'} (was ${was.cpu} family ${was.family ?? '?'} model ${was.modelNumber ?? '?'})`);
+  if (was.isa !== now.isa) parts.push(`ISA ${now.isa} (was ${was.isa})`);
+  if (was.onednn !== now.onednn) parts.push(`oneDNN ${now.onednn} (was ${was.onednn})`);
+  if (was.threads !== now.threads) parts.push(`${now.threads} threads (was ${was.threads})`);
+  return parts.length ? parts.join(', ') : null;
+}
