@@ -19,7 +19,7 @@ for (const seed of [1, 2, 3])
     const c = configFromFlat({ model, dataset: 'cifar10', seed, precision, epochs, dataDir, limitTrain: trainN, limitTest: testN, testBatchSize: 100,
       out: path.join(os.tmpdir(), `gn-acc-${process.pid}-${seed}-${precision}`) });
     const t0 = performance.now();
-    const r = await train(c, { data }, { log: () => {}, info: () => {}, progress: false });
+    const r = await train(c, { claim: null, data }, { log: () => {}, info: () => {}, progress: false });
     const last = r.epochs.at(-1)!;
     errors[precision].push(last.top1Error);
     console.log(`seed ${seed} ${precision}: top-1 error ${last.top1Error.toFixed(4)}, top-5 ${last.top5Error.toFixed(4)}, train loss ${last.trainLoss.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

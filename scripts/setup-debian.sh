@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project builds against: oneDNN 2.x (libdnnl-dev) and a
-# C++ toolchain for the native addon. Uses sudo when not root; does nothing if all present.
+# C++ toolchain for the native addon, and PostgreSQL, whose binaries the store tests use to start
+# throwaway clusters of their own. Uses sudo when not root; does nothing if all present.
 set -euo pipefail
-packages=(libdnnl-dev g++ make python3)
+packages=(libdnnl-dev g++ make python3 postgresql)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0

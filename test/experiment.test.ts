@@ -3,73 +3,133 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ExperimentDb, type RunInfo } from '../src/experiment/db.js';
+import Database from 'better-sqlite3';
 import { buildResults, formatDuration, MODEL_ORDER, renderMarkdown, SEED_TABLES, writeReport } from '../src/experiment/report.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
+import { defaultRecipe } from '../src/train/config.js';
+import { machineDifference, thisMachine } from '../src/util/machine.js';
+import { repoRoot } from './helpers.js';
 
-const info = (model: string, params: number, macs: number): RunInfo => ({
-  model, dataset: 'cifar10', classes: 10, params, macs, epochsPlanned: 2, config: { model, dataset: 'cifar10', epochs: 2, lr: 0.1 }, threads: 4,
+const spec = (model: string, params: number, macs: number) => ({
+  model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 2, lr: 0.1 }, classes: 10, params, macs,
 });
 const epoch = (n: number, top1: number, seconds: number) => ({
-  epoch: n, trainLoss: 2.1 - 0.5 * n, testLoss: 1.9 - 0.4 * n, top1Error: top1, top5Error: top1 / 6, lr: 0.1, seconds,
+  epoch: n, trainLoss: 2.1 - 0.5 * n, testLoss: 1.9 - 0.4 * n, top1Error: top1, top5Error: top1 / 6, lr: 0.1, seconds, finishedAt: new Date().toISOString(),
 });
+const worker = { name: 'test:1', heartbeat: 30 };
 
-function fixture() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-test-'));
-  const db = ExperimentDb.open(path.join(dir, 'nested', 'experiment.sqlite'));
-  const s4 = db.beginRun(info('googlenet-short4', 1551546, 156575744), 0);
-  db.recordEpoch(s4, epoch(1, 0.5512, 100.25));
-  db.recordEpoch(s4, epoch(2, 0.4123, 101.5));
-  db.completeRun(s4);
-  const s3 = db.beginRun(info('googlenet-short3', 1872914, 364718080), 0);
-  db.recordEpoch(s3, epoch(1, 0.6034, 250));
-  return { dir, db, s3, s4 };
+async function claimed(store: RunStore, model: string, params: number, macs: number): Promise<RunClaim> {
+  const run = await store.ensureRun(spec(model, params, macs));
+  const c = await store.claim(run.id, worker);
+  assert.ok(!isRefusal(c), JSON.stringify(c));
+  await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+  return c;
 }
 
-test('ExperimentDb: schema, unique runs, resume, replace, completion', () => {
-  const { dir, db, s3, s4 } = fixture();
-  try {
-    assert.equal(db.db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.deepEqual(db.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '1' });
-    assert.throws(() => db.db.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, config, threads, status, started_at)
-      VALUES ('googlenet-short4', 'cifar10', 10, 1, 1, 1, '{}', 1, 'running', 'now')`).run(), /UNIQUE/);
-    assert.throws(() => db.db.prepare(`UPDATE runs SET status = 'odd' WHERE id = ?`).run(s4), /CHECK/);
+/** A store with googlenet-short4 complete after 2 epochs and googlenet-short3 running in epoch 2. */
+async function fixture() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'experiment-test-'));
+  const store = SqliteStore.open(path.join(dir, 'nested', 'experiment.sqlite'));
+  const s4 = await claimed(store, 'googlenet-short4', 1551546, 156575744);
+  await s4.recordEpoch(epoch(1, 0.5512, 100.25));
+  await s4.recordEpoch(epoch(2, 0.4123, 101.5));
+  await s4.finish('complete');
+  const s3 = await claimed(store, 'googlenet-short3', 1872914, 364718080);
+  await s3.recordEpoch(epoch(1, 0.6034, 250));
+  return { dir, store, s3, s4 };
+}
 
-    const r4 = db.run('googlenet-short4', 'cifar10')!;
+test('SQLite store: WAL, schema 2, unique runs, status values, one claim at a time', async () => {
+  const { dir, store, s3 } = await fixture();
+  try {
+    const db = new Database(store.file, { readonly: true });
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '2' });
+    db.close();
+    const rw = new Database(store.file);
+    assert.throws(() => rw.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
+      VALUES ('googlenet-short4', 'cifar10', 10, 1, 1, 1, '{}', 'queued', 'now')`).run(), /UNIQUE/);
+    assert.throws(() => rw.prepare(`UPDATE runs SET status = 'odd' WHERE id = ?`).run(s3.run.id), /CHECK/);
+    rw.close();
+
+    const r4 = (await store.run('googlenet-short4', 'cifar10'))!;
     assert.equal(r4.status, 'complete');
     assert.equal(r4.seconds, 201.75);
     assert.ok(r4.finishedAt);
-    assert.deepEqual(r4.config, { model: 'googlenet-short4', dataset: 'cifar10', epochs: 2, lr: 0.1 });
-    assert.equal(db.run('googlenet-short4', 'cifar100'), undefined);
-    assert.deepEqual(db.runs().map((r) => r.model), ['googlenet-short4', 'googlenet-short3']);
+    assert.deepEqual([r4.recipe.epochs, r4.recipe.lr], [2, 0.1]);
+    assert.equal(await store.run('googlenet-short4', 'cifar100'), undefined);
+    assert.deepEqual((await store.runs()).map((r) => r.model), ['googlenet-short4', 'googlenet-short3']);
 
-    // recordEpoch replaces an epoch recorded twice
-    db.recordEpoch(s3, epoch(1, 0.6, 240));
-    assert.deepEqual(db.epochs(s3).map((e) => [e.epoch, e.top1Error, e.seconds]), [[1, 0.6, 240]]);
-    db.recordEpoch(s3, epoch(1, 0.6034, 250));
+    // a recorded run with another recipe is refused, naming the flag
+    await assert.rejects(store.ensureRun({ ...spec('googlenet-short4', 1551546, 156575744), recipe: { ...spec('googlenet-short4', 0, 0).recipe, lr: 0.5 } }),
+      /googlenet-short4 on cifar10 is recorded with another recipe: --lr 0.5 \(was 0.1\); use another store/);
+    // the run s3 holds is busy for another worker; a complete one is done
+    const other = { name: 'other:2', heartbeat: 30 };
+    assert.match((await store.claim(s3.run.id, other) as { reason: string }).reason, /googlenet-short3 on cifar10 is held by test:1 \(attempt 2, heartbeat \d+ s ago\)/);
+    assert.deepEqual(await store.claim(r4.id, other), { refused: 'done', reason: 'googlenet-short4 on cifar10 is complete' });
 
-    // resuming from checkpoint epoch 1: same row, back to running, epoch 2 deleted
-    assert.equal(db.beginRun(info('googlenet-short4', 1551546, 156575744), 1), s4);
-    const resumed = db.run('googlenet-short4', 'cifar10')!;
-    assert.equal(resumed.status, 'running');
-    assert.equal(resumed.seconds, null);
-    assert.equal(resumed.finishedAt, null);
-    assert.deepEqual(db.epochs(s4).map((e) => e.epoch), [1]);
-    db.recordEpoch(s4, epoch(2, 0.4, 99));
-    db.completeRun(s4);
-    assert.equal(db.run('googlenet-short4', 'cifar10')!.seconds, 100.25 + 99);
-
-    db.failRun(s3, 'out of memory');
-    assert.deepEqual([db.run('googlenet-short3', 'cifar10')!.status, db.run('googlenet-short3', 'cifar10')!.error], ['failed', 'out of memory']);
+    // recordEpoch replaces an epoch recorded twice, and records the attempt that wrote it
+    await s3.recordEpoch(epoch(1, 0.6, 240));
+    assert.deepEqual((await store.epochs(s3.run.id)).map((e) => [e.epoch, e.top1Error, e.seconds]), [[1, 0.6, 240]]);
+    const ro = new Database(store.file, { readonly: true });
+    assert.deepEqual(ro.prepare(`SELECT attempt_id FROM epochs WHERE run_id = ?`).all(s3.run.id), [{ attempt_id: s3.attemptId }]);
+    ro.close();
+    await s3.finish('failed', 'out of memory');
+    const r3 = (await store.run('googlenet-short3', 'cifar10'))!;
+    assert.deepEqual([r3.status, r3.error, r3.attemptId], ['failed', 'out of memory', null]);
+    assert.deepEqual((await store.attempts(r3.id)).map((a) => [a.outcome, a.worker, a.firstBatch]), [['failed', 'test:1', { epoch: 1, batch: 0 }]]);
+    await store.retry(r3.id);
+    assert.equal((await store.run('googlenet-short3', 'cifar10'))!.status, 'queued');
+    await assert.rejects(store.retry(r4.id), /googlenet-short4 on cifar10 is complete, not failed/);
   } finally {
-    db.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('report: results.md, results.json and plots drawn from the db', async () => {
-  const { dir, db, s4 } = fixture();
+test('a schema-1 experiment.sqlite from before the store opens, upgrades in place and reports the same numbers', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'schema1-'));
+  const fixtureDir = path.join(repoRoot, 'test', 'data', 'schema1');
+  fs.copyFileSync(path.join(fixtureDir, 'experiment.sqlite'), path.join(dir, 'experiment.sqlite'));
+  const before = JSON.parse(fs.readFileSync(path.join(fixtureDir, 'results.json'), 'utf8'));
+  const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
   try {
-    const r = buildResults(db);
+    const after = await buildResults(store);
+    // a run version 1 left 'running' was cut short: it is now 'interrupted' (it resumes); all else is as it was
+    for (const rows of Object.values(before.datasets) as { status: string }[][]) for (const r of rows) if (r.status === 'running') r.status = 'interrupted';
+    assert.deepEqual(after.datasets, before.datasets, 'every table row the same: errors, params, MACs, times, statuses');
+    assert.equal(after.runs.length, 4);
+    for (const r of before.runs) {
+      const now = after.runs.find((x) => x.model === r.model && x.dataset === r.dataset)!;
+      assert.deepEqual(now.epochs, r.epochs, `${r.model} on ${r.dataset}: epochs kept`);
+      assert.deepEqual(now.recipe, r.config.recipe, 'the recipe kept');
+      assert.equal(now.status, r.status === 'running' ? 'interrupted' : r.status);
+    }
+    const db = new Database(store.file, { readonly: true });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '2' });
+    assert.deepEqual(db.prepare(`SELECT COUNT(*) AS n FROM epochs WHERE attempt_id IS NULL`).get(), { n: 5 });
+    db.close();
+    // and it takes new attempts
+    const short2 = after.runs.find((r) => r.model === 'googlenet-short2')!;
+    const c = await store.claim(short2.id, worker);
+    assert.ok(!isRefusal(c));
+    await c.abandon();
+  } finally {
+    await store.close();
+  }
+  // a store newer than this build is refused with one line
+  const db = new Database(path.join(dir, 'experiment.sqlite'));
+  db.prepare(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`).run();
+  db.close();
+  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 3 is newer than this build's 2; use the googlenet that wrote it/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('report: results.md, results.json and plots drawn from the store', async () => {
+  const { dir, store, s3, s4 } = await fixture();
+  try {
+    const r = await buildResults(store);
     assert.deepEqual(Object.keys(r.datasets), ['cifar10']);
     const rows = r.datasets.cifar10!;
     assert.deepEqual(rows.map((x) => x.model), ['googlenet-short3', 'googlenet-short4']); // table order
@@ -83,7 +143,7 @@ test('report: results.md, results.json and plots drawn from the db', async () =>
     assert.equal(MODEL_ORDER.length, 7);
 
     const out = path.join(dir, 'out');
-    const files = await writeReport(db, out, 'my.sqlite');
+    const files = await writeReport(store, out);
     const md = fs.readFileSync(files.markdown, 'utf8');
     assert.equal(md, fs.readFileSync(path.join(out, 'results.md'), 'utf8'));
     assert.match(md, /## CIFAR-10\n/);
@@ -93,12 +153,12 @@ test('report: results.md, results.json and plots drawn from the db', async () =>
     assert.match(md, /^† googlenet-short3 is a reconstruction/m);
     assert.match(md, /^† googlenet-short4 is a reconstruction/m);
     assert.ok(md.includes('![cifar10-test-top1](plots/cifar10-test-top1.svg)'));
-    assert.ok(md.includes('drawn from `my.sqlite`'));
+    assert.ok(md.includes(`drawn from \`sqlite:${store.file}\``));
 
     const json = JSON.parse(fs.readFileSync(files.json, 'utf8'));
     assert.deepEqual(json.datasets.cifar10[1].top1Error, 0.4123);
-    assert.deepEqual(json.runs.map((x: { id: number }) => x.id), db.runs().map((x) => x.id).reverse());
-    assert.deepEqual(json.runs.find((x: { id: number }) => x.id === s4).epochs, db.epochs(s4));
+    assert.deepEqual(json.runs.map((x: { id: number }) => x.id), (await store.runs()).map((x) => x.id).reverse());
+    assert.deepEqual(json.runs.find((x: { id: number }) => x.id === s4.run.id).epochs, await store.epochs(s4.run.id));
 
     assert.deepEqual(files.plots.map((p) => path.basename(p)).sort(),
       ['cifar10-test-top1.svg', 'cifar10-top1-vs-params.svg', 'cifar10-train-loss.svg']);
@@ -111,10 +171,10 @@ test('report: results.md, results.json and plots drawn from the db', async () =>
     assert.deepEqual(leftovers, []);
 
     // a failed run is marked
-    db.failRun(s4, 'NaN loss');
-    assert.match(renderMarkdown(buildResults(db)), /\| googlenet-short4 \(failed: NaN loss\) \|/);
+    await s3.finish('failed', 'NaN loss');
+    assert.match(renderMarkdown(await buildResults(store)), /\| googlenet-short3 \(failed: NaN loss\) \|/);
   } finally {
-    db.close();
+    await store.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
@@ -125,4 +185,11 @@ test('formatDuration: the seed style', () => {
   assert.equal(formatDuration(3723), '1h2m3s');
   assert.equal(formatDuration(0), '0s');
   assert.equal(formatDuration(600), '10m0s');
+});
+
+test('machineDifference names what changes a run\'s bits: CPU, ISA, oneDNN version, threads', () => {
+  const here = thisMachine(2);
+  assert.equal(machineDifference(here, { ...here }), null);
+  assert.equal(machineDifference({ ...here, isa: 'avx512_core_bf16', threads: 16 }, here), `ISA ${here.isa} (was avx512_core_bf16), 2 threads (was 16)`);
+  assert.match(machineDifference({ ...here, cpu: 'Other CPU', family: 6, modelNumber: 143 }, here)!, /^CPU .* family .* model .* \(was Other CPU family 6 model 143\)$/);
 });

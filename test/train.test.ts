@@ -1,7 +1,7 @@
 // `googlenet train`, `test` and `experiment` end to end on ../shared/data.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,15 +9,10 @@ import Database from 'better-sqlite3';
 import { readSafetensors, readSafetensorsMetadata } from '../src/io/safetensors.js';
 import { modelNames } from '../src/models/googlenet.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
+import { sharedOpts, sharedPath } from './helpers.js';
+import { bin, cli, start, until } from './processes.js';
 
-const bin = path.join(repoRoot, 'bin', 'googlenet.js');
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gn-train-'));
-
-function cli(args: string[], timeout = 300000) {
-  const r = spawnSync(process.execPath, [bin, '--threads', '2', ...args], { encoding: 'utf8', timeout });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.trim() };
-}
 
 function oneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
   assert.notEqual(r.code, 0, 'exit code');
@@ -102,6 +97,18 @@ async function killWhen(child: ChildProcess, ready: () => boolean, tooLate: stri
   await new Promise((r) => child.on('close', r));
 }
 
+/** The checkpoint the experiment store in `dir` names as current for a run, or null. */
+function currentCheckpoint(dir: string, run: string): string | null {
+  try {
+    const db = new Database(path.join(dir, 'experiment.sqlite'), { readonly: true, fileMustExist: true });
+    const row = db.prepare(`SELECT checkpoint FROM runs WHERE model || '-' || dataset = ?`).get(run) as { checkpoint: string | null } | undefined;
+    db.close();
+    return row?.checkpoint ? path.join(dir, row.checkpoint) : null;
+  } catch {
+    return null; // not created yet
+  }
+}
+
 function runExperiment(out: string, extra: string[] = []) {
   return ['experiment', '--dataset', 'cifar10', '--models', 'googlenet-short4,googlenet-short3', '--data-dir', sharedPath('data'),
     '--limit-train', '640', '--limit-test', '100', '--epochs', '2', '--save-model', '--out', out, ...extra];
@@ -112,15 +119,40 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   const clean = cli(runExperiment(a));
   assert.equal(clean.code, 0, clean.stderr);
 
-  // the same experiment, killed as soon as the first run has a checkpoint (during its epoch 2)
+  // the same experiment, stopped by SIGTERM within its first epoch: checkpoint, hand back, exit 0
+  const term = start(runExperiment(b));
+  await until(() => /^Train Epoch: 1 \[0\/640 /m.test(term.out.stdout), term.exit, 'the experiment ended before SIGTERM');
+  term.child.kill('SIGTERM');
+  assert.equal(await term.exit, 0, term.out.stderr);
+  const stoppedAt = Number(term.out.stderr.match(/stopped at epoch 1, batch (\d+); .*Resume with: googlenet --threads 2 experiment /)?.[1]);
+  assert.ok(stoppedAt >= 1 && stoppedAt < 10, term.out.stderr);
+  const status = cli(['status', '--store', `sqlite:${path.join(b, 'experiment.sqlite')}`, '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  const first = (JSON.parse(status.stdout.trim().split('\n').at(-1)!) as { runs: { model: string; status: string; attempts: { outcome: string; first_batch: unknown }[] }[] }).runs[0];
+  assert.deepEqual([first.model, first.status, first.attempts.map((x) => x.outcome)], ['googlenet-short4', 'interrupted', ['interrupted']]);
+
+  // resumed by the same command at the next batch, then SIGKILLed once epoch 1 of the first run is checkpointed
   const child = spawn(process.execPath, [bin, '--threads', '2', ...runExperiment(b)], { stdio: 'ignore' });
-  const ckpt = path.join(b, 'googlenet-short4-cifar10', 'checkpoint.safetensors');
-  await killWhen(child, () => fs.existsSync(ckpt), 'the experiment ended before it could be killed');
-  const killedAt = loadCheckpoint(ckpt).meta.epoch;
+  const epochsDone = () => {
+    const file = currentCheckpoint(b, 'googlenet-short4-cifar10');
+    try {
+      return file ? (JSON.parse(readSafetensorsMetadata(file)['googlenet.checkpoint']) as { epoch: number }).epoch : 0;
+    } catch {
+      return 0; // replaced while reading
+    }
+  };
+  await killWhen(child, () => epochsDone() >= 1, 'the experiment ended before it could be killed');
+  const killedAt = loadCheckpoint(currentCheckpoint(b, 'googlenet-short4-cifar10')!).meta.epoch;
   assert.equal(killedAt, 1, 'killed after epoch 1 of the first run');
   const resumed = cli(runExperiment(b));
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming googlenet-short4 on cifar10 from .*: 1 of 2 epochs done, starting epoch 2/);
+  const db0 = new Database(path.join(b, 'experiment.sqlite'), { readonly: true });
+  const tried = db0.prepare(`SELECT a.outcome, a.first_epoch, a.first_batch FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.model = 'googlenet-short4' ORDER BY a.id`).all();
+  db0.close();
+  assert.deepEqual(tried, [
+    { outcome: 'interrupted', first_epoch: 1, first_batch: 0 }, { outcome: 'crashed', first_epoch: 1, first_batch: stoppedAt }, { outcome: 'complete', first_epoch: 2, first_batch: 0 },
+  ]);
   assert.equal((resumed.stdout.match(/^Train Epoch: 1 /gm) ?? []).length, 1, 'only the second run trains an epoch 1');
 
   for (const model of ['googlenet-short4', 'googlenet-short3']) {
@@ -158,8 +190,26 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   // running it again skips both complete runs
   const again = cli(runExperiment(a));
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stderr, /googlenet-short4 on cifar10: complete in .*, skipped/);
+  assert.match(again.stderr, /googlenet-short4 on cifar10: complete in sqlite:.*experiment\.sqlite, skipped/);
   assert.doesNotMatch(again.stdout, /Train Epoch/);
+});
+
+test('two experiment processes on one folder never train the same run at the same time', sharedOpts, async () => {
+  const dir = tmp();
+  // small runs, one thread each: the two processes share this machine's cores
+  const args = ['--threads', '1', 'experiment', '--dataset', 'cifar10', '--models', 'googlenet-short4,googlenet-short3', '--data-dir', sharedPath('data'),
+    '--limit-train', '320', '--limit-test', '20', '--epochs', '1', '--out', dir];
+  const p = start(args), q = start(args);
+  assert.deepEqual(await Promise.all([p.exit, q.exit]), [0, 0], p.out.stderr + q.out.stderr);
+  const db = new Database(path.join(dir, 'experiment.sqlite'), { readonly: true });
+  const attempts = db.prepare(`SELECT r.model, a.worker, a.outcome FROM attempts a JOIN runs r ON r.id = a.run_id ORDER BY a.id`).all() as { model: string; worker: string; outcome: string }[];
+  db.close();
+  // each run was trained by one attempt of one process; the two processes took one run each
+  assert.deepEqual(attempts.map((a) => a.outcome), ['complete', 'complete']);
+  assert.deepEqual(attempts.map((a) => a.model).sort(), ['googlenet-short3', 'googlenet-short4']);
+  assert.notEqual(attempts[0].worker, attempts[1].worker);
+  assert.equal((p.out.stdout + q.out.stdout).match(/^Train Epoch: 1 \[0\/320 /gm)?.length, 2, 'each run trained its first epoch once');
+  assert.match(p.out.stderr + q.out.stderr, /waiting for runs other workers hold: googlenet-short\d on cifar10 is held by /);
 });
 
 test('a run SIGKILLed within an epoch resumes at the batch after its last checkpoint, to the same weights and metrics', sharedOpts, async () => {
@@ -199,4 +249,25 @@ test('a run SIGKILLed within an epoch resumes at the batch after its last checkp
   for (const [k, v] of wa) assert.deepEqual(wb.get(k)!.data, v.data, `${k} differs after a mid-epoch resume`);
   const metrics = (stdout: string) => (JSON.parse(stdout.trim().split('\n').at(-1)!).epochs as Record<string, number>[]).map(({ seconds: _, ...m }) => m);
   assert.deepEqual(metrics(resumed.stdout), metrics(clean.stdout), 'epoch metrics (times aside) equal the uninterrupted run');
+  const attempts = (JSON.parse(fs.readFileSync(path.join(b, 'run.json'), 'utf8')) as { attempts: { outcome: string; firstBatch: unknown }[] }).attempts;
+  assert.deepEqual(attempts.map((x) => [x.outcome, x.firstBatch]), [['crashed', { epoch: 1, batch: 0 }], ['complete', { epoch: 1, batch: at.position!.batches }]]);
+
+  // Ctrl-C: a checkpoint at the next batch, the attempt marked interrupted, exit 130 and how to resume; the same command with --resume finishes it
+  const c = tmp();
+  const run = start(args(c).map((x) => (x === '0.001' ? '0' : x)));
+  await until(() => /^Train Epoch: 1 \[320\/640 /m.test(run.out.stdout), run.exit, 'the run ended before Ctrl-C');
+  run.child.kill('SIGINT');
+  assert.equal(await run.exit, 130, run.out.stderr);
+  const stopped = run.out.stderr.match(/googlenet: stopped at epoch 1, batch (\d+); the checkpoint there is kept and the attempt is marked interrupted\. Resume with: googlenet --threads 2 train .* --resume$/m);
+  assert.ok(stopped, run.out.stderr);
+  const kept = loadCheckpoint(path.join(c, 'checkpoint.safetensors')).meta;
+  assert.deepEqual([kept.epoch, kept.position?.epoch, kept.position?.batches], [0, 1, Number(stopped[1])]);
+  const state = JSON.parse(fs.readFileSync(path.join(c, 'run.json'), 'utf8')) as { run: { status: string }; attempts: { outcome: string }[] };
+  assert.deepEqual([state.run.status, state.attempts.map((x) => x.outcome)], ['interrupted', ['interrupted']]);
+  const again = cli([...args(c).map((x) => (x === '0.001' ? '0' : x)), '--resume']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`starting epoch 1 at batch ${Number(stopped[1]) + 1} of 20`));
+  const wc = readSafetensors(path.join(c, 'model.safetensors'));
+  for (const [k, v] of wa) assert.deepEqual(wc.get(k)!.data, v.data, `${k} differs after Ctrl-C and resume`);
+  assert.deepEqual(metrics(again.stdout), metrics(clean.stdout));
 });

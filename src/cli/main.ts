@@ -8,7 +8,8 @@ import { ensureDataset } from '../data/download.js';
 import { loadData } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
-import { runExperiment } from '../experiment/experiment.js';
+import { DB_FILE, runExperiment, saveModel, type ExperimentResult } from '../experiment/experiment.js';
+import { writeReport } from '../experiment/report.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { createModel, modelNames, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
@@ -21,6 +22,16 @@ import {
 import { evaluate, testLine } from '../train/evaluate.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
 import { train, type TrainResult } from '../train/trainer.js';
+import { runAttempt } from '../train/attempt.js';
+import { runSpec } from '../train/spec.js';
+import { STOP_EXIT_CODE, StopRequest, type StopSignal } from '../train/stop.js';
+import { FolderStore } from '../store/folder.js';
+import { openStore, STORE_ENV } from '../store/open.js';
+import { PostgresStore } from '../store/postgres.js';
+import { RunQueue } from '../queue/queue.js';
+import { runWorker } from '../experiment/worker.js';
+import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName } from '../store/store.js';
+import { formatStatus, statusJson, storeStatus } from './status.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -42,6 +53,14 @@ function nonNegativeNumber(name: string) {
   return (v: string): number => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative number, got '${v}'`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
     return n;
   };
 }
@@ -178,17 +197,68 @@ function jsonResult(r: TrainResult): string {
   });
 }
 
+/** The first SIGINT/SIGTERM asks the loop to checkpoint and hand the run back; a second ends the process at once. */
+function stopOnSignals(): StopRequest {
+  return new StopRequest((s) => console.error(`googlenet: ${s}: checkpointing at the next batch and handing the run back (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)`)).install();
+}
+
+/** The command line that resumes this one: the same arguments, with `extra` added when absent. */
+function resumeCommand(extra: string[] = []): string {
+  const args = process.argv.slice(2);
+  return ['googlenet', ...args, ...extra.filter((a) => !args.includes(a))].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+}
+
+/** After a stop: how to resume, and the signal's exit code. */
+function reportInterrupted(end: { signal: StopSignal; epoch: number; batch: number }, resume: string): void {
+  console.error(`googlenet: stopped at epoch ${end.epoch}, batch ${end.batch}; the checkpoint there is kept and the attempt is marked interrupted. Resume with: ${resume}`);
+  process.exitCode = STOP_EXIT_CODE[end.signal];
+}
+
+const heartbeatOption = () => new Option('--heartbeat <seconds>', `seconds between the heartbeats that keep a claim on a run (another worker takes it after ${LEASE_BEATS} missed)`)
+  .argParser(positiveNumber('--heartbeat')).default(DEFAULT_HEARTBEAT);
+
 addTrainOptions(
   program
     .command('train')
-    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch")
+    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch and every --checkpoint-every minutes")
     .addOption(datasetOption())
-    .option('--out <dir>', 'run folder for the checkpoint and saved model (default: runs/<model>-<dataset>)'),
+    .option('--out <dir>', 'run folder for the checkpoint, run.json and saved model (default: runs/<model>-<dataset>)')
+    .addOption(heartbeatOption().hideHelp()),
   true,
-).action(async (o: TrainFlags) => {
-  const result = await train(configFrom(o, {}), { resume: o.resume, mirror: o.mirror });
-  if (o.json) console.log(jsonResult(result));
+).action(async (o: TrainFlags & { heartbeat: number }) => {
+  const config = configFrom(o, {});
+  if (config.run.dryRun) {
+    const result = await train(config, { claim: null, mirror: o.mirror });
+    if (o.json) console.log(jsonResult(result));
+    return;
+  }
+  const store = new FolderStore(config.run.out);
+  const held = await store.runs();
+  if (held.length && !o.resume) {
+    if (fs.existsSync(store.checkpointFile)) throw new Error(`${store.checkpointFile} exists: pass --resume to continue that run, or choose another --out`);
+    throw new Error(`${config.run.out} holds a run (${held[0].status}): pass --resume to continue it, or choose another --out`);
+  }
+  const run = await store.ensureRun(runSpec(config.recipe));
+  const claim = await store.claim(run.id, { name: workerName(), heartbeat: o.heartbeat });
+  if (isRefusal(claim)) {
+    if (claim.refused !== 'done') throw new Error(claim.reason);
+    console.error(`googlenet: ${claim.reason}; nothing to train`);
+    return;
+  }
+  const end = await runAttempt(claim, config, { mirror: o.mirror, stop: stopOnSignals() });
+  if (end.outcome === 'interrupted') return reportInterrupted(end, resumeCommand(['--resume']));
+  if (end.outcome !== 'complete') throw new Error(end.error);
+  if (end.result.weights) saveModel(config, end.result, (l) => console.error(l));
+  if (o.json) console.log(jsonResult(end.result));
 });
+
+/** --store, else $GOOGLENET_STORE, else `fallback` (or an error naming both). */
+function storeUrl(o: { store?: string }, fallback?: string): string {
+  const url = o.store ?? process.env[STORE_ENV] ?? fallback;
+  if (!url) throw new Error(`no run store: pass --store URL (sqlite:PATH, postgres://user@host:port/db or a run folder) or set ${STORE_ENV}`);
+  return url;
+}
+const storeOption = (extra = '') => new Option('--store <url>', `run store: sqlite:PATH, postgres://user@host:port/database (password from PGPASSWORD or ~/.pgpass) or a run folder; default $${STORE_ENV}${extra}`);
 
 const EXPERIMENT_DATASETS = [...DATASET_NAMES, 'both'] as const;
 
@@ -198,16 +268,37 @@ addTrainOptions(
     .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite")
     .addOption(new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset))
     .option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`, 'all')
-    .requiredOption('--out <dir>', 'experiment folder: one run folder per network and dataset, experiment.sqlite, results.md, results.json, plots/'),
+    .requiredOption('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints)')
+    .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
+    .addOption(heartbeatOption())
+    .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it'),
   false,
-).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string }) => {
+).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string; store?: string; heartbeat: number; enqueueOnly?: boolean }) => {
   const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
   const unknown = models.find((m) => !modelNames().includes(m));
   if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
   const datasets: DatasetName[] = o.dataset === 'both' ? DATASET_NAMES : [o.dataset];
   const base = configFrom({ ...o, dataset: datasets[0] }, { model: models[0] });
-  const { runs, report } = await runExperiment({ out: o.out, datasets, models, base, mirror: o.mirror });
+  const store = base.run.dryRun ? null : await openStore(storeUrl(o, `sqlite:${path.join(o.out, DB_FILE)}`));
+  if (store instanceof FolderStore && datasets.length * models.length > 1) {
+    await store.close();
+    throw new Error(`--store ${store.url} is a run folder, which holds one run; an experiment of ${datasets.length * models.length} runs needs sqlite:PATH or postgres://…`);
+  }
+  const queue = store instanceof PostgresStore ? await RunQueue.open(store) : undefined;
+  const stop = stopOnSignals();
+  let result: ExperimentResult;
+  try {
+    result = await runExperiment({
+      out: o.out, store: store!, queue, worker: { name: workerName(), heartbeat: o.heartbeat }, datasets, models, base, mirror: o.mirror, stop, enqueueOnly: o.enqueueOnly,
+    });
+  } finally {
+    stop.remove();
+    await queue?.close();
+    await store?.close();
+  }
+  const { runs, report, interrupted } = result;
   if (report) console.error(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
+  if (interrupted) return reportInterrupted(interrupted, resumeCommand());
   const failed = runs.filter((r) => r.status === 'failed');
   if (o.json && report) console.log(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
   if (failed.length) throw new Error(`${failed.length} of ${runs.length} runs failed: ${failed.map((r) => `${r.model} on ${r.dataset} (${r.error})`).join('; ')}`);
@@ -261,6 +352,112 @@ program
       console.log(o.json ? JSON.stringify(r) : testLine(r).trim());
     } finally {
       model.dispose();
+    }
+  });
+
+program
+  .command('worker')
+  .description('train runs from a PostgreSQL store\'s queue, one at a time, on this machine: take one, claim it, train it (downloading its dataset when missing), record it, take the next')
+  .addOption(storeOption())
+  .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
+  .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead')
+  .option('--until-empty', 'exit 0 once every run in the store is complete or failed (default: wait for more work)')
+  .addOption(heartbeatOption())
+  .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), d.run.checkpointEvery)
+  .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), d.run.testBatchSize)
+  .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), d.run.logInterval)
+  .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
+  .action(async (o: { store?: string; dataDir: string; mirror?: string; untilEmpty?: boolean; heartbeat: number } & Partial<RunOptions>) => {
+    const store = await openStore(storeUrl(o));
+    if (!(store instanceof PostgresStore)) {
+      await store.close();
+      throw new Error(`${store.url}: a worker takes runs from a PostgreSQL store's queue; on one machine use \`googlenet experiment --store ${store.url}\``);
+    }
+    const queue = await RunQueue.open(store);
+    const stop = stopOnSignals();
+    try {
+      const { run } = configFromFlat({ ...o, threads: program.opts().threads as number | undefined });
+      const r = await runWorker({ store, queue, worker: { name: workerName(), heartbeat: o.heartbeat }, run, untilEmpty: !!o.untilEmpty, stop, mirror: o.mirror });
+      if (r.interrupted) reportInterrupted(r.interrupted, resumeCommand());
+    } finally {
+      stop.remove();
+      await queue.close();
+      await store.close();
+    }
+  });
+
+program
+  .command('status')
+  .description('every run in a store: state, worker, epoch/batch, images/s, ETA, attempts and last error')
+  .addOption(storeOption())
+  .option('--json', 'make the last stdout line {runs: [{model, dataset, status, epochs_done, epochs_planned, worker, attempts: [...]}]}')
+  .action(async (o: { store?: string; json?: boolean }) => {
+    const store = await openStore(storeUrl(o));
+    try {
+      const runs = await storeStatus(store);
+      console.log(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('report')
+  .description('write results.md, results.json and plots/ from a store, as experiment does when it ends')
+  .addOption(storeOption())
+  .requiredOption('--out <dir>', 'folder for results.md, results.json and plots/')
+  .action(async (o: { store?: string; out: string }) => {
+    const store = await openStore(storeUrl(o));
+    try {
+      const r = await writeReport(store, o.out);
+      console.error(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('export')
+  .description("a run's trained weights from its store's current checkpoint, as a safetensors state dict with PyTorch names (for `test --weights` or PyTorch's load_state_dict)")
+  .addOption(storeOption())
+  .argument('<model>', modelHelp)
+  .argument('<dataset>', listChoices(DATASET_NAMES))
+  .requiredOption('--out <file>', 'the safetensors file to write')
+  .action(async (model: string, dataset: string, o: { store?: string; out: string }) => {
+    const store = await openStore(storeUrl(o));
+    try {
+      const run = await store.run(model, dataset);
+      if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
+      const c = await store.checkpoint(run.id);
+      if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
+      const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
+      writeSafetensors(o.out, c.model, { format: 'pt', model, dataset });
+      console.error(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
+    } finally {
+      await store.close();
+    }
+  });
+
+program
+  .command('retry')
+  .description('queue a failed run again (its crash count reset); workers then take it')
+  .addOption(storeOption())
+  .argument('<model>', modelHelp)
+  .argument('<dataset>', listChoices(DATASET_NAMES))
+  .action(async (model: string, dataset: string, o: { store?: string }) => {
+    const store = await openStore(storeUrl(o));
+    try {
+      const run = await store.run(model, dataset);
+      if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
+      await store.retry(run.id);
+      if (store instanceof PostgresStore) {
+        // workers take runs from the queue: the failed run has no job left there
+        const queue = await RunQueue.open(store);
+        await queue.enqueue(run).finally(() => queue.close());
+      }
+      console.error(`${model} on ${dataset} is queued again in ${store.url}`);
+    } finally {
+      await store.close();
     }
   });
 

@@ -1,85 +1,155 @@
-// The seed's experiment with one command: every chosen network on every chosen dataset, one
-// after another, each run recorded epoch by epoch in DIR/experiment.sqlite (the single
-// source of results.md, results.json and the plots). Complete runs are skipped; an
-// interrupted one resumes from its last complete epoch.
+// The seed's experiment with one command: every chosen network on every chosen dataset, each
+// run recorded in a run store (by default sqlite:DIR/experiment.sqlite), the single source of
+// results.md, results.json and the plots. The grid is recorded first (a run already recorded
+// with another recipe is refused); then this process claims and trains the runs one at a time,
+// skipping complete ones, resuming interrupted or crashed ones at their last checkpoint, and
+// leaving runs other processes hold to them (it waits for those at the end, so the report
+// covers the whole grid).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DatasetName } from '../data/cifar.js';
+import type { CifarSplit, DatasetName } from '../data/cifar.js';
 import { loadData } from '../data/load.js';
-import { recipeDifference, configFromFlat, type Recipe, type TrainConfig } from '../train/config.js';
+import { writeSafetensors } from '../io/safetensors.js';
+import { isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
+import { runAttempt, type AttemptEnd } from '../train/attempt.js';
+import type { TrainConfig } from '../train/config.js';
+import { runSpec } from '../train/spec.js';
+import type { StopRequest } from '../train/stop.js';
 import { train, type TrainResult } from '../train/trainer.js';
-import { ExperimentDb } from './db.js';
+import type { RunQueue } from '../queue/queue.js';
 import { writeReport } from './report.js';
+import { runWorker } from './worker.js';
 
 export const DB_FILE = 'experiment.sqlite';
 
 export interface ExperimentOptions {
+  /** Where results.md, results.json, plots/ (and with --save-model each run's model.safetensors) go. */
   out: string;
+  store: RunStore;
+  worker: WorkerIdentity;
   datasets: DatasetName[];
   models: string[];
-  /** The recipe and run options shared by every run; model, dataset and out are set per run. */
+  /** The recipe and run options shared by every run; model and dataset are set per run. */
   base: TrainConfig;
   mirror?: string | null;
+  stop?: StopRequest;
+  /** With a PostgreSQL store: the runs go to this queue, and this process trains them as a worker. */
+  queue?: RunQueue;
+  /** Record (and with a queue, enqueue) the grid and return without training. */
+  enqueueOnly?: boolean;
   info?: (line: string) => void;
   log?: (line: string) => void;
 }
 
 export interface ExperimentResult {
-  runs: { model: string; dataset: DatasetName; status: 'complete' | 'skipped' | 'failed'; result?: TrainResult; error?: string }[];
+  runs: { model: string; dataset: DatasetName; status: 'complete' | 'skipped' | 'failed' | 'queued'; result?: TrainResult; error?: string }[];
   report: { markdown: string; json: string; plots: string[] } | null;
+  /** Set when a signal stopped the experiment: the attempt was handed back. */
+  interrupted?: Extract<AttemptEnd, { outcome: 'interrupted' }>;
 }
 
-/** The recipe a runs row was trained with (rows written before the recipe/run split hold one flat config). */
-function storedRecipe(config: Record<string, unknown>): Recipe {
-  return 'recipe' in config ? (config.recipe as Recipe) : configFromFlat(config).recipe;
-}
+const configFor = (o: ExperimentOptions, model: string, dataset: DatasetName): TrainConfig =>
+  ({ recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out, `${model}-${dataset}`) } });
+
+/** Seconds between looks at runs other processes hold. */
+const POLL_SECONDS = 2;
 
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const info = o.info ?? ((l: string) => console.error(l));
-  const dry = o.base.run.dryRun;
-  fs.mkdirSync(o.out, { recursive: true });
-  const db = dry ? null : ExperimentDb.open(path.join(o.out, DB_FILE));
-  const runs: ExperimentResult['runs'] = [];
-  const total = o.datasets.length * o.models.length;
-  try {
-    for (const dataset of o.datasets) {
-      // read the data once per dataset, shared by its runs
-      const { train: trainSplit, test: testSplit } = await loadData({ ...o.base.recipe, dataset, dataDir: o.base.run.dataDir, mirror: o.mirror });
-      const data = { train: trainSplit!, test: testSplit! };
-      for (const model of o.models) {
-        const n = runs.length + 1;
-        const config: TrainConfig = { recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out, `${model}-${dataset}`) } };
-        const done = db?.run(model, dataset);
-        if (done?.status === 'complete' && !recipeDifference(storedRecipe(done.config), config.recipe)) {
-          info(`[${n}/${total}] ${model} on ${dataset}: complete in ${o.out}, skipped`);
-          runs.push({ model, dataset, status: 'skipped' });
-          continue;
-        }
-        info(`[${n}/${total}] ${model} on ${dataset}`);
-        let runId = -1;
-        try {
-          const result = await train(config, { resume: true, data }, {
-            log: o.log,
-            info,
-            onStart: (s) => {
-              runId = db?.beginRun({ model, dataset, classes: s.classes, params: s.params, macs: s.macs, epochsPlanned: config.recipe.epochs, config: { ...config }, threads: s.threads }, s.resumedFrom) ?? -1;
-            },
-            onEpoch: (r) => db?.recordEpoch(runId, r),
-          });
-          if (db && runId >= 0) db.completeRun(runId);
-          runs.push({ model, dataset, status: 'complete', result });
-        } catch (e) {
-          const msg = (e as Error).message;
-          if (db && runId >= 0) db.failRun(runId, msg);
-          info(`[${n}/${total}] ${model} on ${dataset} failed: ${msg}`);
-          runs.push({ model, dataset, status: 'failed', error: msg });
-        }
-        if (db) await writeReport(db, o.out, DB_FILE);
-      }
-    }
-    const report = db ? await writeReport(db, o.out, DB_FILE) : null;
-    return { runs, report };
-  } finally {
-    db?.close();
+  if (o.base.run.dryRun) return dryRun(o, info);
+  const grid = o.datasets.flatMap((dataset) => o.models.map((model) => ({ model, dataset, config: configFor(o, model, dataset) })));
+  const rows = new Map<string, RunRow>();
+  for (const g of grid) rows.set(runName(g), await o.store.ensureRun(runSpec(g.config.recipe)));
+  if (o.queue) return viaQueue(o, o.queue, [...rows.values()], info);
+  if (o.enqueueOnly) {
+    info(`recorded ${grid.length} runs in ${o.store.url}; train them with \`googlenet experiment\` on this machine (a SQLite store has no queue for workers)`);
+    return { runs: grid.map((g) => ({ model: g.model, dataset: g.dataset, status: 'queued' })), report: null };
   }
+
+  const data = new Map<DatasetName, { train: CifarSplit; test: CifarSplit }>();
+  const splits = async (dataset: DatasetName) => {
+    if (!data.has(dataset)) {
+      const d = await loadData({ ...o.base.recipe, dataset, dataDir: o.base.run.dataDir, mirror: o.mirror });
+      data.set(dataset, { train: d.train!, test: d.test! });
+    }
+    return data.get(dataset)!;
+  };
+  const results = new Map<string, ExperimentResult['runs'][number]>();
+  let waitingFor = '';
+  for (;;) {
+    let claimedAny = false;
+    const busy: string[] = [];
+    for (const [i, g] of grid.entries()) {
+      const name = runName(g);
+      if (results.has(name)) continue;
+      const tag = `[${i + 1}/${grid.length}] ${name}`;
+      const claim = await o.store.claim(rows.get(name)!.id, o.worker);
+      if (isRefusal(claim)) {
+        if (claim.refused === 'busy') busy.push(claim.reason);
+        else if (claim.refused === 'done') {
+          info(`${tag}: complete in ${o.store.url}, skipped`);
+          results.set(name, { model: g.model, dataset: g.dataset, status: 'skipped' });
+        } else {
+          info(`${tag}: ${claim.reason}`);
+          results.set(name, { model: g.model, dataset: g.dataset, status: 'failed', error: claim.reason });
+        }
+        continue;
+      }
+      claimedAny = true;
+      info(`${tag} (attempt ${claim.attemptId} on ${o.worker.name})`);
+      const end = await runAttempt(claim, g.config, { data: await splits(g.dataset), stop: o.stop }, { log: o.log, info });
+      if (end.outcome === 'interrupted') return { runs: [...results.values()], report: await writeReport(o.store, o.out), interrupted: end };
+      if (end.outcome === 'complete') {
+        if (end.result.weights) saveModel(g.config, end.result, info);
+        results.set(name, { model: g.model, dataset: g.dataset, status: 'complete', result: end.result });
+      } else if (end.outcome === 'failed') {
+        info(`${tag} failed: ${end.error}`);
+        results.set(name, { model: g.model, dataset: g.dataset, status: 'failed', error: end.error });
+      } else if (end.outcome === 'crashed') info(`${tag} crashed: ${end.error}; it is queued again`);
+      await writeReport(o.store, o.out);
+    }
+    if (results.size === grid.length) break;
+    if (!claimedAny) {
+      const now = busy.join('; ');
+      if (now !== waitingFor) info(`waiting for runs other workers hold: ${now}`);
+      waitingFor = now;
+      if (o.stop?.requested) break;
+      await new Promise((r) => setTimeout(r, POLL_SECONDS * 1000));
+    }
+  }
+  return { runs: [...results.values()], report: await writeReport(o.store, o.out) };
+}
+
+/** The grid through the queue: each run not complete is enqueued (once, however often this runs); then, unless enqueue-only, this process works as a worker until every run is complete or failed. */
+async function viaQueue(o: ExperimentOptions, queue: RunQueue, rows: RunRow[], info: (l: string) => void): Promise<ExperimentResult> {
+  let queued = 0;
+  for (const r of rows) if (r.status !== 'complete' && r.status !== 'failed' && (await queue.enqueue(r))) queued++;
+  info(`${rows.length} runs recorded in ${o.store.url}; ${queued} newly queued`);
+  const status = (r: RunRow) => (r.status === 'complete' ? 'complete' : r.status === 'failed' ? 'failed' : 'queued');
+  if (o.enqueueOnly) return { runs: rows.map((r) => ({ model: r.model, dataset: r.dataset as DatasetName, status: status(r), ...(r.error ? { error: r.error } : {}) })), report: null };
+  const { interrupted } = await runWorker({ store: o.store, queue, worker: o.worker, run: o.base.run, untilEmpty: true, stop: o.stop, mirror: o.mirror, info, log: o.log });
+  const report = await writeReport(o.store, o.out);
+  const now = await o.store.runs();
+  const mine = now.filter((r) => rows.some((x) => x.id === r.id));
+  return { runs: mine.map((r) => ({ model: r.model, dataset: r.dataset as DatasetName, status: status(r), ...(r.error ? { error: r.error } : {}) })), report, ...(interrupted ? { interrupted } : {}) };
+}
+
+/** --dry-run: one batch of each run, nothing recorded. */
+async function dryRun(o: ExperimentOptions, info: (l: string) => void): Promise<ExperimentResult> {
+  const runs: ExperimentResult['runs'] = [];
+  for (const dataset of o.datasets)
+    for (const model of o.models) {
+      info(`[${runs.length + 1}/${o.datasets.length * o.models.length}] ${model} on ${dataset} (dry run)`);
+      const result = await train(configFor(o, model, dataset), { claim: null, mirror: o.mirror }, { log: o.log, info });
+      runs.push({ model, dataset, status: 'complete', result });
+    }
+  return { runs, report: null };
+}
+
+/** --save-model: the trained weights in DIR/<model>-<dataset>/model.safetensors (PyTorch names). */
+export function saveModel(c: TrainConfig, r: TrainResult, info: (l: string) => void): void {
+  const file = path.join(c.run.out, 'model.safetensors');
+  fs.mkdirSync(c.run.out, { recursive: true });
+  writeSafetensors(file, r.weights!, { format: 'pt', model: r.model, dataset: r.dataset });
+  info(`saved ${file}`);
 }

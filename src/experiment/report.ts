@@ -1,11 +1,11 @@
-// results.md, results.json and plots/*.svg, drawn only from the experiment database.
+// results.md, results.json and plots/*.svg, drawn only from the run store (any of them).
 import fs from 'node:fs';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { describeStages, modelNames, VARIANTS, type SeedResult } from '../models/googlenet.js';
 import { DATASET_NAMES, defaultRecipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
-import type { ExperimentDb, RunRow } from './db.js';
+import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { renderPlots } from './plots.js';
 
 /** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
@@ -47,7 +47,7 @@ export interface ResultRow {
   top1Error: number | null; top5Error: number | null; seconds: number | null;
   /** the last recorded epoch */
   epochs: number;
-  /** 'complete', 'failed: …' or 'running' */
+  /** 'complete', 'failed: …', 'running', 'queued' or 'interrupted' */
   status: string;
   epochsPlanned?: number;
   seed?: SeedResult;
@@ -55,14 +55,13 @@ export interface ResultRow {
 export interface ResultsJson {
   generatedAt: string;
   datasets: Record<string, ResultRow[]>;
-  runs: (RunRow & { epochs: EpochRecord[] })[];
+  runs: (RunRow & { epochs: EpochRecord[]; attempts: AttemptRow[] })[];
 }
 
 /** Every run with its epochs; per dataset, each run's final values (those of its last recorded epoch). */
-export function buildResults(db: ExperimentDb): ResultsJson {
-  const runs = db.runs()
-    .sort((a, b) => compareDatasets(a.dataset, b.dataset) || compareModels(a.model, b.model))
-    .map((r) => ({ ...r, epochs: db.epochs(r.id) }));
+export async function buildResults(store: RunStore): Promise<ResultsJson> {
+  const sorted = (await store.runs()).sort((a, b) => compareDatasets(a.dataset, b.dataset) || compareModels(a.model, b.model));
+  const runs = await Promise.all(sorted.map(async (r) => ({ ...r, epochs: await store.epochs(r.id), attempts: await store.attempts(r.id) })));
   const datasets: ResultsJson['datasets'] = {};
   for (const r of runs) {
     const last = r.epochs.at(-1);
@@ -91,7 +90,7 @@ export function formatDuration(seconds: number): string {
 const int = (n: number) => n.toLocaleString('en-US');
 const err = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
-export interface MarkdownOptions { dbName?: string; plots?: string[] }
+export interface MarkdownOptions { storeName?: string; plots?: string[] }
 
 /** results.md: one table per dataset in the seed's form, ours beside the seed's. */
 export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string {
@@ -107,7 +106,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     const notes: string[] = [];
     for (const x of rows) {
       let name = x.model;
-      if (x.status === 'running') name += ` (running, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'})`;
+      if (x.status === 'running' || x.status === 'queued' || x.status === 'interrupted') name += ` (${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'})`;
       else if (x.status.startsWith('failed')) name += ` (${x.status.replace(/\s+/g, ' ').replace(/\|/g, '\\|')})`;
       const note = reconstructionNote(x.model, dataset, x.params);
       const mark = note ? '†' : '';
@@ -126,7 +125,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     out.push('## Plots', '');
     for (const p of o.plots) out.push(`![${path.basename(p, '.svg')}](${p})`, '');
   }
-  out.push(`The tables and plots are drawn from \`${o.dbName ?? 'experiment.sqlite'}\` (generated ${r.generatedAt}).`, '');
+  out.push(`The tables and plots are drawn from \`${o.storeName ?? 'experiment.sqlite'}\` (generated ${r.generatedAt}).`, '');
   return out.join('\n');
 }
 
@@ -137,8 +136,8 @@ function writeAtomic(file: string, text: string): void {
 }
 
 /** Writes outDir/results.md, outDir/results.json and outDir/plots/*.svg (each atomically); returns their paths. */
-export async function writeReport(db: ExperimentDb, outDir: string, dbName = 'experiment.sqlite'): Promise<{ markdown: string; json: string; plots: string[] }> {
-  const r = buildResults(db);
+export async function writeReport(store: RunStore, outDir: string): Promise<{ markdown: string; json: string; plots: string[] }> {
+  const r = await buildResults(store);
   const svgs = await renderPlots(r);
   const plotDir = path.join(outDir, 'plots');
   fs.mkdirSync(plotDir, { recursive: true });
@@ -151,6 +150,6 @@ export async function writeReport(db: ExperimentDb, outDir: string, dbName = 'ex
   const markdown = path.join(outDir, 'results.md');
   const json = path.join(outDir, 'results.json');
   writeAtomic(json, JSON.stringify(r, null, 2) + '\n');
-  writeAtomic(markdown, renderMarkdown(r, { dbName, plots: [...svgs.keys()].map((n) => `plots/${n}`) }));
+  writeAtomic(markdown, renderMarkdown(r, { storeName: store.url, plots: [...svgs.keys()].map((n) => `plots/${n}`) }));
   return { markdown, json, plots };
 }

@@ -1,24 +1,26 @@
 // The seed's training loop (train + test each epoch, scheduler step per epoch), plus what a long
 // run needs: a checkpoint after every epoch and every few minutes within one, exact resume (at the
-// next batch), and a clear stop on a NaN/Inf loss.
-import fs from 'node:fs';
-import path from 'node:path';
+// next batch), a clear stop on a NaN/Inf loss, and a clean stop on SIGINT/SIGTERM. Everything it
+// keeps goes through the run's claim on its store (src/store/), which the loop only awaits.
 import type { CifarSplit } from '../data/cifar.js';
 import { loadData } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
-import { writeSafetensors } from '../io/safetensors.js';
 import { createModel } from '../models/googlenet.js';
 import { summarize } from '../models/summary.js';
+import type { StateDict } from '../nn/module.js';
 import { setPrecision } from '../nn/layers.js';
+import { ClaimLostError, RunFailure, runName, type RunClaim } from '../store/store.js';
 import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
-import { CHECKPOINT_VERSION, loadCheckpoint, saveCheckpoint, type EpochPosition } from './checkpoint.js';
+import { machineDifference, thisMachine } from '../util/machine.js';
+import { CHECKPOINT_VERSION, type EpochPosition } from './checkpoint.js';
 import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
 import { evaluate, testLine } from './evaluate.js';
 import type { EpochRecord } from './record.js';
 import { Reporter, type ReporterOptions } from './reporter.js';
 import { trainStep } from './step.js';
+import { Interrupted, type StopRequest } from './stop.js';
 
 export interface TrainHooks extends ReporterOptions {
   /** Called when the run starts or resumes, before the first epoch it runs. */
@@ -33,30 +35,37 @@ export interface TrainResult {
   params: number;
   epochs: EpochRecord[];
   seconds: number;
+  /** The trained weights (PyTorch names), when the run options ask to save the model. */
+  weights?: StateDict;
 }
 
-export const CHECKPOINT = 'checkpoint.safetensors';
+export interface TrainOptions {
+  /** The attempt the run is kept through; null keeps nothing (a dry run, or a library call that wants only the result). */
+  claim: RunClaim | null;
+  /** Asked to stop (SIGINT/SIGTERM): checkpoint at the next batch and throw Interrupted. */
+  stop?: StopRequest;
+  mirror?: string | null;
+  /** The splits, when the caller has read them already. */
+  data?: { train: CifarSplit; test: CifarSplit };
+}
+
+/** Seconds between progress reports handed to the claim's liveness thread. */
+const PROGRESS_EVERY = 1;
 
 /** `epoch 3`, or `epoch 4, batch 120` for a checkpoint within an epoch. */
 function describePosition(epochsDone: number, position: EpochPosition | null): string {
   return position ? `epoch ${position.epoch}, batch ${position.batches}` : `epoch ${epochsDone}`;
 }
 
-export function checkpointPath(c: TrainConfig): string {
-  return path.join(c.run.out, CHECKPOINT);
-}
-
-/** Trains the recipe's network on its dataset, resuming from the run folder's checkpoint when `resume` is set. */
-export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: string | null; data?: { train: CifarSplit; test: CifarSplit } } = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
+/** Trains the recipe's network on its dataset, resuming from the claim's checkpoint when it has one. */
+export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   const { recipe, run } = c;
+  const { claim } = opts;
   const report = new Reporter(hooks);
-  const ckptFile = checkpointPath(c);
-  const checkpoint = opts.resume && fs.existsSync(ckptFile) ? loadCheckpoint(ckptFile) : null;
-  if (!opts.resume && !run.dryRun && fs.existsSync(ckptFile))
-    throw new Error(`${ckptFile} exists: pass --resume to continue that run, or choose another --out`);
+  const checkpoint = claim ? await claim.loadCheckpoint() : null;
   if (checkpoint) {
     const diff = resumableDifference(checkpoint.meta.recipe, recipe);
-    if (diff) throw new Error(`${ckptFile}: cannot resume with a different recipe: ${diff}; use another --out for a new run`);
+    if (diff) throw new RunFailure(`${claim!.where}: cannot resume with a different recipe: ${diff}; use another --out for a new run`);
   }
   // the thread count changes how oneDNN splits reductions, so a resumed run keeps the checkpoint's
   const threads = checkpoint?.meta.threads ?? run.threads;
@@ -64,7 +73,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
     report.info(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
   backend().setThreads({ threads });
 
-  const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }) as { train: CifarSplit; test: CifarSplit });
+  const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }).catch((e: Error) => { throw new RunFailure(e.message); }) as { train: CifarSplit; test: CifarSplit });
   manualSeed(recipe.seed);
   const classes = classCount(recipe);
   const model = createModel(recipe.model, classes, { fixBatchNormEps: recipe.fixBnEps });
@@ -81,7 +90,7 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
     let resumeAt: EpochPosition | null = null;
     let lastGood = 'no checkpoint was written';
     if (checkpoint) {
-      model.loadStateDict(checkpoint.model, ckptFile);
+      model.loadStateDict(checkpoint.model, claim!.where);
       optimizer.loadStateDict(checkpoint.optimizer);
       scheduler.loadStateDict(checkpoint.meta.scheduler);
       defaultGenerator().setState(checkpoint.meta.rng);
@@ -89,16 +98,23 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
       first = checkpoint.meta.epoch + 1;
       resumeAt = checkpoint.meta.position ?? null;
       const at = resumeAt ? ` at batch ${resumeAt.batches + 1} of ${trainLoader.length}` : '';
-      report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${ckptFile}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}`);
-      lastGood = `the last good checkpoint (${describePosition(checkpoint.meta.epoch, resumeAt)}) is kept in ${ckptFile}`;
+      report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${claim!.where}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}`);
+      lastGood = `the last good checkpoint (${describePosition(checkpoint.meta.epoch, resumeAt)}) is kept in ${claim!.where}`;
+    }
+    if (claim) {
+      const machine = thisMachine(threads);
+      const was = claim.previous?.machine;
+      const diff = was && checkpoint ? machineDifference(was, machine) : null;
+      if (diff) report.info(`${runName(recipe)} resumes on another kind of machine: ${diff}; from here on it is no longer bit-reproducible`);
+      await claim.start({ epoch: first, batch: resumeAt?.batches ?? 0 }, machine);
     }
     const summary = summarize(model, recipe.model);
     hooks.onStart?.({ params: summary.params, macs: summary.macs, classes, resumedFrom: first - 1, threads });
 
     /** Writes the checkpoint: `epochsDone` complete epochs, and with `position` the progress of the next. */
-    const save = (epochsDone: number, position?: EpochPosition) => {
-      fs.mkdirSync(run.out, { recursive: true });
-      saveCheckpoint(ckptFile, {
+    const save = async (epochsDone: number, position?: EpochPosition) => {
+      if (!claim) return;
+      await claim.saveCheckpoint({
         model: model.stateDict(),
         optimizer: optimizer.stateDict(),
         meta: {
@@ -106,7 +122,17 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
           history, rng: defaultGenerator().getState(), scheduler: scheduler.stateDict(),
         },
       });
-      lastGood = `the last good checkpoint (${describePosition(epochsDone, position ?? null)}) is kept in ${ckptFile}`;
+      lastGood = `the last good checkpoint (${describePosition(epochsDone, position ?? null)}) is kept in ${claim.where}`;
+    };
+    let lastProgress = 0;
+    /** After each batch: live progress for the store, and whether the run is still this attempt's. */
+    const afterBatch = (epoch: number, batch: number, batches: number, imagesPerSecond: number | null) => {
+      if (!claim) return;
+      if (claim.lost) throw new ClaimLostError(claim.attemptId, runName(recipe), 'another attempt (found by its heartbeat)');
+      if (performance.now() - lastProgress < PROGRESS_EVERY * 1000) return;
+      lastProgress = performance.now();
+      const left = (recipe.epochs - epoch) * trainLoader.length + (batches - batch);
+      claim.progress({ epoch, batch, batches, imagesPerSecond, etaSeconds: imagesPerSecond ? (left * recipe.batchSize) / imagesPerSecond : null });
     };
     const every = run.checkpointEvery * 60_000;
     const last = run.dryRun ? first : recipe.epochs; // a dry run is one epoch of one batch
@@ -120,40 +146,49 @@ export async function train(c: TrainConfig, opts: { resume?: boolean; mirror?: s
       const batches = run.dryRun ? 1 : trainLoader.length;
       let lossSum = from?.lossSum ?? 0, seen = from?.seen ?? 0;
       let lastSave = performance.now();
+      const started = performance.now(), firstImages = seen;
       report.epochStart(epoch, batches, from?.batches ?? 0);
       for await (const b of trainLoader.epoch(epoch - 1, from?.batches ?? 0)) {
         const loss = trainStep(model, optimizer, b);
         if (!Number.isFinite(loss))
-          throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${lastGood}; lower --lr or change the optimizer`);
+          throw new RunFailure(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${lastGood}; lower --lr or change the optimizer`);
         lossSum += loss * b.size;
         seen += b.size;
         report.batch(epoch, b, loss, { batches: trainLoader.length, images: data.train.count, logInterval: run.logInterval });
         if (run.dryRun) break;
-        if (every > 0 && b.index + 1 < trainLoader.length && performance.now() - lastSave >= every) {
-          save(epoch - 1, { epoch, batches: b.index + 1, lossSum, seen, seconds: (performance.now() - t0) / 1000 });
+        afterBatch(epoch, b.index + 1, trainLoader.length, (seen - firstImages) / ((performance.now() - started) / 1000));
+        // batches the loader has ready resolve as microtasks: let signal handlers (macrotasks) run between steps
+        await new Promise((resolve) => setImmediate(resolve));
+        const stop = opts.stop?.requested;
+        if (stop || (every > 0 && b.index + 1 < trainLoader.length && performance.now() - lastSave >= every)) {
+          await save(epoch - 1, { epoch, batches: b.index + 1, lossSum, seen, seconds: (performance.now() - t0) / 1000 });
           lastSave = performance.now();
+          if (stop) throw new Interrupted(stop, epoch, b.index + 1);
         }
       }
       report.epochEnd();
       const r = await evaluate(model, testLoader, run.dryRun ? 1 : Infinity);
       report.log(testLine(r));
+      if (!Number.isFinite(r.loss))
+        throw new RunFailure(`training diverged: the test loss is ${r.loss} after epoch ${epoch}; ${lastGood}; lower --lr or change the optimizer`);
       const record: EpochRecord = {
         epoch, trainLoss: lossSum / seen, testLoss: r.loss, top1Error: r.top1_error, top5Error: r.top5_error, lr,
         seconds: (performance.now() - t0) / 1000, finishedAt: new Date().toISOString(),
       };
       history.push(record);
+      // the epoch's row is committed before the checkpoint that includes it becomes current
+      await claim?.recordEpoch(record);
       hooks.onEpoch?.(record);
       scheduler.step();
-      if (!run.dryRun) save(epoch);
+      if (!run.dryRun) await save(epoch);
+      const stop = opts.stop?.requested;
+      if (stop && epoch < last) throw new Interrupted(stop, epoch + 1, 0);
     }
     report.log(`Parameters: ${summary.params}`);
-    if (run.saveModel) {
-      fs.mkdirSync(run.out, { recursive: true });
-      const file = path.join(run.out, 'model.safetensors');
-      writeSafetensors(file, model.stateDict(), { format: 'pt', model: recipe.model, dataset: recipe.dataset });
-      report.info(`saved ${file}`);
-    }
-    return { model: recipe.model, dataset: recipe.dataset, params: summary.params, epochs: history, seconds: history.reduce((s, e) => s + e.seconds, 0) };
+    return {
+      model: recipe.model, dataset: recipe.dataset, params: summary.params, epochs: history, seconds: history.reduce((s, e) => s + e.seconds, 0),
+      ...(run.saveModel ? { weights: model.stateDict() } : {}),
+    };
   } finally {
     report.close();
     await trainLoader.close();

@@ -1,0 +1,36 @@
+// The SQL stores' rows as their drivers return them, and the records they map to: one mapping for
+// SQLite and PostgreSQL (SQLite returns JSON columns as text, PostgreSQL's JSONB already parsed).
+import type { Recipe } from '../train/config.js';
+import type { EpochRecord } from '../train/record.js';
+import type { AttemptOutcome, AttemptRow, Progress, RunRow } from './store.js';
+
+export interface RunColumns {
+  id: number; model: string; dataset: string; classes: number; params: number; macs: number; epochs_planned: number;
+  recipe: Recipe | string; status: RunRow['status']; error: string | null; attempt_id: number | null; crashes: number;
+  progress: Progress | string | null; started_at: string | null; finished_at: string | null; seconds: number | null;
+}
+export interface AttemptColumns {
+  id: number; run_id: number; worker: string; started_at: string; ended_at: string | null; outcome: AttemptOutcome; error: string | null;
+  first_epoch: number | null; first_batch: number | null; refused_writes: number; cpu: string | null; cpu_family: number | null;
+  cpu_model: number | null; isa: string | null; onednn: string | null; threads: number | null; heartbeat_at: string; heartbeat_seconds: number;
+}
+export interface EpochColumns {
+  epoch: number; train_loss: number; test_loss: number; top1_error: number; top5_error: number; lr: number; seconds: number; finished_at: string;
+}
+
+const parsed = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+export const toRun = (r: RunColumns): RunRow => ({
+  id: r.id, model: r.model, dataset: r.dataset, recipe: parsed(r.recipe), classes: r.classes, params: r.params, macs: r.macs,
+  epochsPlanned: r.epochs_planned, status: r.status, error: r.error, attemptId: r.attempt_id, crashes: r.crashes,
+  startedAt: r.started_at, finishedAt: r.finished_at, seconds: r.seconds, progress: r.progress === null ? null : parsed(r.progress),
+});
+export const toAttempt = (a: AttemptColumns): AttemptRow => ({
+  id: a.id, runId: a.run_id, worker: a.worker, startedAt: a.started_at, endedAt: a.ended_at, outcome: a.outcome, error: a.error,
+  firstBatch: a.first_epoch === null ? null : { epoch: a.first_epoch, batch: a.first_batch ?? 0 }, refusedWrites: a.refused_writes,
+  machine: a.cpu === null ? null : { cpu: a.cpu, family: a.cpu_family, modelNumber: a.cpu_model, isa: a.isa ?? '', onednn: a.onednn ?? '', threads: a.threads ?? 0 },
+  heartbeatAt: a.heartbeat_at, heartbeatSeconds: a.heartbeat_seconds,
+});
+export const toEpoch = (e: EpochColumns): EpochRecord => ({
+  epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error, lr: e.lr, seconds: e.seconds, finishedAt: e.finished_at,
+});

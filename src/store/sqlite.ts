@@ -1,0 +1,340 @@
+// The SQLite run store (`sqlite:PATH`, the default of `experiment`: DIR/experiment.sqlite): the
+// experiment on one machine. better-sqlite3, WAL journal. Checkpoints are files beside the
+// database (DIR/<model>-<dataset>/checkpoint-a<attempt>-<n>.safetensors), written whole and
+// then made current by one transaction that names them in runs.checkpoint; claims are leases in
+// SQLite's own transactions (BEGIN IMMEDIATE), fenced as store.ts describes.
+//
+// Schema (version 2; a version-1 file is upgraded in place, in one transaction):
+//
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '2'
+//   runs(                                               -- one row per (model, dataset)
+//     id INTEGER PRIMARY KEY, model TEXT, dataset TEXT, -- UNIQUE(model, dataset)
+//     classes, params, macs INTEGER,                    -- macs: multiply-accumulates per 32x32 image
+//     epochs_planned INTEGER, recipe TEXT,              -- recipe: JSON of the Recipe, the run's identity
+//     status TEXT,                                      -- queued | running | interrupted | complete | failed
+//     error TEXT, attempt_id INTEGER,                   -- the attempt holding it (status running)
+//     crashes INTEGER, checkpoint TEXT,                 -- current checkpoint file, relative to the database's folder
+//     progress TEXT,                                    -- JSON {epoch, batch, batches, imagesPerSecond, etaSeconds}
+//     created_at, started_at, finished_at TEXT, seconds REAL)
+//   attempts(
+//     id INTEGER PRIMARY KEY, run_id INTEGER, worker TEXT,   -- worker: host:pid
+//     started_at, ended_at TEXT, outcome TEXT,           -- running | complete | failed | interrupted | crashed
+//     error TEXT, first_epoch, first_batch INTEGER,      -- where it started training
+//     refused_writes INTEGER,                            -- writes refused after it lost the run
+//     cpu TEXT, cpu_family, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
+//     heartbeat_at TEXT, heartbeat_seconds REAL)
+//   epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at,
+//     attempt_id INTEGER,                                -- the attempt that wrote it (null: upgraded from version 1)
+//     PRIMARY KEY(run_id, epoch))
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { configFromFlat, recipeDifference, type Recipe } from '../train/config.js';
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
+import type { EpochRecord } from '../train/record.js';
+import type { Machine } from '../util/machine.js';
+import { toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import { StoreClaim } from './claim.js';
+import {
+  ClaimLostError, DEFAULT_MAX_CRASHES, LEASE_BEATS, runName, workerGone, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
+} from './store.js';
+
+export const SCHEMA_VERSION = 2;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, classes INTEGER NOT NULL,
+  params INTEGER NOT NULL, macs INTEGER NOT NULL, epochs_planned INTEGER NOT NULL, recipe TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('queued','running','interrupted','complete','failed')),
+  error TEXT, attempt_id INTEGER, crashes INTEGER NOT NULL DEFAULT 0, checkpoint TEXT, progress TEXT,
+  created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, seconds REAL, UNIQUE(model, dataset));
+CREATE TABLE IF NOT EXISTS attempts(
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), worker TEXT NOT NULL,
+  started_at TEXT NOT NULL, ended_at TEXT,
+  outcome TEXT NOT NULL CHECK(outcome IN ('running','complete','failed','interrupted','crashed')),
+  error TEXT, first_epoch INTEGER, first_batch INTEGER, refused_writes INTEGER NOT NULL DEFAULT 0,
+  cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
+  heartbeat_at TEXT NOT NULL, heartbeat_seconds REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS epochs(
+  run_id INTEGER NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL, train_loss REAL NOT NULL,
+  test_loss REAL NOT NULL, top1_error REAL NOT NULL, top5_error REAL NOT NULL, lr REAL NOT NULL,
+  seconds REAL NOT NULL, finished_at TEXT NOT NULL, attempt_id INTEGER REFERENCES attempts(id),
+  PRIMARY KEY(run_id, epoch));
+`;
+
+/** Version 1 → 2: runs gains the claim, checkpoint and progress columns and its recipe as JSON; attempts is new; epochs gains attempt_id. */
+function upgradeFrom1(db: Database.Database, dir: string): void {
+  type V1Run = { id: number; model: string; dataset: string; classes: number; params: number; macs: number; epochs_planned: number; config: string; status: string; error: string | null; started_at: string; finished_at: string | null; seconds: number | null };
+  const old = db.prepare(`SELECT * FROM runs`).all() as V1Run[];
+  db.exec(`ALTER TABLE runs RENAME TO runs_v1; ALTER TABLE epochs RENAME TO epochs_v1;`);
+  db.exec(SCHEMA);
+  const insert = db.prepare(`INSERT INTO runs(id, model, dataset, classes, params, macs, epochs_planned, recipe, status, error, checkpoint, created_at, started_at, finished_at, seconds)
+    VALUES (@id, @model, @dataset, @classes, @params, @macs, @epochs_planned, @recipe, @status, @error, @checkpoint, @started_at, @started_at, @finished_at, @seconds)`);
+  for (const r of old) {
+    const config = JSON.parse(r.config) as Record<string, unknown>;
+    const recipe = 'recipe' in config ? (config.recipe as Recipe) : configFromFlat(config).recipe;
+    // version 1 kept each run's checkpoint in DIR/<model>-<dataset>/checkpoint.safetensors; a 'running' row was a run cut short
+    const legacy = path.join(`${r.model}-${r.dataset}`, 'checkpoint.safetensors');
+    insert.run({
+      ...r, recipe: JSON.stringify(recipe), status: r.status === 'running' ? 'interrupted' : r.status,
+      checkpoint: fs.existsSync(path.join(dir, legacy)) ? legacy : null,
+    });
+  }
+  db.exec(`INSERT INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at)
+    SELECT run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at FROM epochs_v1;
+    DROP TABLE epochs_v1; DROP TABLE runs_v1;`);
+}
+
+/** A runs row: the shared columns and this store's checkpoint pointer. */
+type RunColumns = SharedRunColumns & { checkpoint: string | null };
+
+const now = () => new Date().toISOString();
+const LOST = Symbol('lost');
+
+export class SqliteStore implements RunStore {
+  readonly url: string;
+  private readonly dir: string;
+  /** Checkpoints saved through this connection: their files' sequence numbers. */
+  private saves = 0;
+
+  private constructor(readonly file: string, private readonly db: Database.Database) {
+    this.url = `sqlite:${file}`;
+    this.dir = path.dirname(path.resolve(file));
+  }
+
+  /** Opens (creating if absent, with its folder) the database at `file`, upgrading a version-1 one. */
+  static open(file: string): SqliteStore {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file, { timeout: 15_000 });
+      db.pragma('journal_mode = WAL');
+    } catch (e) {
+      throw new Error(`sqlite:${file}: cannot open (${(e as Error).message}); check the path is a writable SQLite file`);
+    }
+    db.pragma('foreign_keys = ON');
+    try {
+      // IMMEDIATE takes SQLite's write lock: two processes opening one old file cannot both upgrade it
+      db.transaction(() => {
+        const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
+        const v = hasMeta ? (db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined) : undefined;
+        const version = v ? Number(v.value) : null;
+        if (version !== null && version > SCHEMA_VERSION)
+          throw new Error(`sqlite:${file}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
+        if (version === 1) upgradeFrom1(db, path.dirname(path.resolve(file)));
+        else db.exec(SCHEMA);
+        db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+      }).immediate();
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new SqliteStore(file, db);
+  }
+
+  async ensureRun(spec: RunSpec): Promise<RunRow> {
+    return this.db.transaction(() => {
+      const old = this.runRow(spec.model, spec.dataset);
+      if (old) {
+        const diff = recipeDifference(old.recipe, spec.recipe);
+        if (diff) throw new Error(`${this.url}: ${runName(spec)} is recorded with another recipe: ${diff}; use another store (or experiment folder) for a new recipe`);
+        return old;
+      }
+      this.db.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`).run(spec.model, spec.dataset, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe), now());
+      return this.runRow(spec.model, spec.dataset)!;
+    }).immediate();
+  }
+
+  private runRow(model: string, dataset: string): RunRow | undefined {
+    const r = this.db.prepare(`SELECT * FROM runs WHERE model = ? AND dataset = ?`).get(model, dataset) as RunColumns | undefined;
+    return r && toRun(r);
+  }
+
+  private runById(id: number): RunColumns {
+    const r = this.db.prepare(`SELECT * FROM runs WHERE id = ?`).get(id) as RunColumns | undefined;
+    if (!r) throw new Error(`${this.url}: no run with id ${id}`);
+    return r;
+  }
+
+  async run(model: string, dataset: string): Promise<RunRow | undefined> {
+    return this.runRow(model, dataset);
+  }
+
+  async runs(): Promise<RunRow[]> {
+    return (this.db.prepare(`SELECT * FROM runs ORDER BY id`).all() as RunColumns[]).map(toRun);
+  }
+
+  async epochs(runId: number): Promise<EpochRecord[]> {
+    return (this.db.prepare(`SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch`).all(runId) as EpochColumns[]).map(toEpoch);
+  }
+
+  async attempts(runId: number): Promise<AttemptRow[]> {
+    return (this.db.prepare(`SELECT * FROM attempts WHERE run_id = ? ORDER BY id`).all(runId) as AttemptColumns[]).map(toAttempt);
+  }
+
+  async checkpoint(runId: number): Promise<Checkpoint | null> {
+    const file = this.checkpointFile(runId);
+    return file ? loadCheckpoint(file) : null;
+  }
+
+  async claim(runId: number, worker: WorkerIdentity, opts: { maxCrashes?: number } = {}): Promise<RunClaim | ClaimRefusal> {
+    const maxCrashes = opts.maxCrashes ?? DEFAULT_MAX_CRASHES;
+    const result = this.db.transaction((): { attemptId: number } | ClaimRefusal => {
+      const r = this.runById(runId);
+      const name = runName(r);
+      if (r.status === 'complete') return { refused: 'done', reason: `${name} is complete` };
+      if (r.status === 'failed') return { refused: 'failed', reason: `${name} failed: ${r.error ?? 'unknown error'}` };
+      if (r.attempt_id !== null) {
+        const a = this.db.prepare(`SELECT * FROM attempts WHERE id = ?`).get(r.attempt_id) as AttemptColumns;
+        const silent = (Date.now() - Date.parse(a.heartbeat_at)) / 1000;
+        const gone = workerGone(a.worker);
+        if (a.outcome === 'running' && !gone && silent <= LEASE_BEATS * a.heartbeat_seconds)
+          return { refused: 'busy', reason: `${name} is held by ${a.worker} (attempt ${a.id}, heartbeat ${silent.toFixed(0)} s ago)` };
+        const error = gone
+          ? `attempt ${a.id} on ${a.worker} crashed: the process is gone`
+          : `attempt ${a.id} on ${a.worker} crashed: no heartbeat for ${silent.toFixed(0)} s (lease ${LEASE_BEATS} × ${a.heartbeat_seconds} s)`;
+        this.db.prepare(`UPDATE attempts SET outcome = 'crashed', ended_at = ?, error = ? WHERE id = ? AND outcome = 'running'`).run(now(), error, a.id);
+        const crashes = r.crashes + 1;
+        if (crashes >= maxCrashes) {
+          const msg = `${error}; ${crashes} crashed attempts, the limit: run \`googlenet retry --store ${this.url} ${r.model} ${r.dataset}\` to try again`;
+          this.db.prepare(`UPDATE runs SET status = 'failed', attempt_id = NULL, crashes = ?, error = ?, finished_at = ? WHERE id = ?`).run(crashes, msg, now(), r.id);
+          return { refused: 'failed', reason: `${name} failed: ${msg}` };
+        }
+        this.db.prepare(`UPDATE runs SET status = 'queued', attempt_id = NULL, crashes = ?, error = ? WHERE id = ?`).run(crashes, error, r.id);
+      }
+      const t = now();
+      const attemptId = Number(this.db.prepare(`INSERT INTO attempts(run_id, worker, started_at, outcome, heartbeat_at, heartbeat_seconds) VALUES (?, ?, ?, 'running', ?, ?)`)
+        .run(r.id, worker.name, t, t, worker.heartbeat).lastInsertRowid);
+      this.db.prepare(`UPDATE runs SET status = 'running', attempt_id = ?, progress = NULL, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(attemptId, t, r.id);
+      return { attemptId };
+    }).immediate();
+    if ('refused' in result) return result;
+    this.removeStrayCheckpoints(runId);
+    const previous = (this.db.prepare(`SELECT * FROM attempts WHERE run_id = ? AND id < ? AND first_epoch IS NOT NULL ORDER BY id DESC LIMIT 1`)
+      .get(runId, result.attemptId) as AttemptColumns | undefined);
+    const run = toRun(this.runById(runId));
+    return new StoreClaim(this, {
+      attemptId: result.attemptId, run, previous: previous ? toAttempt(previous) : null, where: `${this.url}, ${runName(run)}`,
+      livenessUrl: this.url, heartbeat: worker.heartbeat, maxCrashes,
+    });
+  }
+
+  /** Checkpoint files of the run that are not current: left by a writer that died between writing one and making it current. */
+  private removeStrayCheckpoints(runId: number): void {
+    const r = this.runById(runId);
+    const folder = path.join(this.dir, `${r.model}-${r.dataset}`);
+    if (!fs.existsSync(folder)) return;
+    for (const f of fs.readdirSync(folder))
+      if (/^checkpoint-a\d+-\d+\.safetensors/.test(f) && path.join(`${r.model}-${r.dataset}`, f) !== r.checkpoint) fs.rmSync(path.join(folder, f), { force: true });
+  }
+
+  /**
+   * Runs `write` in one IMMEDIATE transaction if `attemptId` still holds its run; otherwise counts
+   * the refused write, commits that, and throws ClaimLostError. The check and the write cannot be split.
+   */
+  fenced<T>(attemptId: number, write: (runId: number) => T): T {
+    let holder = '';
+    const result = this.db.transaction((): T | typeof LOST => {
+      const a = this.db.prepare(`SELECT run_id FROM attempts WHERE id = ?`).get(attemptId) as { run_id: number };
+      const r = this.runById(a.run_id);
+      if (r.attempt_id === attemptId) return write(r.id);
+      this.db.prepare(`UPDATE attempts SET refused_writes = refused_writes + 1 WHERE id = ?`).run(attemptId);
+      const h = r.attempt_id === null ? undefined : (this.db.prepare(`SELECT id, worker FROM attempts WHERE id = ?`).get(r.attempt_id) as { id: number; worker: string });
+      holder = h ? `attempt ${h.id} (${h.worker})` : `another worker (the run is ${r.status})`;
+      return LOST;
+    }).immediate();
+    if (result === LOST) {
+      const runId = (this.db.prepare(`SELECT run_id FROM attempts WHERE id = ?`).get(attemptId) as { run_id: number }).run_id;
+      throw new ClaimLostError(attemptId, runName(this.runById(runId)), holder);
+    }
+    return result;
+  }
+
+  async heartbeat(attemptId: number, progress: Progress | null): Promise<boolean> {
+    try {
+      this.fenced(attemptId, (runId) => {
+        this.db.prepare(`UPDATE attempts SET heartbeat_at = ? WHERE id = ?`).run(now(), attemptId);
+        if (progress) this.db.prepare(`UPDATE runs SET progress = ? WHERE id = ?`).run(JSON.stringify(progress), runId);
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof ClaimLostError) return false;
+      throw e;
+    }
+  }
+
+  async retry(runId: number): Promise<void> {
+    const r = this.runById(runId);
+    if (r.status !== 'failed') throw new Error(`${this.url}: ${runName(r)} is ${r.status}, not failed; only a failed run can be retried`);
+    this.db.prepare(`UPDATE runs SET status = 'queued', crashes = 0, error = NULL, finished_at = NULL WHERE id = ? AND status = 'failed'`).run(runId);
+  }
+
+  // --- the claim's writes (SqliteClaim calls these) ---
+
+  checkpointFile(runId: number): string | null {
+    const r = this.runById(runId);
+    return r.checkpoint === null ? null : path.join(this.dir, r.checkpoint);
+  }
+
+  start(attemptId: number, first: { epoch: number; batch: number }, m: Machine): void {
+    this.fenced(attemptId, (runId) => {
+      this.db.prepare(`UPDATE attempts SET first_epoch = ?, first_batch = ?, cpu = ?, cpu_family = ?, cpu_model = ?, isa = ?, onednn = ?, threads = ?, heartbeat_at = ? WHERE id = ?`)
+        .run(first.epoch, first.batch, m.cpu, m.family, m.modelNumber, m.isa, m.onednn, m.threads, now(), attemptId);
+      // rows of epochs past the checkpoint were written by an attempt that died before its checkpoint became current
+      this.db.prepare(`DELETE FROM epochs WHERE run_id = ? AND epoch >= ?`).run(runId, first.epoch);
+    });
+  }
+
+  recordEpoch(attemptId: number, e: EpochRecord): void {
+    this.fenced(attemptId, (runId) => {
+      this.db.prepare(`INSERT OR REPLACE INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at, attempt_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt, attemptId);
+    });
+  }
+
+  saveCheckpoint(attemptId: number, runId: number, c: Checkpoint): void {
+    const r = this.runById(runId);
+    const rel = path.join(`${r.model}-${r.dataset}`, `checkpoint-a${attemptId}-${++this.saves}.safetensors`);
+    const file = path.join(this.dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    saveCheckpoint(file, c);
+    let old: string | null = null;
+    try {
+      this.fenced(attemptId, (id) => {
+        old = this.runById(id).checkpoint;
+        this.db.prepare(`UPDATE runs SET checkpoint = ? WHERE id = ?`).run(rel, id);
+      });
+    } catch (e) {
+      fs.rmSync(file, { force: true });
+      throw e;
+    }
+    if (old && old !== rel) fs.rmSync(path.join(this.dir, old), { force: true });
+  }
+
+  finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null, maxCrashes: number): void {
+    this.fenced(attemptId, (runId) => {
+      const t = now();
+      this.db.prepare(`UPDATE attempts SET outcome = ?, ended_at = ?, error = ? WHERE id = ?`).run(outcome, t, error, attemptId);
+      const total = `(SELECT COALESCE(SUM(seconds), 0) FROM epochs WHERE run_id = runs.id)`;
+      if (outcome === 'complete')
+        this.db.prepare(`UPDATE runs SET status = 'complete', attempt_id = NULL, error = NULL, progress = NULL, finished_at = ?, seconds = ${total} WHERE id = ?`).run(t, runId);
+      else if (outcome === 'failed')
+        this.db.prepare(`UPDATE runs SET status = 'failed', attempt_id = NULL, error = ?, progress = NULL, finished_at = ?, seconds = ${total} WHERE id = ?`).run(error, t, runId);
+      else if (outcome === 'interrupted')
+        this.db.prepare(`UPDATE runs SET status = 'interrupted', attempt_id = NULL, progress = NULL WHERE id = ?`).run(runId);
+      else {
+        const crashes = this.runById(runId).crashes + 1;
+        const failed = crashes >= maxCrashes;
+        this.db.prepare(`UPDATE runs SET status = ?, attempt_id = NULL, crashes = ?, error = ?, progress = NULL, finished_at = ? WHERE id = ?`)
+          .run(failed ? 'failed' : 'queued', crashes, failed ? `${error}; ${crashes} crashed attempts, the limit` : error, failed ? t : null, runId);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

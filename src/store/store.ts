@@ -1,0 +1,184 @@
+// The run store: where runs, their epochs, their attempts, live progress and checkpoints live.
+// One interface, three places behind it, chosen by URL (see open.ts): a folder (one run, what
+// `train --out DIR` writes), `sqlite:PATH` (an experiment on one machine) and `postgres://…`
+// (an experiment over many). The training loop sees only a RunClaim and awaits it.
+//
+// Claims and fencing. Each attempt at a run has an id; the run row names its current attempt.
+// Every write an attempt makes checks, in the same transaction as the write, that the run still
+// names it; if another attempt has taken the run, the write is refused (and counted in
+// attempts.refused_writes) and ClaimLostError is thrown, so a worker that was paused or cut off
+// never writes for that run again. An attempt is alive while its heartbeat is fresh: a thread
+// of its own (liveness.ts, not the training thread's event loop) renews it every `heartbeat`
+// seconds; one older than LEASE_BEATS heartbeats lets another worker take the run.
+import os from 'node:os';
+import type { Recipe } from '../train/config.js';
+import type { Checkpoint } from '../train/checkpoint.js';
+import type { EpochRecord } from '../train/record.js';
+import type { Machine } from '../util/machine.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'interrupted', 'complete', 'failed'] as const;
+/** queued: waiting for a worker; running: an attempt holds it; interrupted: handed back by a signal, resumes at once. */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const ATTEMPT_OUTCOMES = ['running', 'complete', 'failed', 'interrupted', 'crashed'] as const;
+/** crashed: its heartbeat went stale (SIGKILL, a hung connection, SIGSTOP) or it died of an unexpected error. */
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** Heartbeats an attempt may miss before another worker takes its run. */
+export const LEASE_BEATS = 3;
+/** Default seconds between heartbeats. */
+export const DEFAULT_HEARTBEAT = 30;
+/** Crashed attempts after which a run fails instead of being retried (hand-backs do not count). */
+export const DEFAULT_MAX_CRASHES = 3;
+
+/** What identifies a run: its network and dataset, trained with one recipe. */
+export interface RunSpec {
+  model: string;
+  dataset: string;
+  recipe: Recipe;
+  classes: number;
+  params: number;
+  macs: number;
+}
+
+export interface RunRow extends RunSpec {
+  id: number;
+  epochsPlanned: number;
+  status: RunStatus;
+  /** Message of a failed run, or of the last crash. */
+  error: string | null;
+  /** The attempt holding the run (status running), or null. */
+  attemptId: number | null;
+  /** Crashed attempts since the run was enqueued or last retried. */
+  crashes: number;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Training time: the sum of its epochs' seconds, once complete or failed. */
+  seconds: number | null;
+  /** Live progress of the current attempt, as its liveness thread last wrote it. */
+  progress: Progress | null;
+}
+
+/** Where an attempt is: written by its liveness thread with each heartbeat. */
+export interface Progress {
+  epoch: number;
+  /** Batches of the epoch trained. */
+  batch: number;
+  batches: number;
+  imagesPerSecond: number | null;
+  /** Seconds to the run's end at the current rate, or null. */
+  etaSeconds: number | null;
+}
+
+export interface AttemptRow {
+  id: number;
+  runId: number;
+  /** host:pid */
+  worker: string;
+  startedAt: string;
+  endedAt: string | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+  /** The (epoch, batch) it started at: 1-based epoch, batches of it already done. Null until it started training. */
+  firstBatch: { epoch: number; batch: number } | null;
+  refusedWrites: number;
+  machine: Machine | null;
+  heartbeatAt: string;
+  heartbeatSeconds: number;
+}
+
+/** The worker making an attempt. */
+export interface WorkerIdentity {
+  /** host:pid */
+  name: string;
+  /** Seconds between its heartbeats. */
+  heartbeat: number;
+}
+
+/** Why a claim could not be made. */
+export interface ClaimRefusal {
+  refused: 'busy' | 'done' | 'failed';
+  /** One line: who holds it, or why it is done. */
+  reason: string;
+}
+
+/** Thrown by a write of an attempt whose run another attempt has taken. */
+export class ClaimLostError extends Error {
+  constructor(readonly attemptId: number, readonly what: string, holder: string) {
+    super(`lost the run ${what} to ${holder}; attempt ${attemptId} stopped it and wrote nothing more`);
+  }
+}
+
+/** An error that fails the run instead of being retried: divergence, bad data, a recipe the run cannot take. */
+export class RunFailure extends Error {}
+
+/** One attempt at one run, held until finish(): the only way the training loop writes. */
+export interface RunClaim {
+  readonly attemptId: number;
+  readonly run: RunRow;
+  /** Where the run's checkpoint lives, for messages (`sqlite:out/experiment.sqlite, googlenet on cifar10`). */
+  readonly where: string;
+  /** The last attempt before this one that started training, or null: its machine tells whether bits still match. */
+  readonly previous: AttemptRow | null;
+  /** The current checkpoint, or null when the run has none yet. */
+  loadCheckpoint(): Promise<Checkpoint | null>;
+  /** The attempt starts training at `first` on `machine`: recorded, and epoch rows past the checkpoint deleted. */
+  start(first: { epoch: number; batch: number }, machine: Machine): Promise<void>;
+  /** An epoch's row (replacing one of the same epoch), committed before the checkpoint that includes it. */
+  recordEpoch(e: EpochRecord): Promise<void>;
+  /** Written whole, then made current in one transaction; the one it supersedes is deleted. */
+  saveCheckpoint(c: Checkpoint): Promise<void>;
+  /** Live progress, handed to the liveness thread (does not block training). */
+  progress(p: Progress): void;
+  /** The attempt ends: complete/failed/interrupted end the run likewise (interrupted hands it back); crashed queues it for a retry. */
+  finish(outcome: Exclude<AttemptOutcome, 'running'>, error?: string): Promise<void>;
+  /** Stops the heartbeats without writing: for an attempt that lost its run. */
+  abandon(): Promise<void>;
+  /** Set once the store refused a write or the liveness thread found the claim lost. */
+  readonly lost: boolean;
+}
+
+export interface RunStore {
+  /** The store's URL with any password replaced by ***: safe to print. */
+  readonly url: string;
+  /** Records the run of (model, dataset) with this recipe as queued, or finds it; a different recipe is refused with one line naming the differences. */
+  ensureRun(spec: RunSpec): Promise<RunRow>;
+  runs(): Promise<RunRow[]>;
+  run(model: string, dataset: string): Promise<RunRow | undefined>;
+  epochs(runId: number): Promise<EpochRecord[]>;
+  attempts(runId: number): Promise<AttemptRow[]>;
+  /** The run's current checkpoint, or null (a complete run's holds its final weights). */
+  checkpoint(runId: number): Promise<Checkpoint | null>;
+  /** Takes the run for a new attempt, unless a live attempt holds it or it is complete or failed. A holder found dead is marked crashed first (failing the run after maxCrashes). */
+  claim(runId: number, worker: WorkerIdentity, opts?: { maxCrashes?: number }): Promise<RunClaim | ClaimRefusal>;
+  /** Renews an attempt's heartbeat and writes its progress, fenced; false when the run is no longer its. Called by the liveness thread. */
+  heartbeat(attemptId: number, progress: Progress | null): Promise<boolean>;
+  /** A failed run back to queued, its crash count reset; refused for a run that is not failed. */
+  retry(runId: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** host:pid of this process, as attempts record their worker. */
+export const workerName = () => `${os.hostname()}:${process.pid}`;
+
+/**
+ * Whether a worker (host:pid) is known dead: it ran on this host and no process has its pid.
+ * Then its lease need not run out (a SIGKILLed local process is taken over at once); a worker on
+ * another host, or a pid in use again, is judged by its heartbeat alone.
+ */
+export function workerGone(worker: string): boolean {
+  const i = worker.lastIndexOf(':');
+  const host = worker.slice(0, i), pid = Number(worker.slice(i + 1));
+  if (host !== os.hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export const isRefusal = (c: RunClaim | ClaimRefusal): c is ClaimRefusal => 'refused' in c;
+
+/** `googlenet on cifar10` */
+export const runName = (r: { model: string; dataset: string }) => `${r.model} on ${r.dataset}`;
