@@ -119,11 +119,11 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   const clean = cli(runExperiment(a));
   assert.equal(clean.code, 0, clean.stderr);
 
-  // the same experiment, stopped by SIGTERM within its first epoch: checkpoint, hand back, exit 0
+  // the same experiment, stopped by Ctrl-C (SIGINT) within its first epoch: checkpoint, hand back, exit 130
   const term = start(runExperiment(b));
-  await until(() => /^Train Epoch: 1 \[0\/640 /m.test(term.out.stdout), term.exit, 'the experiment ended before SIGTERM');
-  term.child.kill('SIGTERM');
-  assert.equal(await term.exit, 0, term.out.stderr);
+  await until(() => /^Train Epoch: 1 \[0\/640 /m.test(term.out.stdout), term.exit, 'the experiment ended before Ctrl-C');
+  term.child.kill('SIGINT');
+  assert.equal(await term.exit, 130, term.out.stderr);
   const stoppedAt = Number(term.out.stderr.match(/stopped at epoch 1, batch (\d+); .*Resume with: googlenet --threads 2 experiment /)?.[1]);
   assert.ok(stoppedAt >= 1 && stoppedAt < 10, term.out.stderr);
   const status = cli(['status', '--store', `sqlite:${path.join(b, 'experiment.sqlite')}`, '--json']);
