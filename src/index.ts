@@ -6,7 +6,7 @@ export type {
   AdadeltaAttrs, SgdAttrs, AdamAttrs,
 } from './backend/backend.js';
 export { BACKEND_METHODS } from './backend/backend.js';
-export { Tensor, tidy, backend, setBackend } from './tensor/tensor.js';
+export { Tensor, tidy, backend, setBackend, memory, type MemoryInfo } from './tensor/tensor.js';
 export { backward, noGrad, isGradEnabled } from './autograd/engine.js';
 export * from './autograd/ops.js';
 export { Module, CounterBuffer, type StateDict } from './nn/module.js';
@@ -20,4 +20,21 @@ export { Rng } from './util/rng.js';
 export { manualSeed, defaultGenerator } from './util/generator.js';
 export * from './models/summary.js';
 export { trainStep, type StepObserver } from './train/step.js';
-export type { Batch } from './data/loader.js';
+// data: CIFAR, its transforms and the seeded loader
+export { DATASETS, readCifar, type CifarSplit, type DatasetName, type DatasetInfo, type ReadOptions, type Split } from './data/cifar.js';
+export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
+export { NORMALIZATIONS, NO_AUGMENTATION, type Augmentation, type Normalization } from './data/transforms.js';
+export { loadData, type DataRequest } from './data/load.js';
+export { ensureDataset } from './data/download.js';
+// training: the recipe and run options, the loop, evaluation, run stores
+export {
+  defaultConfig, defaultRecipe, defaultRunOptions, configFromFlat, recipeDifference, makeOptimizer, makeScheduler, augmentation, normalization, classCount,
+  OPTIMIZERS, SCHEDULERS, AUGMENTATIONS, NORMALIZE_CHOICES, PRECISIONS, DATASET_NAMES,
+  type Recipe, type RunOptions, type TrainConfig, type OptimizerName, type SchedulerName, type AugmentName, type NormalizeName,
+} from './train/config.js';
+export { train, type TrainOptions, type TrainHooks, type TrainResult } from './train/trainer.js';
+export { evaluate, type EvalResult } from './train/evaluate.js';
+export type { EpochRecord } from './train/record.js';
+export { StopRequest } from './train/stop.js';
+export { openStore, redactUrl } from './store/open.js';
+export type { RunStore, RunClaim, RunRow, AttemptRow, RunSpec } from './store/store.js';

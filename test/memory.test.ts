@@ -7,7 +7,8 @@ import { crossEntropy } from '../src/autograd/ops.js';
 import { Inception } from '../src/models/googlenet.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/nn/layers.js';
 import { SGD } from '../src/optim/optimizer.js';
-import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
+import { backend, memory, Tensor, tidy } from '../src/tensor/tensor.js';
+import { spawnSync } from 'node:child_process';
 import { manualSeed } from '../src/util/generator.js';
 
 test('tidy frees everything created inside except the result; dispose frees at once', () => {
@@ -70,4 +71,29 @@ test('native errors name the op and the shapes', () => {
     assert.throws(() => backend().add(x.handle, Tensor.zeros([1, 3, 8, 7]).handle), /add: shapes \[1,3,8,8\] and \[1,3,8,7\] differ/);
     assert.throws(() => Tensor.fromArray([1, 2, 3], [2, 2]), /3 values do not fill shape \[2, 2\]/);
   });
+});
+
+test('memory() counts live tensors and native bytes; GOOGLENET_DEBUG reports a tensor the GC collected undisposed', async () => {
+  const before = memory();
+  const t = Tensor.zeros([256, 256]);
+  assert.equal(memory().numTensors, before.numTensors + 1);
+  assert.ok(memory().numBytes >= before.numBytes + 256 * 256 * 4);
+  t.dispose();
+  assert.equal(memory().numTensors, before.numTensors);
+  tidy(() => { Tensor.zeros([4]); });
+  assert.equal(memory().numTensors, before.numTensors, 'a tidy scope disposes what it made');
+  // a leak: made outside every scope, dropped, collected
+  const script = `import { Tensor } from ${JSON.stringify(new URL('../src/index.js', import.meta.url).href)};
+    (() => { Tensor.zeros([8, 8]); })(); globalThis.gc(); await new Promise((r) => setTimeout(r, 100)); globalThis.gc(); await new Promise((r) => setTimeout(r, 100));`;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, GOOGLENET_DEBUG: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /googlenet: a tensor of shape \[8, 8\] was garbage-collected without dispose\(\): its native memory leaked; create tensors inside tidy\(\) or call dispose\(\)/);
+  const quiet = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, GOOGLENET_DEBUG: '' } });
+  assert.doesNotMatch(quiet.stderr, /garbage-collected/);
+});
+
+test('cross entropy takes labels as a plain array as well as an Int32Array', () => {
+  const logits = Tensor.fromArray([1, 2, 3, 0, 0, 5], [2, 3]);
+  assert.equal(crossEntropy(logits, [2, 0]).item(), crossEntropy(logits, Int32Array.from([2, 0])).item());
+  logits.dispose();
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { backward } from '../src/autograd/engine.js';
 import { crossEntropy } from '../src/autograd/ops.js';
-import { createModel, modelNames, VARIANTS } from '../src/models/googlenet.js';
+import { createModel, modelNames, reconstructionNoteFor, seedParams, VARIANTS } from '../src/models/googlenet.js';
 import { formatSummary, summarize } from '../src/models/summary.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { repoRoot } from './helpers.js';
@@ -25,8 +25,14 @@ const expected: Record<string, { c100: number; c10: number; macs: number }> = {
 
 test('the family holds exactly the seven networks of the seed', () => {
   assert.deepEqual(modelNames().sort(), Object.keys(expected).sort());
-  assert.match(VARIANTS['googlenet-short3'].note!, /1,985,220/);
-  assert.match(VARIANTS['googlenet-short4'].note!, /1,650,084/);
+  assert.equal(reconstructionNoteFor(VARIANTS['googlenet-short3'], 100), 'reconstruction: the seed counts 1,985,220 (100 classes)');
+  assert.equal(reconstructionNoteFor(VARIANTS['googlenet-short4'], 100), 'reconstruction: the seed counts 1,650,084 (100 classes)');
+  // the seed's CIFAR-10 table, for 10 classes; the same arithmetic for any other count
+  assert.equal(reconstructionNoteFor(VARIANTS['googlenet-short4'], 10), `reconstruction: the seed counts ${VARIANTS['googlenet-short4'].seed!.cifar10.params.toLocaleString('en-US')} (10 classes)`);
+  assert.equal(seedParams(VARIANTS['googlenet-short4'], 10), VARIANTS['googlenet-short4'].seed!.cifar10.params);
+  assert.equal(seedParams(VARIANTS['googlenet'], 20), 6258500 - 80 * 1025, 'CIFAR-100 superclasses: 80 classes fewer');
+  assert.equal(seedParams(VARIANTS['googlenet-naive'], 100), VARIANTS['googlenet-naive'].seed!.cifar100.params);
+  assert.equal(reconstructionNoteFor(VARIANTS['googlenet'], 10), undefined);
 });
 
 for (const [name, want] of Object.entries(expected)) {

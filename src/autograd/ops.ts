@@ -205,7 +205,8 @@ export function toTargets(targets: Int32Array | number[] | BigInt64Array): Int32
 }
 
 /** F.cross_entropy(logits, targets, reduction): a scalar tensor. */
-export function crossEntropy(logits: Tensor, targets: Int32Array, reduction: 'mean' | 'sum' = 'mean'): Tensor {
+export function crossEntropy(logits: Tensor, labels: Int32Array | number[], reduction: 'mean' | 'sum' = 'mean'): Tensor {
+  const targets = toTargets(labels);
   expectRank(logits, 2, 'cross_entropy');
   const B = backend();
   const [loss] = B.crossEntropy(logits.handle, targets, { reduction });

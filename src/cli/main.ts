@@ -11,7 +11,7 @@ import { NO_AUGMENTATION } from '../data/transforms.js';
 import { DB_FILE, runExperiment, saveModel, type ExperimentResult } from '../experiment/experiment.js';
 import { writeReport } from '../experiment/report.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { createModel, modelNames, VARIANTS } from '../models/googlenet.js';
+import { createModel, modelNames, reconstructionNoteFor, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { backend } from '../tensor/tensor.js';
@@ -19,6 +19,7 @@ import {
   AUGMENTATIONS, classCount, configFromFlat, DATASET_NAMES, defaultConfig, defaultWeightDecay, NORMALIZE_CHOICES, normalization, OPTIMIZERS, PRECISIONS,
   recipeProblem, SCHEDULERS, type NormalizeName, type Recipe, type RunOptions, type TrainConfig,
 } from '../train/config.js';
+import { readWeights } from '../train/checkpoint.js';
 import { evaluate, testLine } from '../train/evaluate.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
 import { train, type TrainResult } from '../train/trainer.js';
@@ -91,15 +92,20 @@ const listChoices = (values: readonly string[], seed?: string) =>
   `${values.slice(0, -1).join(', ')} or ${values.at(-1)}${seed ? ` (the seed's: ${seed})` : ''}`;
 const modelHelp = `network (${modelNames().join(', ')})`;
 
+/** This package's version, from its package.json (two folders above dist/src/cli). */
+const VERSION = (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
+  .version(`googlenet ${VERSION}, oneDNN ${backend().version()} (${backend().cpuIsa()}), Node ${process.version}`, '--version', 'print the version (and oneDNN\'s, and the ISA it uses here)')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
   .hook('preAction', (cmd) => {
     const threads = cmd.opts().threads as number | undefined;
     if (threads) backend().setThreads({ threads });
   })
   .showHelpAfterError(false)
-  .configureOutput({ outputError: (str, write) => write(`googlenet: ${str.replace(/^error: /, '').trim()}\n`) });
+  // our argument parsers name the flag and the value themselves: commander's own preamble would say it twice
+  .configureOutput({ outputError: (str, write) => write(`googlenet: ${str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()}\n`) });
 
 program
   .command('step')
@@ -132,7 +138,7 @@ program
     const model = createModel(o.model, o.classes);
     const s = summarize(model, o.model);
     model.dispose();
-    console.log(o.json ? JSON.stringify(s) : formatSummary(s, VARIANTS[o.model].note));
+    console.log(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
   });
 
 const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(d.recipe.dataset);
@@ -328,7 +334,7 @@ const TEST_COMMAND_BATCH = 100;
 program
   .command('test')
   .description("the seed's test metrics (average loss, top-1/top-5 error) of a weights file on a test set")
-  .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names), from this project or converted from PyTorch')
+  .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names) from this project or converted from PyTorch, or a training checkpoint (checkpoint.safetensors; its model is used)')
   .option('--model <name>', modelHelp, modelName, d.recipe.model)
   .addOption(datasetOption())
   .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
@@ -344,7 +350,7 @@ program
     const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
     setPrecision(model, o.precision);
     try {
-      model.loadStateDict(readSafetensors(o.weights), o.weights);
+      model.loadStateDict(readWeights(o.weights), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });
       const r = await evaluate(model, loader);

@@ -93,14 +93,33 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
     if (fs.existsSync(local) && fs.statSync(local).isFile()) source = { kind: 'file', path: local };
   }
 
+  let created: string | undefined;
   try {
-    fs.mkdirSync(root, { recursive: true });
+    created = fs.mkdirSync(root, { recursive: true });
   } catch (e) {
     throw new Error(`cannot create the data folder ${root}: ${errText(e)}`);
   }
-  checkFreeSpace(root, source.kind === 'url' ? expectBytes : null, expectBytes);
+  /** A failed download leaves no folder it made behind (only those still empty: another process may be filling one). */
+  const removeCreated = () => {
+    if (!created) return;
+    for (let dir = root; ; dir = path.dirname(dir)) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        break;
+      }
+      if (path.resolve(dir) === path.resolve(created)) break;
+    }
+  };
+  try {
+    checkFreeSpace(root, source.kind === 'url' ? expectBytes : null, expectBytes);
+  } catch (e) {
+    removeCreated();
+    throw e;
+  }
 
   const temps = new TempFiles();
+  let done = false;
   try {
     let archivePath: string;
     let label: string; // how error messages name the archive
@@ -135,9 +154,11 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
       if (!fs.existsSync(target)) throw new Error(`cannot move the extracted files into ${target}: ${errText(e)}`);
     }
     log(`extracted ${files.length} files into ${target}`);
+    done = true;
     return target;
   } finally {
     temps.removeAll();
+    if (!done) removeCreated();
   }
 }
 

@@ -9,13 +9,20 @@ export interface DataRequest {
   limitTest: number | null;
   coarse?: boolean;
   mirror?: string | null;
+  /** Where a limit above the data's size is reported (stderr by default). */
+  warn?: (line: string) => void;
 }
 
 /** Loads (downloading if needed) the asked splits with their limits; a split not asked for is null. */
 export async function loadData(r: DataRequest, splits: ('train' | 'test')[] = ['train', 'test']): Promise<{ train: CifarSplit | null; test: CifarSplit | null }> {
   if (r.coarse && r.dataset !== 'cifar100') throw new Error('--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)');
   await ensureDataset(r.dataset, r.dataDir, { mirror: r.mirror ?? undefined });
-  const read = (split: 'train' | 'test', limit: number | null) => readCifar(r.dataDir, r.dataset, split, { coarse: !!r.coarse, ...(limit === null ? {} : { limit }) });
+  const read = (split: 'train' | 'test', limit: number | null) => {
+    const data = readCifar(r.dataDir, r.dataset, split, { coarse: !!r.coarse, ...(limit === null ? {} : { limit }) });
+    if (limit !== null && data.count < limit)
+      (r.warn ?? ((l: string) => console.error(l)))(`googlenet: --limit-${split} ${limit} is more than the ${data.count} ${split} images of ${r.dataset} in ${r.dataDir}; using all ${data.count}`);
+    return data;
+  };
   return {
     train: splits.includes('train') ? read('train', r.limitTrain) : null,
     test: splits.includes('test') ? read('test', r.limitTest) : null,

@@ -32,7 +32,8 @@ export interface Batch {
   input: Float32Array;
   /** [N, 3, H, W] */
   shape: readonly number[];
-  targets: Int32Array;
+  /** The labels, one per image (a plain array is accepted too). */
+  targets: Int32Array | number[];
   size: number;
 }
 

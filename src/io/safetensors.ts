@@ -52,7 +52,9 @@ export function readSafetensorsMetadata(file: string): Record<string, string> {
   }
 }
 
-export function parseSafetensors(buf: Buffer, nameForErrors: string): Map<string, HostTensor> {
+/** The tensors of a safetensors file's bytes (a Buffer or any Uint8Array). */
+export function parseSafetensors(bytes: Uint8Array, nameForErrors: string): Map<string, HostTensor> {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fail = (msg: string): never => {
     throw new Error(`${nameForErrors}: ${msg}`);
   };

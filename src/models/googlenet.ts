@@ -125,13 +125,22 @@ export interface GoogLeNetSpec {
    * stages are our reconstruction and the counts differ (../shared/variants/README.md).
    */
   readonly reconstructed?: boolean;
-  /** Printed beside parameter counts that do not reproduce the seed's own (derived from the above). */
-  readonly note?: string;
 }
 
-function variant(spec: GoogLeNetSpec): GoogLeNetSpec {
-  if (!spec.reconstructed || !spec.seed) return spec;
-  return { ...spec, note: `reconstruction: the seed counts ${spec.seed.cifar100.params.toLocaleString('en-US')} (100 classes)` };
+/**
+ * The seed's parameter count for this network with `classes` outputs: its two tables differ by 90
+ * classes, each a row of the linear layer (its input channels plus a bias), so any count follows.
+ */
+export function seedParams(spec: GoogLeNetSpec, classes: number): number | null {
+  if (!spec.seed) return null;
+  const perClass = (spec.seed.cifar100.params - spec.seed.cifar10.params) / 90;
+  return spec.seed.cifar10.params + (classes - 10) * perClass;
+}
+
+/** Printed beside the parameter count of a reconstructed network: the seed's own count for the same class count. */
+export function reconstructionNoteFor(spec: GoogLeNetSpec, classes: number): string | undefined {
+  const seedCount = seedParams(spec, classes);
+  return spec.reconstructed && seedCount !== null ? `reconstruction: the seed counts ${seedCount.toLocaleString('en-US')} (${classes} classes)` : undefined;
 }
 
 const standard: GoogLeNetSpec['stages'] = [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'b5']];
@@ -139,34 +148,34 @@ const seed = (top1: number, top5: number, params: number, time: string): SeedRes
 
 /** The seven networks of the seed's experiment (../shared/variants/README.md). */
 export const VARIANTS: Record<string, GoogLeNetSpec> = {
-  googlenet: variant({
+  googlenet: {
     stages: standard,
     seed: { row: 1, cifar100: seed(0.34, 0.10, 6258500, '29m8s'), cifar10: seed(0.10, 0.00, 6166250, '28m45s') },
-  }),
-  'googlenet-naive': variant({
+  },
+  'googlenet-naive': {
     stages: standard, naive: true,
     seed: { row: 0, cifar100: seed(0.36, 0.09, 65736148, '52m38s'), cifar10: seed(0.15, 0.01, 65291098, '52m51s') },
-  }),
-  'googlenet-long': variant({
+  },
+  'googlenet-long': {
     stages: [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'a5', 'a5', 'a5', 'b5']],
     seed: { row: 2, cifar100: seed(0.35, 0.10, 9641924, '36m41s'), cifar10: seed(0.11, 0.00, 9549674, '40m12s') },
-  }),
-  'googlenet-short': variant({
+  },
+  'googlenet-short': {
     stages: [['a3', 'b3'], ['a4', 'd4', 'e4'], ['a5', 'b5']],
     seed: { row: 3, cifar100: seed(0.32, 0.09, 5271652, '23m11s'), cifar10: seed(0.10, 0.00, 5179402, '27m30s') },
-  }),
-  'googlenet-short2': variant({
+  },
+  'googlenet-short2': {
     stages: [['a3', 'b3'], ['a4'], ['a5', 'b5']],
     seed: { row: 4, cifar100: seed(0.32, 0.09, 3523556, '16m29s'), cifar10: seed(0.10, 0.00, 3431306, '31m57s') },
-  }),
-  'googlenet-short3': variant({
+  },
+  'googlenet-short3': {
     stages: [['a3'], ['c4'], ['b5']], reconstructed: true,
     seed: { row: 5, cifar100: seed(0.36, 0.11, 1985220, '9m3s'), cifar10: seed(0.11, 0.00, 1892970, '26m31s') },
-  }),
-  'googlenet-short4': variant({
+  },
+  'googlenet-short4': {
     stages: [[], ['a4'], ['b5']], reconstructed: true,
     seed: { row: 6, cifar100: seed(0.44, 0.15, 1650084, '8m56s'), cifar10: seed(0.15, 0.01, 1557834, '25m30s') },
-  }),
+  },
 };
 
 /** The stages as the variants table writes them, e.g. `a3 b3 / a4 / a5 b5` (— for an empty stage). */

@@ -60,6 +60,31 @@ function collectTensors(v: unknown, out: Set<Tensor>): void {
     for (const e of Object.values(v)) collectTensors(e, out);
 }
 
+// ---- what is alive ---------------------------------------------------------------------
+
+let liveTensors = 0;
+
+/** Live tensors and native memory, as TensorFlow.js's tf.memory() tells them. */
+export interface MemoryInfo {
+  /** Tensors created and not yet disposed (by dispose() or their tidy scope). */
+  numTensors: number;
+  /** Native bytes in use by live buffers, and held by the allocator's cache for reuse. */
+  numBytes: number;
+  cachedBytes: number;
+  peakBytes: number;
+}
+
+export function memory(): MemoryInfo {
+  const s = backend().stats();
+  return { numTensors: liveTensors, numBytes: s.liveBytes, cachedBytes: s.cachedBytes, peakBytes: s.peakBytes };
+}
+
+// With GOOGLENET_DEBUG set, a tensor collected by the GC while its native buffer is still live is
+// reported: it was made outside every tidy scope and never disposed, so its memory leaked.
+const leaks = process.env.GOOGLENET_DEBUG
+  ? new FinalizationRegistry<string>((what) => console.warn(`googlenet: a ${what} was garbage-collected without dispose(): its native memory leaked; create tensors inside tidy() or call dispose()`))
+  : null;
+
 // ---- tensor ---------------------------------------------------------------------------
 
 export class Tensor {
@@ -76,6 +101,8 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
     scopes[scopes.length - 1]?.add(this);
+    liveTensors++;
+    leaks?.register(this, `tensor of shape [${this.shape.join(', ')}]`, this);
   }
 
   static fromArray(data: Float32Array | number[], shape: readonly number[]): Tensor {
@@ -141,6 +168,8 @@ export class Tensor {
     if (this.h) {
       backend().release(this.h);
       this.h = null;
+      liveTensors--;
+      leaks?.unregister(this);
     }
     this.gradFn = null;
   }

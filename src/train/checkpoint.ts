@@ -84,8 +84,14 @@ export function loadCheckpoint(file: string): Checkpoint {
   return fromTensors(raw, readSafetensors(file), file);
 }
 
+/** The weights in `file`: a state dict (PyTorch names), or the model of a training checkpoint (its `model.` tensors). */
+export function readWeights(file: string): StateDict {
+  return readSafetensorsMetadata(file)[META_KEY] ? loadCheckpoint(file).model : readSafetensors(file);
+}
+
 /** A checkpoint from its safetensors bytes (as a store keeps them); `name` names it in errors. */
-export function decodeCheckpoint(bytes: Buffer, name: string): Checkpoint {
+export function decodeCheckpoint(data: Uint8Array, name: string): Checkpoint {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const tensors = parseSafetensors(bytes, name);
   const n = Number(bytes.readBigUInt64LE(0));
   const raw = (JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__?.[META_KEY];
