@@ -28,3 +28,26 @@ export async function loadData(r: DataRequest, splits: ('train' | 'test')[] = ['
     test: splits.includes('test') ? read('test', r.limitTest) : null,
   };
 }
+
+export type Splits = { train: CifarSplit; test: CifarSplit };
+
+/**
+ * Both splits of each distinct request (dataset, limits, coarse) read once, for the runs an
+ * experiment or a worker trains one after another; a request that failed is tried again next time.
+ */
+export class SplitCache {
+  private readonly loaded = new Map<string, Splits>();
+
+  constructor(private readonly dataDir: string, private readonly mirror?: string | null) {}
+
+  async get(r: Pick<DataRequest, 'dataset' | 'limitTrain' | 'limitTest' | 'coarse'>): Promise<Splits> {
+    const key = JSON.stringify([r.dataset, r.limitTrain, r.limitTest, !!r.coarse]);
+    let splits = this.loaded.get(key);
+    if (!splits) {
+      const d = await loadData({ ...r, dataDir: this.dataDir, mirror: this.mirror });
+      splits = { train: d.train!, test: d.test! };
+      this.loaded.set(key, splits);
+    }
+    return splits;
+  }
+}

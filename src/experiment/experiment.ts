@@ -7,8 +7,8 @@
 // covers the whole grid).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { CifarSplit, DatasetName } from '../data/cifar.js';
-import { loadData } from '../data/load.js';
+import type { DatasetName } from '../data/cifar.js';
+import { SplitCache } from '../data/load.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
@@ -66,14 +66,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     return { runs: grid.map((g) => ({ model: g.model, dataset: g.dataset, status: 'queued' })), report: null };
   }
 
-  const data = new Map<DatasetName, { train: CifarSplit; test: CifarSplit }>();
-  const splits = async (dataset: DatasetName) => {
-    if (!data.has(dataset)) {
-      const d = await loadData({ ...o.base.recipe, dataset, dataDir: o.base.run.dataDir, mirror: o.mirror });
-      data.set(dataset, { train: d.train!, test: d.test! });
-    }
-    return data.get(dataset)!;
-  };
+  const data = new SplitCache(o.base.run.dataDir, o.mirror);
   const results = new Map<string, ExperimentResult['runs'][number]>();
   let waitingFor = '';
   for (;;) {
@@ -97,7 +90,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       }
       claimedAny = true;
       info(`${tag} (attempt ${claim.attemptId} on ${o.worker.name})`);
-      const end = await runAttempt(claim, g.config, { data: await splits(g.dataset), stop: o.stop }, { log: o.log, info });
+      const end = await runAttempt(claim, g.config, { data: await data.get(g.config.recipe), stop: o.stop }, { log: o.log, info });
       if (end.outcome === 'interrupted') return { runs: [...results.values()], report: await writeReport(o.store, o.out), interrupted: end };
       if (end.outcome === 'complete') {
         if (end.result.weights) saveModel(g.config, end.result, info);
@@ -125,13 +118,15 @@ async function viaQueue(o: ExperimentOptions, queue: RunQueue, rows: RunRow[], i
   let queued = 0;
   for (const r of rows) if (r.status !== 'complete' && r.status !== 'failed' && (await queue.enqueue(r))) queued++;
   info(`${rows.length} runs recorded in ${o.store.url}; ${queued} newly queued`);
-  const status = (r: RunRow) => (r.status === 'complete' ? 'complete' : r.status === 'failed' ? 'failed' : 'queued');
-  if (o.enqueueOnly) return { runs: rows.map((r) => ({ model: r.model, dataset: r.dataset as DatasetName, status: status(r), ...(r.error ? { error: r.error } : {}) })), report: null };
+  /** A run row as this experiment reports it: complete, failed (with its message) or still queued. */
+  const asResult = (r: RunRow): ExperimentResult['runs'][number] => ({
+    model: r.model, dataset: r.dataset as DatasetName, status: r.status === 'complete' || r.status === 'failed' ? r.status : 'queued', ...(r.error ? { error: r.error } : {}),
+  });
+  if (o.enqueueOnly) return { runs: rows.map(asResult), report: null };
   const { interrupted } = await runWorker({ store: o.store, queue, worker: o.worker, run: o.base.run, untilEmpty: true, stop: o.stop, mirror: o.mirror, info, log: o.log });
   const report = await writeReport(o.store, o.out);
-  const now = await o.store.runs();
-  const mine = now.filter((r) => rows.some((x) => x.id === r.id));
-  return { runs: mine.map((r) => ({ model: r.model, dataset: r.dataset as DatasetName, status: status(r), ...(r.error ? { error: r.error } : {}) })), report, ...(interrupted ? { interrupted } : {}) };
+  const mine = (await o.store.runs()).filter((r) => rows.some((x) => x.id === r.id));
+  return { runs: mine.map(asResult), report, ...(interrupted ? { interrupted } : {}) };
 }
 
 /** --dry-run: one batch of each run, nothing recorded. */

@@ -4,10 +4,9 @@
 // other (resuming at the batch after its last checkpoint). A SIGINT/SIGTERM checkpoints, hands
 // the run back (queued again at once) and stops the worker.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CifarSplit } from '../data/cifar.js';
-import { loadData } from '../data/load.js';
+import { SplitCache, type Splits } from '../data/load.js';
 import type { RunQueue } from '../queue/queue.js';
-import { isRefusal, LEASE_BEATS, runName, workerGone, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
+import { holderLost, isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
 import type { RunOptions } from '../train/config.js';
 import type { StopRequest } from '../train/stop.js';
@@ -39,13 +38,13 @@ async function needsWorker(store: RunStore, r: RunRow): Promise<boolean> {
   if (r.status === 'queued' || r.status === 'interrupted') return true;
   if (r.status !== 'running' || r.attemptId === null) return false;
   const a = (await store.attempts(r.id)).find((x) => x.id === r.attemptId);
-  return !a || workerGone(a.worker) || Date.now() - Date.parse(a.heartbeatAt) > LEASE_BEATS * a.heartbeatSeconds * 1000;
+  return !a || holderLost(a, (Date.now() - Date.parse(a.heartbeatAt)) / 1000) !== null;
 }
 
 export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
   const info = o.info ?? ((l: string) => console.error(l));
   const trained: WorkerResult['trained'] = [];
-  const data = new Map<string, { train: CifarSplit; test: CifarSplit }>();
+  const data = new SplitCache(o.run.dataDir, o.mirror);
   let idle = '';
   for (;;) {
     if (o.stop?.requested) return { trained };
@@ -72,19 +71,16 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     const { recipe } = claim.run;
     const name = runName(recipe);
     info(`${o.worker.name}: ${name} (attempt ${claim.attemptId})`);
-    const key = JSON.stringify([recipe.dataset, recipe.limitTrain, recipe.limitTest, recipe.coarse]);
-    if (!data.has(key)) {
-      try {
-        const d = await loadData({ ...recipe, dataDir: o.run.dataDir, mirror: o.mirror });
-        data.set(key, { train: d.train!, test: d.test! });
-      } catch (e) {
-        // this machine cannot read or fetch the data: the run goes back to the queue for another one
-        await claim.finish('crashed', `${o.worker.name}: ${(e as Error).message}`);
-        await o.queue.enqueue(claim.run);
-        throw e;
-      }
+    let splits: Splits;
+    try {
+      splits = await data.get(recipe);
+    } catch (e) {
+      // this machine cannot read or fetch the data: the run goes back to the queue for another one
+      await claim.finish('crashed', `${o.worker.name}: ${(e as Error).message}`);
+      await o.queue.enqueue(claim.run);
+      throw e;
     }
-    const end = await runAttempt(claim, { recipe, run: o.run }, { data: data.get(key), stop: o.stop }, { log: o.log, info });
+    const end = await runAttempt(claim, { recipe, run: o.run }, { data: splits, stop: o.stop }, { log: o.log, info });
     trained.push({ run: name, outcome: end.outcome });
     if (end.outcome === 'interrupted') {
       await o.queue.enqueue(claim.run); // handed back: another worker resumes it now, not after a lease

@@ -18,7 +18,7 @@ import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
 import { StoreClaim } from './claim.js';
 import {
-  ClaimLostError, LEASE_BEATS, runName, workerGone, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  ClaimLostError, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
@@ -148,7 +148,8 @@ export class FolderStore implements RunStore {
     const held = this.readClaim();
     if (held) {
       const silent = (Date.now() - Date.parse(held.heartbeatAt)) / 1000;
-      if (!workerGone(held.worker) && silent <= LEASE_BEATS * held.heartbeatSeconds)
+      const lost = holderLost(held, silent);
+      if (!lost)
         return { refused: 'busy', reason: `${name} is held by ${held.worker} (attempt ${held.attemptId}, heartbeat ${silent.toFixed(0)} s ago)` };
       try {
         fs.renameSync(claimFile, `${claimFile}.stale-${process.pid}`); // only one taker wins this rename
@@ -157,7 +158,7 @@ export class FolderStore implements RunStore {
         return { refused: 'busy', reason: `${name} is being taken by another worker` };
       }
       const a = r.attempts.find((x) => x.id === held.attemptId);
-      if (a && a.outcome === 'running') Object.assign(a, { outcome: 'crashed', endedAt: now(), error: workerGone(held.worker) ? 'the process is gone' : `no heartbeat for ${silent.toFixed(0)} s` });
+      if (a && a.outcome === 'running') Object.assign(a, { outcome: 'crashed', endedAt: now(), error: lost });
       r.run.crashes += 1;
     }
     const attemptId = Math.max(0, ...r.attempts.map((a) => a.id)) + 1;

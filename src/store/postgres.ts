@@ -45,7 +45,7 @@ import { StoreClaim } from './claim.js';
 import { redactUrl } from './open.js';
 import { pgpassPassword } from './pgpass.js';
 import {
-  ClaimLostError, DEFAULT_MAX_CRASHES, LEASE_BEATS, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
@@ -363,11 +363,12 @@ export class PostgresStore implements RunStore {
         const [a] = (await c.query<AttemptColumns & { silent: number }>(
           `SELECT *, EXTRACT(EPOCH FROM now() - heartbeat_at)::float8 AS silent FROM attempts WHERE id = $1`, [r.attempt_id])).rows;
         const silent = Math.max(0, a!.silent);
-        const alive = a!.outcome === 'running' && silent <= LEASE_BEATS * a!.heartbeat_seconds;
+        const lost = a!.outcome === 'running' ? holderLost({ worker: a!.worker, heartbeatSeconds: a!.heartbeat_seconds }, silent) : `it had ended (${a!.outcome})`;
+        const alive = !lost;
         // a retry after a lost reply to a claim that did commit finds that claim's own attempt: it is ours
         if (alive && retrying && a!.worker === worker.name && a!.heartbeat_seconds === worker.heartbeat && a!.first_epoch === null) return { attemptId: a!.id };
         if (alive) return { refused: 'busy', reason: `${name} is held by ${a!.worker} (attempt ${a!.id}, heartbeat ${silent.toFixed(0)} s ago)` };
-        const error = `attempt ${a!.id} on ${a!.worker} crashed: no heartbeat for ${silent.toFixed(0)} s (lease ${LEASE_BEATS} × ${a!.heartbeat_seconds} s)`;
+        const error = `attempt ${a!.id} on ${a!.worker} crashed: ${lost}`;
         await c.query(`UPDATE attempts SET outcome = 'crashed', ended_at = now(), error = $1 WHERE id = $2 AND outcome = 'running'`, [error, a!.id]);
         const crashes = r.crashes + 1;
         if (crashes >= maxCrashes) {

@@ -36,7 +36,7 @@ import type { Machine } from '../util/machine.js';
 import { toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
 import { StoreClaim } from './claim.js';
 import {
-  ClaimLostError, DEFAULT_MAX_CRASHES, LEASE_BEATS, runName, workerGone, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
@@ -190,12 +190,9 @@ export class SqliteStore implements RunStore {
       if (r.attempt_id !== null) {
         const a = this.db.prepare(`SELECT * FROM attempts WHERE id = ?`).get(r.attempt_id) as AttemptColumns;
         const silent = (Date.now() - Date.parse(a.heartbeat_at)) / 1000;
-        const gone = workerGone(a.worker);
-        if (a.outcome === 'running' && !gone && silent <= LEASE_BEATS * a.heartbeat_seconds)
-          return { refused: 'busy', reason: `${name} is held by ${a.worker} (attempt ${a.id}, heartbeat ${silent.toFixed(0)} s ago)` };
-        const error = gone
-          ? `attempt ${a.id} on ${a.worker} crashed: the process is gone`
-          : `attempt ${a.id} on ${a.worker} crashed: no heartbeat for ${silent.toFixed(0)} s (lease ${LEASE_BEATS} × ${a.heartbeat_seconds} s)`;
+        const lost = a.outcome === 'running' ? holderLost({ worker: a.worker, heartbeatSeconds: a.heartbeat_seconds }, silent) : `it had ended (${a.outcome})`;
+        if (!lost) return { refused: 'busy', reason: `${name} is held by ${a.worker} (attempt ${a.id}, heartbeat ${silent.toFixed(0)} s ago)` };
+        const error = `attempt ${a.id} on ${a.worker} crashed: ${lost}`;
         this.db.prepare(`UPDATE attempts SET outcome = 'crashed', ended_at = ?, error = ? WHERE id = ? AND outcome = 'running'`).run(now(), error, a.id);
         const crashes = r.crashes + 1;
         if (crashes >= maxCrashes) {

@@ -178,6 +178,17 @@ export function workerGone(worker: string): boolean {
   }
 }
 
+/**
+ * Why a running attempt no longer holds its run, or null while it does: its process is gone (it ran
+ * on this host), or its heartbeat is older than the lease. Every store's claim and the worker's
+ * idle scan decide with this; `silentSeconds` is the heartbeat's age by the store's clock.
+ */
+export function holderLost(holder: { worker: string; heartbeatSeconds: number }, silentSeconds: number): string | null {
+  if (workerGone(holder.worker)) return 'the process is gone';
+  if (silentSeconds > LEASE_BEATS * holder.heartbeatSeconds) return `no heartbeat for ${silentSeconds.toFixed(0)} s (lease ${LEASE_BEATS} × ${holder.heartbeatSeconds} s)`;
+  return null;
+}
+
 export const isRefusal = (c: RunClaim | ClaimRefusal): c is ClaimRefusal => 'refused' in c;
 
 /** `googlenet on cifar10` */

@@ -2,8 +2,7 @@
 // run needs: a checkpoint after every epoch and every few minutes within one, exact resume (at the
 // next batch), a clear stop on a NaN/Inf loss, and a clean stop on SIGINT/SIGTERM. Everything it
 // keeps goes through the run's claim on its store (src/store/), which the loop only awaits.
-import type { CifarSplit } from '../data/cifar.js';
-import { loadData } from '../data/load.js';
+import { loadData, type Splits } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
 import { createModel } from '../models/googlenet.js';
@@ -46,7 +45,7 @@ export interface TrainOptions {
   stop?: StopRequest;
   mirror?: string | null;
   /** The splits, when the caller has read them already. */
-  data?: { train: CifarSplit; test: CifarSplit };
+  data?: Splits;
 }
 
 /** Seconds between progress reports handed to the claim's liveness thread. */
@@ -73,7 +72,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
     report.info(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
   backend().setThreads({ threads });
 
-  const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }).catch((e: Error) => { throw new RunFailure(e.message); }) as { train: CifarSplit; test: CifarSplit });
+  const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }).catch((e: Error) => { throw new RunFailure(e.message); }) as Splits);
   manualSeed(recipe.seed);
   const classes = classCount(recipe);
   const model = createModel(recipe.model, classes, { fixBatchNormEps: recipe.fixBnEps });
