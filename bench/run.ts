@@ -7,7 +7,9 @@
 //     already in memory.
 //  3. The run store's cost on a training step, and checkpoint MB/s into PostgreSQL (bench/store.ts,
 //     in its own process).
-// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --json,
+//  4. Threads on a shared machine: training images/s at 1 thread and every core, alone and beside a
+//     competing process, ours (passive and spinning OpenMP waits) and PyTorch's (bench/threads.ts).
+// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --skip-threads, --json,
 // --against DIR: also run the `googlenet bench` of another built checkout (e.g. a worktree of an
 // earlier commit), alternating with ours, and report ours ÷ theirs: a slowdown check in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -173,14 +175,24 @@ if (!flag('--skip-loader')) {
 
 // ---- 3. the run store ---------------------------------------------------------------------------
 if (!flag('--skip-store')) {
-  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'bench', 'store.js'), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`bench/store.ts failed (exit ${r.status})`);
-  const lines = r.stdout.trim().split('\n');
-  console.log(lines.slice(0, -1).join('\n'));
-  report.store = JSON.parse(lines.at(-1)!);
+  report.store = part('store', []);
+}
+
+// ---- 4. threads on a shared machine ----------------------------------------------------------------
+if (!flag('--skip-threads')) {
+  report.threads = part('threads', flag('--skip-torch') ? ['--skip-torch'] : []);
 }
 
 if (flag('--json')) console.log(JSON.stringify(report));
+
+/** A part of the benchmark that runs in its own process (bench/NAME.ts): its lines printed, its last (JSON) line returned. */
+function part(name: string, args: string[]): unknown {
+  const r = spawnSync(process.execPath, [path.join(root, 'dist', 'bench', `${name}.js`), '--json', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`bench/${name}.ts failed (exit ${r.status})`);
+  const lines = r.stdout.trim().split('\n');
+  console.log(lines.slice(0, -1).join('\n'));
+  return JSON.parse(lines.at(-1)!);
+}
 
 function realData(): CifarSplit | null {
   for (const dir of [path.join(root, '..', 'shared', 'data'), path.join(root, 'data')])

@@ -3,6 +3,7 @@
 // call (missing, mistyped, unknown attributes; argument counts); and the load-time check.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { BACKEND_METHODS, type Backend, type BackendMethod, type Handle } from '../src/backend/backend.js';
 import { checkAddon, debugLayout } from '../src/backend/onednn.js';
 import { backend } from '../src/tensor/tensor.js';
@@ -330,6 +331,25 @@ test('the load-time check names the methods an addon lacks, and the fix', () => 
   assert.throws(() => checkAddon({ ...full, sgdStep: 1 }), /lacks sgdStep;/);
   assert.throws(() => checkAddon({ ...full, debugLayout: undefined }), /lacks debugLayout;/);
   assert.throws(() => checkAddon(null), /not a module object/);
+});
+
+// libgomp prints its settings at load with OMP_DISPLAY_ENV=verbose (the spin count tells a passive
+// wait, 0, from libgomp's default, 300000, which it also prints as 'PASSIVE'); the child loads the
+// addon and says whether the variable set for the load is still in its environment.
+function spinAtLoad(env: Record<string, string>): { spin: string; left: string } {
+  const backendJs = new URL('../src/tensor/tensor.js', import.meta.url).href;
+  const script = `const { backend } = await import(${JSON.stringify(backendJs)}); backend().stats(); console.log('left=' + (process.env.OMP_WAIT_POLICY ?? '-'));`;
+  const { OMP_WAIT_POLICY: _w, GOMP_SPINCOUNT: _s, ...rest } = process.env;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...rest, OMP_DISPLAY_ENV: 'verbose', ...env }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout + r.stderr;
+  return { spin: /GOMP_SPINCOUNT = '(\d+)'/.exec(out)?.[1] ?? 'not printed', left: /left=(\S+)/.exec(out)?.[1] ?? '?' };
+}
+
+test('OpenMP threads wait passively unless the user chose a wait policy or spin count', () => {
+  assert.deepEqual(spinAtLoad({}), { spin: '0', left: '-' }, 'passive, and set for the load only');
+  assert.deepEqual(spinAtLoad({ OMP_WAIT_POLICY: 'active' }), { spin: '30000000000', left: 'active' });
+  assert.equal(spinAtLoad({ GOMP_SPINCOUNT: '300000' }).spin, '300000', "libgomp's default, which the bench's spinning case sets");
 });
 
 test('every tensor made here was released', () => {

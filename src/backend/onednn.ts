@@ -40,10 +40,31 @@ export function checkAddon(addon: unknown, where = 'the native addon'): OneDnnAd
 
 let loaded: OneDnnAddon | null = null;
 
+/**
+ * How idle OpenMP threads wait, unless the user chose (OMP_WAIT_POLICY or GOMP_SPINCOUNT).
+ * libgomp's default spins ~300,000 times at every barrier before sleeping. On a shared machine
+ * that spinning takes the core from the thread everyone waits for: two trainings on 2 cores ran
+ * 2.8x slower than one thread each (issue 11; `npm run bench` measures it). Passive threads sleep
+ * at once; alone, the cost is within noise. libgomp reads the variable once, when the addon loads
+ * it, so it is set for that moment only and child processes (PyTorch in the bench) keep theirs.
+ */
+export const DEFAULT_WAIT_POLICY = 'PASSIVE';
+
+function withWaitPolicy<T>(load: () => T): T {
+  const chosen = process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined;
+  if (chosen) return load();
+  process.env.OMP_WAIT_POLICY = DEFAULT_WAIT_POLICY;
+  try {
+    return load();
+  } finally {
+    delete process.env.OMP_WAIT_POLICY;
+  }
+}
+
 function addon(): OneDnnAddon {
   if (!loaded) {
     const file = findAddon();
-    loaded = checkAddon(createRequire(import.meta.url)(file), file);
+    loaded = checkAddon(withWaitPolicy(() => createRequire(import.meta.url)(file)), file);
   }
   return loaded;
 }
