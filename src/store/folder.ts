@@ -11,7 +11,7 @@
 // what can pause a holder; the SQLite and PostgreSQL stores check it in the write's transaction.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/disk.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { classCount, resumableDifference } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
