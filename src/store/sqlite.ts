@@ -29,7 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { writeFailure } from '../io/disk.js';
+import { requireFreeSpace, writeFailure } from '../io/disk.js';
 import { configFromFlat, recipeDifference, type Recipe } from '../train/config.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
@@ -322,6 +322,11 @@ export class SqliteStore implements RunStore {
       throw e;
     }
     if (old && old !== rel) fs.rmSync(path.join(this.dir, old), { force: true });
+  }
+
+  checkSpace(runId: number, bytes: number): void {
+    const r = this.runById(runId);
+    requireFreeSpace(path.join(this.dir, `${r.model}-${r.dataset}`), bytes, 'the next checkpoint');
   }
 
   finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null, maxCrashes: number): void {
