@@ -42,6 +42,8 @@ const REASONS: Record<string, [reason: string, fix: string]> = {
   EPERM: ['permission denied', 'make it writable or choose another'],
   ENOENT: ['its folder does not exist', 'create it or choose another'],
   ENOTDIR: ['a part of its path is not a folder', 'choose another'],
+  EISDIR: ['a folder is in its place', 'move it away or choose another'],
+  ENOTEMPTY: ['a folder is in its place', 'move it away or choose another'],
 };
 
 /**
