@@ -3,9 +3,12 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import * as tar from 'tar';
+import { ensureDataset, md5File } from '../src/data/download.js';
 import { megabytes, writeFailure } from '../src/io/disk.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { SqliteStore } from '../src/store/sqlite.js';
@@ -141,4 +144,21 @@ test('a full disk under the experiment database: one line, the database still re
       await store.close();
     }
   });
+});
+
+test('a download that fills the disk says so, naming --data-dir, and leaves the data folder as it was', async (t) => {
+  // a local archive (outside the tmpfs) whose 9 MB of records cannot be extracted into 3 MiB
+  const src = tmp();
+  fs.mkdirSync(path.join(src, 'cifar-10-batches-bin'));
+  fs.writeFileSync(path.join(src, 'cifar-10-batches-bin', 'data_batch_1.bin'), randomBytes(3000 * 3073));
+  const archive = path.join(src, 'cifar-10-binary.tar.gz');
+  await tar.c({ gzip: true, file: archive, cwd: src }, ['cifar-10-batches-bin']);
+  const md5 = await md5File(archive);
+  await onTmpfs(t, '3m', async (dir) => {
+    fs.mkdirSync(path.join(dir, 'data'));
+    await assert.rejects(ensureDataset('cifar10', path.join(dir, 'data'), { mirror: archive, expectMd5: md5, expectBytes: null, progress: false, log: () => {} }),
+      (e: Error) => /data_batch_1\.bin: cannot write: the file system is full \(\d\.\d MB free\); free some space there or choose another --data-dir$/.test(e.message) || assert.fail(e.message));
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'data')), []);
+  });
+  fs.rmSync(src, { recursive: true, force: true });
 });
