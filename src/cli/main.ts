@@ -28,10 +28,9 @@ import { runSpec } from '../train/spec.js';
 import { STOP_EXIT_CODE, StopRequest, type StopSignal } from '../train/stop.js';
 import { FolderStore } from '../store/folder.js';
 import { openStore, STORE_ENV } from '../store/open.js';
-import { PostgresStore } from '../store/postgres.js';
-import { RunQueue } from '../queue/queue.js';
+import type { RunQueue } from '../queue/queue.js';
 import { runWorker } from '../experiment/worker.js';
-import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName } from '../store/store.js';
+import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName, type RunStore } from '../store/store.js';
 import { formatStatus, statusJson, storeStatus } from './status.js';
 
 function positiveInt(name: string) {
@@ -258,6 +257,16 @@ addTrainOptions(
   if (o.json) console.log(jsonResult(end.result));
 });
 
+/**
+ * The queue of a PostgreSQL store, or undefined for another store. pg and pg-boss are loaded only
+ * here (open.ts loads the store's own module likewise): they add half a second to every command.
+ */
+async function queueOf(store: RunStore): Promise<RunQueue | undefined> {
+  if (!/^postgres(ql)?:/i.test(store.url)) return undefined;
+  const [{ PostgresStore }, { RunQueue }] = await Promise.all([import('../store/postgres.js'), import('../queue/queue.js')]);
+  return store instanceof PostgresStore ? RunQueue.open(store) : undefined;
+}
+
 /** --store, else $GOOGLENET_STORE, else `fallback` (or an error naming both). */
 function storeUrl(o: { store?: string }, fallback?: string): string {
   const url = o.store ?? process.env[STORE_ENV] ?? fallback;
@@ -290,7 +299,7 @@ addTrainOptions(
     await store.close();
     throw new Error(`--store ${store.url} is a run folder, which holds one run; an experiment of ${datasets.length * models.length} runs needs sqlite:PATH or postgres://…`);
   }
-  const queue = store instanceof PostgresStore ? await RunQueue.open(store) : undefined;
+  const queue = store ? await queueOf(store) : undefined;
   const stop = stopOnSignals();
   let result: ExperimentResult;
   try {
@@ -375,11 +384,11 @@ program
   .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
   .action(async (o: { store?: string; dataDir: string; mirror?: string; untilEmpty?: boolean; heartbeat: number } & Partial<RunOptions>) => {
     const store = await openStore(storeUrl(o));
-    if (!(store instanceof PostgresStore)) {
+    const queue = await queueOf(store);
+    if (!queue) {
       await store.close();
       throw new Error(`${store.url}: a worker takes runs from a PostgreSQL store's queue; on one machine use \`googlenet experiment --store ${store.url}\``);
     }
-    const queue = await RunQueue.open(store);
     const stop = stopOnSignals();
     try {
       const { run } = configFromFlat({ ...o, threads: program.opts().threads as number | undefined });
@@ -456,11 +465,9 @@ program
       const run = await store.run(model, dataset);
       if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
       await store.retry(run.id);
-      if (store instanceof PostgresStore) {
-        // workers take runs from the queue: the failed run has no job left there
-        const queue = await RunQueue.open(store);
-        await queue.enqueue(run).finally(() => queue.close());
-      }
+      // workers take runs from a PostgreSQL store's queue: the failed run has no job left there
+      const queue = await queueOf(store);
+      await queue?.enqueue(run).finally(() => queue.close());
       console.error(`${model} on ${dataset} is queued again in ${store.url}`);
     } finally {
       await store.close();

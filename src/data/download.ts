@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import * as tar from 'tar';
+import { requireFreeSpace, writeFailure } from '../io/disk.js';
 import { DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
@@ -202,16 +203,7 @@ function resolveSource(mirror: string | undefined, file: string): Source {
 function checkFreeSpace(dir: string, downloadBytes: number | null, archiveBytes: number | null): void {
   if (archiveBytes === null) return;
   // the archive (when downloaded) plus its contents, which gzip shrinks by only a few percent
-  const need = (downloadBytes ?? 0) + Math.ceil(archiveBytes * 1.1);
-  let avail: number;
-  try {
-    const s = fs.statfsSync(dir);
-    avail = Number(s.bavail) * Number(s.bsize);
-  } catch {
-    return;
-  }
-  if (avail < need)
-    throw new Error(`not enough free space in ${dir}: about ${mb(need)} MB needed, ${mb(avail)} MB available; free some space or pass another --data-dir`);
+  requireFreeSpace(dir, (downloadBytes ?? 0) + Math.ceil(archiveBytes * 1.1), 'the dataset', '--data-dir');
 }
 
 function verify(label: string, got: { bytes: number; md5: string }, expectBytes: number | null, expectMd5: string, advice: string): void {
@@ -320,7 +312,7 @@ async function download(start: URL, dest: string, ctx: DownloadContext): Promise
   try {
     await pipeline(res, counter, out);
   } catch (e) {
-    if (writeError !== undefined) throw new Error(`${ctx.label} failed: cannot write ${dest}: ${errText(writeError)}`, { cause: writeError });
+    if (writeError !== undefined) throw new Error(`${ctx.label} failed: ${writeFailure(dest, writeError, { needed: ctx.expectBytes ?? undefined, flag: '--data-dir' }).message}`, { cause: writeError });
     if (e instanceof TimeoutError) throw fail(`${e.message} after ${ofTotal(bytes)}; check your network and run the command again to retry`, e);
     throw fail(`connection closed after ${ofTotal(bytes)} (${errText(e)}); run the command again to retry`, e);
   } finally {
@@ -471,7 +463,7 @@ async function extractMembers(archive: string, dest: string, dataset: DatasetNam
         });
         out.on('error', (e) => {
           reject(e);
-          settle(new Error(`${label}: cannot write ${file}: ${errText(e)}`, { cause: e }));
+          settle(new Error(`${label}: ${writeFailure(file, e, { flag: '--data-dir' }).message}`, { cause: e }));
         });
       }));
       entry.pipe(out);

@@ -1,6 +1,5 @@
 // SVG plots of the experiment: vega-lite specs compiled to vega, rendered headless (no canvas needed for SVG).
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { ResultsJson } from './report.js';
 import { VARIANTS } from '../models/googlenet.js';
 import { compareModels, datasetTitle } from './report.js';
@@ -9,6 +8,8 @@ const WIDTH = 640, HEIGHT = 400;
 const reconstructed = (model: string) => !!VARIANTS[model]?.reconstructed;
 
 async function toSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded on first use: vega and vega-lite take a second to load, which every other command would pay
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();

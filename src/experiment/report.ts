@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
+import { writeFileAtomic } from '../io/disk.js';
 import { describeStages, modelNames, VARIANTS, type SeedResult } from '../models/googlenet.js';
 import { DATASET_NAMES, defaultRecipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
@@ -129,11 +130,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
   return out.join('\n');
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
+const writeAtomic = (file: string, text: string) => writeFileAtomic(file, [Buffer.from(text)]);
 
 /** Writes outDir/results.md, outDir/results.json and outDir/plots/*.svg (each atomically); returns their paths. */
 export async function writeReport(store: RunStore, outDir: string): Promise<{ markdown: string; json: string; plots: string[] }> {

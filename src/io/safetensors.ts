@@ -4,7 +4,7 @@
 // then the raw little-endian tensor data; offsets are relative to the start of the data.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
+import { writeFileAtomic } from './disk.js';
 import { hostTensorProblem, ITEM_SIZE, numel, type DType, type HostTensor } from '../tensor/host.js';
 
 const SUPPORTED = Object.keys(ITEM_SIZE).join(', ');
@@ -169,22 +169,4 @@ export function writeSafetensors(
   metadata: Record<string, string> = { format: 'pt' },
 ): void {
   writeFileAtomic(file, encodeSafetensors(tensors, metadata, file));
-}
-
-/** Writes `parts` to `file` atomically: a temporary file beside it, fsync, rename. */
-export function writeFileAtomic(file: string, parts: Uint8Array[]): void {
-  const tmp = path.join(path.dirname(file), `${path.basename(file)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, 'w');
-    for (const bytes of parts) for (let pos = 0; pos < bytes.length; ) pos += fs.writeSync(fd, bytes, pos);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    if (fd !== null) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw new Error(`${file}: cannot write (${(e as Error).message}); check the directory exists and is writable`);
-  }
 }

@@ -121,6 +121,11 @@ export abstract class Module {
     }
   }
 
+  /** The bytes of stateDict()'s tensors, without copying them (f32 tensors; a counter is one int64). */
+  stateBytes(): number {
+    return this.parameters().reduce((s, p) => s + p.numel * 4, 0) + this.namedBuffers().reduce((s, [, b]) => s + (b instanceof Tensor ? b.numel * 4 : 8), 0);
+  }
+
   /** Copies parameters and buffers to host memory under PyTorch's state_dict names. */
   stateDict(): StateDict {
     const out: StateDict = new Map();

@@ -68,6 +68,11 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     return this.paramGroups.flatMap((g) => g.params);
   }
 
+  /** The bytes stateDict()'s tensors take once every parameter has stepped (before the first step it holds none). */
+  stateBytes(): number {
+    return this.paramGroups.reduce((s, g) => s + g.params.reduce((n, p) => n + p.numel, 0) * this.stateNames(g).length * 4, 0);
+  }
+
   /** State under PyTorch-like keys: `<param index>.<buffer>` (index over all groups in order). */
   stateDict(): OptimizerState {
     const tensors = new Map<string, HostTensor>();

@@ -13,6 +13,8 @@ export interface AttemptWriter {
   start(attemptId: number, first: { epoch: number; batch: number }, machine: Machine): unknown;
   recordEpoch(attemptId: number, e: EpochRecord): unknown;
   saveCheckpoint(attemptId: number, runId: number, c: Checkpoint): unknown;
+  /** Throws the no-space line unless a checkpoint of `bytes` fits now; absent where the store cannot tell (PostgreSQL). */
+  checkSpace?(runId: number, bytes: number): void;
   finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null, maxCrashes: number): unknown;
 }
 
@@ -64,6 +66,10 @@ export class StoreClaim implements RunClaim {
 
   recordEpoch(e: EpochRecord): Promise<void> {
     return this.guard(() => this.store.recordEpoch(this.attemptId, e));
+  }
+
+  async ensureSpace(bytes: number): Promise<void> {
+    this.store.checkSpace?.(this.run.id, bytes);
   }
 
   saveCheckpoint(c: Checkpoint): Promise<void> {

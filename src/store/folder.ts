@@ -11,7 +11,7 @@
 // what can pause a holder; the SQLite and PostgreSQL stores check it in the write's transaction.
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { requireFreeSpace, writeFileAtomic } from '../io/disk.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import { classCount, resumableDifference } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
@@ -227,6 +227,10 @@ export class FolderStore implements RunStore {
     this.fenced(attemptId, () => {});
     fs.mkdirSync(this.dir, { recursive: true });
     saveCheckpoint(this.checkpointFile, c);
+  }
+
+  checkSpace(_runId: number, bytes: number): void {
+    requireFreeSpace(this.dir, bytes, 'the next checkpoint');
   }
 
   finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null): void {

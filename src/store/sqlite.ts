@@ -29,6 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { requireFreeSpace, writeFailure } from '../io/disk.js';
 import { configFromFlat, recipeDifference, type Recipe } from '../train/config.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
@@ -93,6 +94,9 @@ type RunColumns = SharedRunColumns & { checkpoint: string | null };
 const now = () => new Date().toISOString();
 const LOST = Symbol('lost');
 
+/** SQLite's full or read-only disk as writeFailure's line; any other error as it is. */
+const diskError = (file: string, e: unknown) => (/^SQLITE_(FULL|READONLY)/.test(String((e as { code?: unknown }).code)) ? writeFailure(file, e, { flag: '--out (or --store)' }) : e);
+
 export class SqliteStore implements RunStore {
   readonly url: string;
   private readonly dir: string;
@@ -129,13 +133,22 @@ export class SqliteStore implements RunStore {
       }).immediate();
     } catch (e) {
       db.close();
-      throw e;
+      throw diskError(file, e);
     }
     return new SqliteStore(file, db);
   }
 
+  /** `work` in one BEGIN IMMEDIATE transaction (SQLite's write lock); a full or read-only disk rolls it back and says so in one line. */
+  private immediate<T>(work: () => T): T {
+    try {
+      return this.db.transaction(work).immediate();
+    } catch (e) {
+      throw diskError(this.file, e);
+    }
+  }
+
   async ensureRun(spec: RunSpec): Promise<RunRow> {
-    return this.db.transaction(() => {
+    return this.immediate(() => {
       const old = this.runRow(spec.model, spec.dataset);
       if (old) {
         const diff = recipeDifference(old.recipe, spec.recipe);
@@ -145,7 +158,7 @@ export class SqliteStore implements RunStore {
       this.db.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`).run(spec.model, spec.dataset, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe), now());
       return this.runRow(spec.model, spec.dataset)!;
-    }).immediate();
+    });
   }
 
   private runRow(model: string, dataset: string): RunRow | undefined {
@@ -182,7 +195,7 @@ export class SqliteStore implements RunStore {
 
   async claim(runId: number, worker: WorkerIdentity, opts: { maxCrashes?: number } = {}): Promise<RunClaim | ClaimRefusal> {
     const maxCrashes = opts.maxCrashes ?? DEFAULT_MAX_CRASHES;
-    const result = this.db.transaction((): { attemptId: number } | ClaimRefusal => {
+    const result = this.immediate((): { attemptId: number } | ClaimRefusal => {
       const r = this.runById(runId);
       const name = runName(r);
       if (r.status === 'complete') return { refused: 'done', reason: `${name} is complete` };
@@ -207,7 +220,7 @@ export class SqliteStore implements RunStore {
         .run(r.id, worker.name, t, t, worker.heartbeat).lastInsertRowid);
       this.db.prepare(`UPDATE runs SET status = 'running', attempt_id = ?, progress = NULL, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(attemptId, t, r.id);
       return { attemptId };
-    }).immediate();
+    });
     if ('refused' in result) return result;
     this.removeStrayCheckpoints(runId);
     const previous = (this.db.prepare(`SELECT * FROM attempts WHERE run_id = ? AND id < ? AND first_epoch IS NOT NULL ORDER BY id DESC LIMIT 1`)
@@ -234,7 +247,7 @@ export class SqliteStore implements RunStore {
    */
   fenced<T>(attemptId: number, write: (runId: number) => T): T {
     let holder = '';
-    const result = this.db.transaction((): T | typeof LOST => {
+    const result = this.immediate((): T | typeof LOST => {
       const a = this.db.prepare(`SELECT run_id FROM attempts WHERE id = ?`).get(attemptId) as { run_id: number };
       const r = this.runById(a.run_id);
       if (r.attempt_id === attemptId) return write(r.id);
@@ -242,7 +255,7 @@ export class SqliteStore implements RunStore {
       const h = r.attempt_id === null ? undefined : (this.db.prepare(`SELECT id, worker FROM attempts WHERE id = ?`).get(r.attempt_id) as { id: number; worker: string });
       holder = h ? `attempt ${h.id} (${h.worker})` : `another worker (the run is ${r.status})`;
       return LOST;
-    }).immediate();
+    });
     if (result === LOST) {
       const runId = (this.db.prepare(`SELECT run_id FROM attempts WHERE id = ?`).get(attemptId) as { run_id: number }).run_id;
       throw new ClaimLostError(attemptId, runName(this.runById(runId)), holder);
@@ -309,6 +322,11 @@ export class SqliteStore implements RunStore {
       throw e;
     }
     if (old && old !== rel) fs.rmSync(path.join(this.dir, old), { force: true });
+  }
+
+  checkSpace(runId: number, bytes: number): void {
+    const r = this.runById(runId);
+    requireFreeSpace(path.join(this.dir, `${r.model}-${r.dataset}`), bytes, 'the next checkpoint');
   }
 
   finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null, maxCrashes: number): void {

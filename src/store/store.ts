@@ -126,6 +126,14 @@ export interface RunClaim {
   start(first: { epoch: number; batch: number }, machine: Machine): Promise<void>;
   /** An epoch's row (replacing one of the same epoch), committed before the checkpoint that includes it. */
   recordEpoch(e: EpochRecord): Promise<void>;
+  /**
+   * Refuses, with one line naming what is needed, what is free and where, when a checkpoint of
+   * `bytes` cannot be written now (beside the current one, which stays until the new one is whole).
+   * The trainer asks before each epoch, so a full disk stops a run before its work is spent, not
+   * after. The folder and SQLite stores check their checkpoint folder; PostgreSQL's space is the
+   * server's, which only the write itself can tell, so it does not check.
+   */
+  ensureSpace(bytes: number): Promise<void>;
   /** Written whole, then made current in one transaction; the one it supersedes is deleted. */
   saveCheckpoint(c: Checkpoint): Promise<void>;
   /** Live progress, handed to the liveness thread (does not block training). */

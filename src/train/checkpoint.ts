@@ -3,9 +3,10 @@
 // else a bit-exact resume needs: epoch, recipe, run options, scheduler, RNG state, history,
 // thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
-import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata, writeFileAtomic } from '../io/safetensors.js';
-import type { StateDict } from '../nn/module.js';
-import type { OptimizerState } from '../optim/optimizer.js';
+import { writeFileAtomic } from '../io/disk.js';
+import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata } from '../io/safetensors.js';
+import type { Module, StateDict } from '../nn/module.js';
+import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
 import type { HostTensor } from '../tensor/host.js';
 import { configFromFlat, type Recipe, type RunOptions } from './config.js';
@@ -55,6 +56,14 @@ export function encodeCheckpoint(c: Checkpoint, nameForErrors = 'checkpoint'): U
   for (const [k, v] of c.model) tensors.set(`model.${k}`, v);
   for (const [k, v] of c.optimizer.tensors) tensors.set(`optimizer.${k}`, v);
   return encodeSafetensors(tensors, { format: 'pt', [META_KEY]: JSON.stringify({ ...c.meta, optimizer: c.optimizer.meta }) }, nameForErrors);
+}
+
+/** Room for a checkpoint's header beyond its tensors: their index (about 100 bytes a tensor) and the JSON metadata, whose history grows. */
+const HEADER_MARGIN = 1 << 20;
+
+/** The size of the checkpoints this model and optimizer write, known before one is: what a free-space check asks for. */
+export function checkpointBytes(model: Module, optimizer: Optimizer): number {
+  return model.stateBytes() + optimizer.stateBytes() + HEADER_MARGIN;
 }
 
 export function saveCheckpoint(file: string, c: Checkpoint): void {

@@ -13,7 +13,7 @@ import { ClaimLostError, RunFailure, runName, type RunClaim } from '../store/sto
 import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
 import { machineDifference, thisMachine } from '../util/machine.js';
-import { CHECKPOINT_VERSION, type EpochPosition } from './checkpoint.js';
+import { checkpointBytes, CHECKPOINT_VERSION, type EpochPosition } from './checkpoint.js';
 import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
 import { evaluate, testLine } from './evaluate.js';
 import type { EpochRecord } from './record.js';
@@ -100,7 +100,11 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
       report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${claim!.where}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}`);
       lastGood = `the last good checkpoint (${describePosition(checkpoint.meta.epoch, resumeAt)}) is kept in ${claim!.where}`;
     }
+    // the next checkpoint (and the saved model, at the end) must fit beside the current one: asked
+    // before each epoch, so a full disk stops the run before an epoch's work is spent on it
+    const space = checkpointBytes(model, optimizer) + (run.saveModel ? model.stateBytes() : 0);
     if (claim) {
+      await claim.ensureSpace(space);
       const machine = thisMachine(threads);
       const was = claim.previous?.machine;
       const diff = was && checkpoint ? machineDifference(was, machine) : null;
@@ -139,6 +143,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
       // a mid-epoch checkpoint resumes at its next batch, with the epoch's sums and time so far
       const from = resumeAt?.epoch === epoch ? resumeAt : null;
       resumeAt = null;
+      if (epoch > first) await claim?.ensureSpace(space);
       const t0 = performance.now() - (from?.seconds ?? 0) * 1000;
       model.train();
       const lr = optimizer.paramGroups[0].lr;
