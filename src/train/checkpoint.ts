@@ -4,6 +4,7 @@
 // thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
 import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata, writeFileAtomic } from '../io/safetensors.js';
+import { parseWeights, readFileBytes, sniffWeights } from '../io/weights.js';
 import type { StateDict } from '../nn/module.js';
 import type { OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
@@ -84,9 +85,27 @@ export function loadCheckpoint(file: string): Checkpoint {
   return fromTensors(raw, readSafetensors(file), file);
 }
 
-/** The weights in `file`: a state dict (PyTorch names), or the model of a training checkpoint (its `model.` tensors). */
-export function readWeights(file: string): StateDict {
-  return readSafetensorsMetadata(file)[META_KEY] ? loadCheckpoint(file).model : readSafetensors(file);
+/**
+ * The weights in `file`, by its content: a state dict (safetensors or torch.save, PyTorch names),
+ * the model of one of our training checkpoints (its `model.` tensors), or of a PyTorch checkpoint
+ * dict (see src/io/torch.ts); `info` hears how they were found (a stripped prefix, …).
+ */
+export function readWeights(file: string, info?: (line: string) => void): StateDict {
+  const bytes = readFileBytes(file);
+  if (sniffWeights(bytes) === 'safetensors' && safetensorsMeta(bytes)[META_KEY]) return decodeCheckpoint(bytes, file).model;
+  return parseWeights(bytes, file, info);
+}
+
+/** A safetensors file's metadata, or {} (parseSafetensors then reports what is wrong with the file). */
+function safetensorsMeta(bytes: Buffer): Record<string, string> {
+  if (bytes.length < 8) return {};
+  const n = bytes.readBigUInt64LE(0);
+  if (n > BigInt(bytes.length - 8)) return {};
+  try {
+    return (JSON.parse(bytes.toString('utf8', 8, 8 + Number(n))) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+  } catch {
+    return {};
+  }
 }
 
 /** A checkpoint from its safetensors bytes (as a store keeps them); `name` names it in errors. */
