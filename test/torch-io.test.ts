@@ -20,7 +20,8 @@ import { createModel } from '../src/models/googlenet.js';
 import { noGrad } from '../src/autograd/engine.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import type { HostTensor } from '../src/tensor/host.js';
-import { repoRoot, requireTorchPython, TORCH_PYTHON } from './helpers.js';
+import { repoRoot, requireTorchPython, sharedOpts, sharedPath, TORCH_PYTHON } from './helpers.js';
+import { cli } from './processes.js';
 import { assertRel } from './numeric.js';
 
 const SCRIPT = path.join(repoRoot, 'scripts', 'make-pt-fixtures.py');
@@ -256,4 +257,32 @@ test('a torch.save file whose pickle runs os.system when loaded unsafely is refu
   python('evil', path.join(dir, 'evil.pt'), marker);
   assert.throws(() => readWeights(path.join(dir, 'evil.pt')), /evil\.pt: refuses to load '(posix|os)\.system'/);
   assert.ok(!fs.existsSync(marker), 'the payload did not run');
+});
+
+test('train --save-model --save-format pt, convert both ways, and test --weights by content: the same metrics', sharedOpts, () => {
+  const out = tmp();
+  const data = sharedPath('data');
+  const t = cli(['train', '--model', 'googlenet-short4', '--dataset', 'cifar10', '--data-dir', data, '--limit-train', '64', '--limit-test', '10', '--epochs', '1', '--out', out, '--save-model', '--save-format', 'pt']);
+  assert.equal(t.code, 0, t.stderr);
+  assert.ok(fs.existsSync(path.join(out, 'model.pt')) && !fs.existsSync(path.join(out, 'model.safetensors')), fs.readdirSync(out).join(', '));
+  const at = (f: string) => path.join(out, f);
+  for (const [from, to] of [['model.pt', 'model.safetensors'], ['checkpoint.safetensors', 'from-checkpoint.pth'], ['model.pt', 'weights.bin']] as const) {
+    const r = cli(to === 'weights.bin' ? ['convert', at(from), at('x.safetensors')] : ['convert', at(from), at(to)]);
+    assert.equal(r.code, 0, r.stderr);
+    if (to === 'weights.bin') fs.renameSync(at('x.safetensors'), at(to)); // a name that says nothing: read by content
+  }
+  const bad = cli(['convert', at('model.pt'), at('model.bin')]);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.stderr.trim(), `googlenet: ${at('model.bin')}: cannot tell the format to write from the name; end it in .safetensors, .pt or .pth`);
+  const metrics = (weights: string) => {
+    const r = cli(['test', '--model', 'googlenet-short4', '--dataset', 'cifar10', '--data-dir', data, '--limit-test', '50', '--weights', weights, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  };
+  const want = metrics(at('checkpoint.safetensors'));
+  for (const f of ['model.pt', 'model.safetensors', 'from-checkpoint.pth', 'weights.bin']) assert.deepEqual(metrics(at(f)), want, f);
+  const sd = readWeightsFile(at('model.pt'));
+  const ck = readWeights(at('checkpoint.safetensors'));
+  assert.deepEqual([...sd.keys()].sort(), [...ck.keys()].sort());
+  for (const [k, v] of ck) assert.ok(same(sd.get(k)!, v), k);
 });
