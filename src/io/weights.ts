@@ -14,7 +14,8 @@ export function sniffWeights(bytes: Uint8Array): WeightsFormat {
   return isZip(bytes) || isLegacyTorch(bytes) ? 'pt' : 'safetensors';
 }
 
-export function readFileBytes(file: string): Buffer {
+/** A file's bytes (typed as Uint8Array so the package's typings need no @types/node); errors name the file. */
+export function readFileBytes(file: string): Uint8Array {
   try {
     return fs.readFileSync(file);
   } catch (e) {

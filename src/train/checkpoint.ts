@@ -97,7 +97,8 @@ export function readWeights(file: string, info?: (line: string) => void): StateD
 }
 
 /** A safetensors file's metadata, or {} (parseSafetensors then reports what is wrong with the file). */
-function safetensorsMeta(bytes: Buffer): Record<string, string> {
+function safetensorsMeta(data: Uint8Array): Record<string, string> {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (bytes.length < 8) return {};
   const n = bytes.readBigUInt64LE(0);
   if (n > BigInt(bytes.length - 8)) return {};
