@@ -443,7 +443,7 @@ program
   .addOption(storeOption())
   .argument('<model>', modelHelp)
   .argument('<dataset>', listChoices(DATASET_NAMES))
-  .requiredOption('--out <file>', 'the safetensors file to write')
+  .requiredOption('--out <file>', 'the file to write: safetensors, or torch.save when it ends in .pt/.pth')
   .action(async (model: string, dataset: string, o: { store?: string; out: string }) => {
     const store = await openStore(storeUrl(o));
     try {
@@ -452,7 +452,7 @@ program
       const c = await store.checkpoint(run.id);
       if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
       const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
-      writeSafetensors(o.out, c.model, { format: 'pt', model, dataset });
+      writeWeightsFile(o.out, c.model, formatOfName(o.out) ?? 'safetensors', { format: 'pt', model, dataset });
       console.error(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
     } finally {
       await store.close();

@@ -106,6 +106,10 @@ export function loadTorchObject(bytes: Uint8Array, name: string): unknown {
   if (pkl.length !== 1)
     throw new Error(`${name}: a zip without exactly one <folder>/data.pkl (found ${pkl.length}), so not a torch.save file; re-save it with torch.save(model.state_dict(), PATH)`);
   const prefix = pkl[0].slice(0, -'data.pkl'.length);
+  // PyTorch >= 2.1 records the byte order of the storages; older files are little-endian.
+  const order = entries[`${prefix}byteorder`];
+  if (order && new TextDecoder().decode(order).trim() !== 'little')
+    throw new Error(`${name}: its storages are big-endian, which is not read here; re-save it on a little-endian machine`);
   const storages = new Map<string, Storage>();
 
   const persistentLoad = (pid: unknown): Storage => {
