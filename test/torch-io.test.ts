@@ -178,7 +178,7 @@ test('the legacy format and whole pickled modules are refused with advice; a tru
   }
 });
 
-test('our .pt writer: read back bit for bit, data 64-byte aligned, a checkpoint dict unwrapped', () => {
+test('our .pt writer: read back bit for bit, every entry 64-byte aligned', () => {
   const sd = readTorch(path.join(TINY, 'tiny.pt')).tensors;
   const file = path.join(tmp(), 'ours.pt');
   fs.writeFileSync(file, encodeTorch(sd));
