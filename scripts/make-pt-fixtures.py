@@ -12,7 +12,8 @@
       MODEL-io.safetensors   `input` (4 images) and `logits`: PyTorch's eval-mode output for them
   make-pt-fixtures.py tiny OUT_FILE.pt          a few tensors of every dtype read (f32, f16, bf16, f64, i64),
       sharing storages at offsets, one transposed; the expected float32/int64 values beside it in OUT_FILE.json
-      and beside it OUT_FILE-legacy.pt (the pre-1.6 format) and OUT_FILE-module.pt (a whole pickled nn.Linear)
+      and beside it OUT_FILE-legacy.pt (the pre-1.6 format), OUT_FILE-module.pt (a whole pickled nn.Linear) and
+      OUT_FILE-proto4.pt (the same values in pickle protocol 4, one of them an nn.Parameter)
   make-pt-fixtures.py evil OUT_FILE.pt MARKER   a torch.save file whose pickle calls os.system('touch MARKER')
       when loaded without weights_only (made at test time only, never committed)
   make-pt-fixtures.py check WEIGHTS.pt MODEL IO.safetensors OUT.safetensors
@@ -189,6 +190,10 @@ def tiny(out_file):
     with open(stem + '.json', 'w') as f:
         json.dump(expected, f, indent=1)
     torch.save(collections.OrderedDict(w=torch.ones(2)), stem + '-legacy.pt', _use_new_zipfile_serialization=False)
+    # The same values through protocol 4's opcodes (STACK_GLOBAL, MEMOIZE, FRAME), one as an nn.Parameter.
+    sd4 = collections.OrderedDict(sd)
+    sd4['f32.slice'] = nn.Parameter(sd['f32.slice'])
+    torch.save(sd4, stem + '-proto4.pt', pickle_protocol=4)
     torch.manual_seed(0)
     torch.save(nn.Linear(2, 2), stem + '-module.pt')
 

@@ -145,8 +145,8 @@ test('a .pt whose pickle calls os.system is refused, naming it, and runs nothing
   assert.ok(!fs.existsSync(marker), 'the payload did not run');
 });
 
-test('the committed tiny .pt: every dtype, storages shared at offsets, strided and transposed views', () => {
-  const r = readTorch(path.join(TINY, 'tiny.pt'));
+for (const file of ['tiny.pt', 'tiny-proto4.pt']) test(`the committed ${file}: every dtype, storages shared at offsets, strided and transposed views${file.includes('4') ? ', pickle protocol 4, an nn.Parameter' : ''}`, () => {
+  const r = readTorch(path.join(TINY, file));
   const want = JSON.parse(fs.readFileSync(path.join(TINY, 'tiny.json'), 'utf8')) as Record<string, { dtype: string; shape: number[]; values: number[] }>;
   assert.deepEqual([...r.tensors.keys()], Object.keys(want));
   const dtypes: Record<string, string> = { 'torch.float32': 'F32', 'torch.float16': 'F32', 'torch.float64': 'F32', 'torch.bfloat16': 'BF16', 'torch.int64': 'I64' };

@@ -221,6 +221,14 @@ function gather(s: Storage, offset: number, shape: number[], strides: number[], 
   const k = s.kind.read;
   const out = k === 'BF16' ? new Uint16Array(count) : k === 'F32' || k === 'F16' || k === 'F64' ? new Float32Array(count) : new BigInt64Array(count);
   const src = s.values;
+  if (k === 'F32' || k === 'BF16' || k === 'I64') {
+    // The common case, a contiguous view of a storage of the same type: one copy.
+    const contiguous = shape.every((d, i) => d === 1 || strides[i] === numel(shape.slice(i + 1)));
+    if (contiguous) {
+      (out as Float32Array).set((src as Float32Array).subarray(offset, offset + count));
+      return new TorchTensor({ dtype: k, shape: [...shape], data: out }, s.kind.name);
+    }
+  }
   const idx = new Array<number>(shape.length).fill(0);
   let at = offset;
   for (let i = 0; i < count; i++) {
