@@ -41,7 +41,7 @@ function bytes(...parts: (number | string | number[])[]): Uint8Array {
   return Uint8Array.from(out);
 }
 const u32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
-const opts = { name: 'x.pkl', globals: {}, refuseAdvice: 'advice' };
+const opts = { name: 'x.pkl', globals: {}, refuseReason: 'why', refuseFix: 'fix' };
 
 test('pickle: scalars, strings, containers, memo and frames', () => {
   const f64 = new Uint8Array(8);
@@ -118,7 +118,7 @@ test('pickle: GLOBAL, STACK_GLOBAL, REDUCE, BUILD and BINPERSID go only through 
     ...opts, globals: { 'collections.OrderedDict': pyCallable('collections.OrderedDict', () => new PyDict('OrderedDict')) },
   }) as PyDict;
   assert.ok(od instanceof PyDict && od.attrs instanceof PyDict);
-  assert.throws(() => unpickle(bytes(0x80, 2, 0x63, 'm\ng\n', 0x2e), { ...opts, globals }), /^Error: x\.pkl: refuses to load 'm\.g' \(advice\)$/);
+  assert.throws(() => unpickle(bytes(0x80, 2, 0x63, 'm\ng\n', 0x2e), { ...opts, globals }), /^Error: x\.pkl: refuses to load 'm\.g' \(why\); fix$/);
   assert.throws(() => unpickle(bytes(0x80, 2, 0x4b, 1, 0x51, 0x2e), opts), /BINPERSID/);
   assert.throws(() => unpickle(bytes(0x80, 2, 0x4b), opts), /x\.pkl: pickle ends early .*truncated/);
   assert.throws(() => unpickle(bytes(0x80, 2, 0x69, 0x2e), opts), /opcode 0x69 .* not supported/); // INST
@@ -138,7 +138,7 @@ test('a .pt whose pickle calls os.system is refused, naming it, and runs nothing
     const cmd = `touch ${marker}`;
     fs.writeFileSync(file, zipWith(bytes(0x80, 2, 0x63, `${module}\n${name}\n`, 0x58, ...u32(cmd.length), cmd, 0x85, 0x52, 0x2e)));
     assert.throws(() => readWeights(file), (e: Error) => {
-      assert.equal(e.message, `${file}: refuses to load '${module}.${name}' (a .pt file can run code; only tensors, containers and numbers are read; re-save it with torch.save(model.state_dict(), PATH))`);
+      assert.equal(e.message, `${file}: refuses to load '${module}.${name}' (a .pt file can run code; only tensors, containers and numbers are read); re-save it with torch.save(model.state_dict(), PATH)`);
       return true;
     });
   }

@@ -36,8 +36,9 @@ export interface PickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
   /** How the file is named in errors. */
   name: string;
-  /** The advice after a refused global. */
-  refuseAdvice: string;
+  /** After a refused global: why (in parentheses), then the fix. */
+  refuseReason: string;
+  refuseFix: string;
 }
 
 /** A refused global or malformed pickle; the message is one line naming the file. */
@@ -104,7 +105,7 @@ export function unpickle(data: Uint8Array, opts: PickleOptions): unknown {
   };
   const resolve = (module: string, name: string): PyCallable => {
     const g = opts.globals[`${module}.${name}`];
-    if (!g) fail(`refuses to load '${module}.${name}' (${opts.refuseAdvice})`);
+    if (!g) fail(`refuses to load '${module}.${name}' (${opts.refuseReason}); ${opts.refuseFix}`);
     return g!;
   };
   const call = (f: unknown, args: unknown): unknown => {

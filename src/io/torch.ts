@@ -34,7 +34,10 @@ const STORAGES: Record<string, StorageKind> = Object.fromEntries(
   ] as const).map(([name, itemSize, read]) => [name, { name, itemSize, read }]),
 );
 
-const REFUSE_ADVICE = 'a .pt file can run code; only tensors, containers and numbers are read; re-save it with torch.save(model.state_dict(), PATH)';
+const REFUSE = {
+  refuseReason: 'a .pt file can run code; only tensors, containers and numbers are read',
+  refuseFix: 're-save it with torch.save(model.state_dict(), PATH)',
+};
 
 /** Keys under which training checkpoints commonly keep the model's state dict. */
 export const CHECKPOINT_KEYS = ['state_dict', 'model', 'model_state_dict'] as const;
@@ -154,7 +157,7 @@ export function loadTorchObject(bytes: Uint8Array, name: string): unknown {
   for (const kind of Object.values(STORAGES)) globals[`torch.${kind.name}`] = new StorageType(`torch.${kind.name}`, kind);
 
   try {
-    return unpickle(entries[pkl[0]], { name, globals, persistentLoad, refuseAdvice: REFUSE_ADVICE });
+    return unpickle(entries[pkl[0]], { name, globals, persistentLoad, ...REFUSE });
   } catch (e) {
     if (e instanceof PickleError) throw new Error(e.message.startsWith(name) ? e.message : `${name}: ${e.message}`);
     throw e;
