@@ -160,7 +160,7 @@ function addTrainOptions(cmd: Command, withModel: boolean): Command {
     .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)
     .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
     .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
-    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names) at the end')
+    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names; model.pt with --save-format pt) at the end')
     .option('--save-format <format>', `--save-model's file: ${WEIGHTS_FORMATS.join(' or ')} (pt: model.pt for torch.load(weights_only=True))`, choice('--save-format', WEIGHTS_FORMATS), 'safetensors')
     .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
     .option('--optimizer <name>', listChoices(OPTIMIZERS, r.optimizer), choice('--optimizer', OPTIMIZERS), r.optimizer)
