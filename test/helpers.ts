@@ -1,5 +1,6 @@
 // Shared test helpers. Tests compile to dist/test/, so the repo root is two levels up from this file.
 import * as fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 
@@ -32,4 +33,22 @@ export const sharedOpts: { skip?: string } = 'skip' in shared ? { skip: shared.s
 export function sharedPath(...parts: string[]): string {
   if (!('dir' in shared)) throw new Error('../shared is absent');
   return path.join(shared.dir, ...parts);
+}
+
+/** Debian's python3-torch lives here; the `python3` first on PATH may lack torch. */
+export const TORCH_PYTHON = '/usr/bin/python3';
+
+let torchPython: { ok: true } | { skip: string } | null = null;
+
+/**
+ * For tests that run PyTorch: `{ok}` when /usr/bin/python3 imports torch, `{skip}` otherwise.
+ * Under CI (CI=true) a missing torch is an error (scripts/setup-debian.sh installs python3-torch).
+ */
+export function requireTorchPython(): { ok: true } | { skip: string } {
+  if (torchPython) return torchPython;
+  const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { stdio: 'pipe' });
+  if (r.status === 0) torchPython = { ok: true };
+  else if (process.env.CI === 'true') throw new Error(`${TORCH_PYTHON} cannot import torch, which is required under CI (CI=true); install python3-torch (scripts/setup-debian.sh does)`);
+  else torchPython = { skip: `${TORCH_PYTHON} cannot import torch (apt-get install python3-torch); skipping the PyTorch checks` };
+  return torchPython;
 }

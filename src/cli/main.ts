@@ -11,6 +11,7 @@ import { NO_AUGMENTATION } from '../data/transforms.js';
 import { DB_FILE, runExperiment, saveModel, type ExperimentResult } from '../experiment/experiment.js';
 import { writeReport } from '../experiment/report.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { formatOfName, WEIGHTS_FORMATS, writeWeightsFile } from '../io/weights.js';
 import { createModel, modelNames, reconstructionNoteFor, VARIANTS } from '../models/googlenet.js';
 import { formatSummary, summarize } from '../models/summary.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
@@ -109,7 +110,7 @@ const program = new Command('googlenet')
 program
   .command('step')
   .description('one training step as PyTorch fixtures are made (train-mode forward with dropout off, loss, gradients, one Adadelta(lr=1.0) step, eval-mode forward), written to one safetensors file')
-  .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names)')
+  .requiredOption('--weights <file>', 'state dict (safetensors or torch.save .pt/.pth, PyTorch names)')
   .requiredOption('--input <file>', "batch (safetensors with 'input' float32 NCHW and 'target' int64)")
   .requiredOption('--out <file>', 'results: train_logits, loss, grad.<name>, eval_logits_after_step and the after-step state dict')
   .option('--model <name>', modelHelp, modelName, d.recipe.model)
@@ -118,7 +119,7 @@ program
   .action((o: { weights: string; input: string; out: string; model: string; classes: number; fixBnEps?: boolean }) => {
     const model = createModel(o.model, o.classes, { fixBatchNormEps: !!o.fixBnEps });
     try {
-      model.loadStateDict(readSafetensors(o.weights), o.weights);
+      model.loadStateDict(readWeights(o.weights, (l) => console.error(l)), o.weights);
       const results = referenceStep(model, batchFromHost(readSafetensors(o.input), o.input, o.classes));
       writeSafetensors(o.out, results, { format: 'pt', producer: 'googlenet step', model: o.model });
       console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
@@ -158,7 +159,8 @@ function addTrainOptions(cmd: Command, withModel: boolean): Command {
     .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)
     .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
     .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
-    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names) at the end')
+    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names; model.pt with --save-format pt) at the end')
+    .option('--save-format <format>', `--save-model's file: ${WEIGHTS_FORMATS.join(' or ')} (pt: model.pt for torch.load(weights_only=True))`, choice('--save-format', WEIGHTS_FORMATS), 'safetensors')
     .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
     .option('--optimizer <name>', listChoices(OPTIMIZERS, r.optimizer), choice('--optimizer', OPTIMIZERS), r.optimizer)
     .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), r.momentum)
@@ -343,7 +345,7 @@ const TEST_COMMAND_BATCH = 100;
 program
   .command('test')
   .description("the seed's test metrics (average loss, top-1/top-5 error) of a weights file on a test set")
-  .requiredOption('--weights <file>', 'state dict (safetensors, PyTorch names) from this project or converted from PyTorch, or a training checkpoint (checkpoint.safetensors; its model is used)')
+  .requiredOption('--weights <file>', 'state dict (safetensors, or torch.save .pt/.pth: told apart by content) from this project or PyTorch, or a training checkpoint (ours, or a PyTorch dict under state_dict/model/model_state_dict; its model is used)')
   .option('--model <name>', modelHelp, modelName, d.recipe.model)
   .addOption(datasetOption())
   .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
@@ -359,7 +361,7 @@ program
     const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
     setPrecision(model, o.precision);
     try {
-      model.loadStateDict(readWeights(o.weights), o.weights);
+      model.loadStateDict(readWeights(o.weights, (l) => console.error(l)), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });
       const r = await evaluate(model, loader);
@@ -432,12 +434,25 @@ program
   });
 
 program
+  .command('convert')
+  .description('converts weights between safetensors and torch.save (.pt/.pth), the format of OUT by its extension; IN (told apart by content) may be a training checkpoint, ours or PyTorch\'s, whose model is written')
+  .argument('<in>', 'a state dict or training checkpoint (safetensors or .pt/.pth)')
+  .argument('<out>', 'the file to write: .safetensors, .pt or .pth')
+  .action((input: string, out: string) => {
+    const format = formatOfName(out);
+    if (!format) throw new Error(`${out}: cannot tell the format to write from the name; end it in .safetensors, .pt or .pth`);
+    const sd = readWeights(input, (l) => console.error(l));
+    writeWeightsFile(out, sd, format);
+    console.error(`wrote ${out}: ${sd.size} tensors (${format})`);
+  });
+
+program
   .command('export')
   .description("a run's trained weights from its store's current checkpoint, as a safetensors state dict with PyTorch names (for `test --weights` or PyTorch's load_state_dict)")
   .addOption(storeOption())
   .argument('<model>', modelHelp)
   .argument('<dataset>', listChoices(DATASET_NAMES))
-  .requiredOption('--out <file>', 'the safetensors file to write')
+  .requiredOption('--out <file>', 'the file to write: safetensors, or torch.save when it ends in .pt/.pth')
   .action(async (model: string, dataset: string, o: { store?: string; out: string }) => {
     const store = await openStore(storeUrl(o));
     try {
@@ -446,7 +461,7 @@ program
       const c = await store.checkpoint(run.id);
       if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
       const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
-      writeSafetensors(o.out, c.model, { format: 'pt', model, dataset });
+      writeWeightsFile(o.out, c.model, formatOfName(o.out) ?? 'safetensors', { format: 'pt', model, dataset });
       console.error(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
     } finally {
       await store.close();

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetName } from '../data/cifar.js';
 import { SplitCache } from '../data/load.js';
-import { writeSafetensors } from '../io/safetensors.js';
+import { writeWeightsFile } from '../io/weights.js';
 import { isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
 import type { TrainConfig } from '../train/config.js';
@@ -141,10 +141,12 @@ async function dryRun(o: ExperimentOptions, info: (l: string) => void): Promise<
   return { runs, report: null };
 }
 
-/** --save-model: the trained weights in DIR/<model>-<dataset>/model.safetensors (PyTorch names). */
+/** --save-model: the trained weights in DIR/<model>-<dataset>/model.safetensors or model.pt (--save-format; PyTorch names). */
 export function saveModel(c: TrainConfig, r: TrainResult, info: (l: string) => void): void {
-  const file = path.join(c.run.out, 'model.safetensors');
+  // A run recorded before --save-format existed has none: safetensors, as then.
+  const format = c.run.saveFormat === 'pt' ? 'pt' : 'safetensors';
+  const file = path.join(c.run.out, format === 'pt' ? 'model.pt' : 'model.safetensors');
   fs.mkdirSync(c.run.out, { recursive: true });
-  writeSafetensors(file, r.weights!, { format: 'pt', model: r.model, dataset: r.dataset });
+  writeWeightsFile(file, r.weights!, format, { format: 'pt', model: r.model, dataset: r.dataset });
   info(`saved ${file}`);
 }

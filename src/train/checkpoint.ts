@@ -5,6 +5,7 @@
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
 import { writeFileAtomic } from '../io/disk.js';
 import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata } from '../io/safetensors.js';
+import { parseWeights, readFileBytes, sniffWeights } from '../io/weights.js';
 import type { Module, StateDict } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
@@ -93,9 +94,28 @@ export function loadCheckpoint(file: string): Checkpoint {
   return fromTensors(raw, readSafetensors(file), file);
 }
 
-/** The weights in `file`: a state dict (PyTorch names), or the model of a training checkpoint (its `model.` tensors). */
-export function readWeights(file: string): StateDict {
-  return readSafetensorsMetadata(file)[META_KEY] ? loadCheckpoint(file).model : readSafetensors(file);
+/**
+ * The weights in `file`, by its content: a state dict (safetensors or torch.save, PyTorch names),
+ * the model of one of our training checkpoints (its `model.` tensors), or of a PyTorch checkpoint
+ * dict (see src/io/torch.ts); `info` hears how they were found (a stripped prefix, …).
+ */
+export function readWeights(file: string, info?: (line: string) => void): StateDict {
+  const bytes = readFileBytes(file);
+  if (sniffWeights(bytes) === 'safetensors' && safetensorsMeta(bytes)[META_KEY]) return decodeCheckpoint(bytes, file).model;
+  return parseWeights(bytes, file, info);
+}
+
+/** A safetensors file's metadata, or {} (parseSafetensors then reports what is wrong with the file). */
+function safetensorsMeta(data: Uint8Array): Record<string, string> {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (bytes.length < 8) return {};
+  const n = bytes.readBigUInt64LE(0);
+  if (n > BigInt(bytes.length - 8)) return {};
+  try {
+    return (JSON.parse(bytes.toString('utf8', 8, 8 + Number(n))) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+  } catch {
+    return {};
+  }
 }
 
 /** A checkpoint from its safetensors bytes (as a store keeps them); `name` names it in errors. */

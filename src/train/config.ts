@@ -4,6 +4,7 @@
 // it runs (paths, threads, log interval, loader workers): they may change between attempts.
 // Every default and every list of choices is declared here once; the CLI derives its flags'
 // defaults and choices from these.
+import type { WeightsFormat } from '../io/weights.js';
 import os from 'node:os';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
@@ -64,6 +65,8 @@ export interface RunOptions {
   checkpointEvery: number;
   dryRun: boolean;
   saveModel: boolean;
+  /** --save-model's file: model.safetensors, or model.pt (torch.save, for torch.load(weights_only=True)). */
+  saveFormat: WeightsFormat;
   threads: number;
   workers: number;
 }
@@ -88,7 +91,7 @@ export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar
 export function defaultRunOptions(model = 'googlenet', dataset: DatasetName = 'cifar100'): RunOptions {
   return {
     dataDir: './data', out: path.join('runs', `${model}-${dataset}`), testBatchSize: 10, logInterval: 10, checkpointEvery: 10,
-    dryRun: false, saveModel: false, threads: os.availableParallelism(), workers: 1,
+    dryRun: false, saveModel: false, saveFormat: 'safetensors', threads: os.availableParallelism(), workers: 1,
   };
 }
 
