@@ -22,6 +22,7 @@ import {
 import { readWeights } from '../train/checkpoint.js';
 import { evaluate, testLine } from '../train/evaluate.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
+import { Reporter } from '../train/reporter.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { runAttempt } from '../train/attempt.js';
 import { runSpec } from '../train/spec.js';
@@ -33,6 +34,7 @@ import { RunQueue } from '../queue/queue.js';
 import { runWorker } from '../experiment/worker.js';
 import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName } from '../store/store.js';
 import { formatStatus, statusJson, storeStatus } from './status.js';
+import { display } from '../util/display.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -99,13 +101,17 @@ const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
   .version(`googlenet ${VERSION}, oneDNN ${backend().version()} (${backend().cpuIsa()}), Node ${process.version}`, '--version', 'print the version (and oneDNN\'s, and the ISA it uses here)')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
-  .hook('preAction', (cmd) => {
+  .option('--quiet', 'no progress bar, no per-batch Train Epoch: lines, no status lines: only results (Test set: lines, --json), warnings and errors')
+  .hook('preAction', (cmd, action) => {
     const threads = cmd.opts().threads as number | undefined;
     if (threads) backend().setThreads({ threads });
+    display.quiet = !!cmd.opts().quiet;
+    // --json output is for programs: plain lines on stderr too, even on a terminal
+    display.plain = !!action.opts().json;
   })
   .showHelpAfterError(false)
   // our argument parsers name the flag and the value themselves: commander's own preamble would say it twice
-  .configureOutput({ outputError: (str, write) => write(`googlenet: ${str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()}\n`) });
+  .configureOutput({ outputError: (str) => display.error(str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()) });
 
 program
   .command('step')
@@ -122,7 +128,7 @@ program
       model.loadStateDict(readSafetensors(o.weights), o.weights);
       const results = referenceStep(model, batchFromHost(readSafetensors(o.input), o.input, o.classes));
       writeSafetensors(o.out, results, { format: 'pt', producer: 'googlenet step', model: o.model });
-      console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
+      display.out(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
     } finally {
       model.dispose();
     }
@@ -138,7 +144,7 @@ program
     const model = createModel(o.model, o.classes);
     const s = summarize(model, o.model);
     model.dispose();
-    console.log(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
+    display.out(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
   });
 
 const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(d.recipe.dataset);
@@ -205,7 +211,7 @@ function jsonResult(r: TrainResult): string {
 
 /** The first SIGINT/SIGTERM asks the loop to checkpoint and hand the run back; a second ends the process at once. */
 function stopOnSignals(): StopRequest {
-  return new StopRequest((s) => console.error(`googlenet: ${s}: checkpointing at the next batch and handing the run back (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)`)).install();
+  return new StopRequest((s) => display.warn(`googlenet: ${s}: checkpointing at the next batch and handing the run back (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)`)).install();
 }
 
 /** The command line that resumes this one: the same arguments, with `extra` added when absent. */
@@ -216,7 +222,7 @@ function resumeCommand(extra: string[] = []): string {
 
 /** After a stop: how to resume, and the signal's exit code. */
 function reportInterrupted(end: { signal: StopSignal; epoch: number; batch: number }, resume: string): void {
-  console.error(`googlenet: stopped at epoch ${end.epoch}, batch ${end.batch}; the checkpoint there is kept and the attempt is marked interrupted. Resume with: ${resume}`);
+  display.warn(`googlenet: stopped at epoch ${end.epoch}, batch ${end.batch}; the checkpoint there is kept and the attempt is marked interrupted. Resume with: ${resume}`);
   process.exitCode = STOP_EXIT_CODE[end.signal];
 }
 
@@ -235,7 +241,7 @@ addTrainOptions(
   const config = configFrom(o, {});
   if (config.run.dryRun) {
     const result = await train(config, { claim: null, mirror: o.mirror });
-    if (o.json) console.log(jsonResult(result));
+    if (o.json) display.out(jsonResult(result));
     return;
   }
   const store = new FolderStore(config.run.out);
@@ -248,14 +254,14 @@ addTrainOptions(
   const claim = await store.claim(run.id, { name: workerName(), heartbeat: o.heartbeat });
   if (isRefusal(claim)) {
     if (claim.refused !== 'done') throw new Error(claim.reason);
-    console.error(`googlenet: ${claim.reason}; nothing to train`);
+    display.info(`googlenet: ${claim.reason}; nothing to train`);
     return;
   }
   const end = await runAttempt(claim, config, { mirror: o.mirror, stop: stopOnSignals() });
   if (end.outcome === 'interrupted') return reportInterrupted(end, resumeCommand(['--resume']));
   if (end.outcome !== 'complete') throw new Error(end.error);
-  if (end.result.weights) saveModel(config, end.result, (l) => console.error(l));
-  if (o.json) console.log(jsonResult(end.result));
+  if (end.result.weights) saveModel(config, end.result, (l) => display.info(l));
+  if (o.json) display.out(jsonResult(end.result));
 });
 
 /** --store, else $GOOGLENET_STORE, else `fallback` (or an error naming both). */
@@ -303,10 +309,10 @@ addTrainOptions(
     await store?.close();
   }
   const { runs, report, interrupted } = result;
-  if (report) console.error(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
+  if (report) display.info(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
   if (interrupted) return reportInterrupted(interrupted, resumeCommand());
   const failed = runs.filter((r) => r.status === 'failed');
-  if (o.json && report) console.log(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
+  if (o.json && report) display.out(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
   if (failed.length) throw new Error(`${failed.length} of ${runs.length} runs failed: ${failed.map((r) => `${r.model} on ${r.dataset} (${r.error})`).join('; ')}`);
 });
 
@@ -322,9 +328,9 @@ program
     const r = benchModel(o.model, o.batchSize, o.precision, o.steps);
     if (o.json) {
       const { model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb } = r;
-      console.log(JSON.stringify({ model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb }));
+      display.out(JSON.stringify({ model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb }));
     } else {
-      console.log(`${r.model}, batch ${r.batch_size}, ${r.precision}, ${backend().stats().threads} threads: training ${r.train_img_per_s.toFixed(1)} images/s, eval ${r.eval_img_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MiB`);
+      display.out(`${r.model}, batch ${r.batch_size}, ${r.precision}, ${backend().stats().threads} threads: training ${r.train_img_per_s.toFixed(1)} images/s, eval ${r.eval_img_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MiB`);
     }
   });
 
@@ -353,9 +359,12 @@ program
       model.loadStateDict(readWeights(o.weights), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });
-      const r = await evaluate(model, loader);
+      const report = new Reporter();
+      report.testStart(loader.length);
+      const r = await evaluate(model, loader, Infinity, (done, batches, size) => report.testBatch(done, batches, size));
+      report.close();
       await loader.close();
-      console.log(o.json ? JSON.stringify(r) : testLine(r).trim());
+      display.out(o.json ? JSON.stringify(r) : testLine(r).trim());
     } finally {
       model.dispose();
     }
@@ -401,7 +410,7 @@ program
     const store = await openStore(storeUrl(o));
     try {
       const runs = await storeStatus(store);
-      console.log(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
+      display.out(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
     } finally {
       await store.close();
     }
@@ -416,7 +425,7 @@ program
     const store = await openStore(storeUrl(o));
     try {
       const r = await writeReport(store, o.out);
-      console.error(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
+      display.info(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
     } finally {
       await store.close();
     }
@@ -438,7 +447,7 @@ program
       if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
       const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
       writeSafetensors(o.out, c.model, { format: 'pt', model, dataset });
-      console.error(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
+      display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
     } finally {
       await store.close();
     }
@@ -461,7 +470,7 @@ program
         const queue = await RunQueue.open(store);
         await queue.enqueue(run).finally(() => queue.close());
       }
-      console.error(`${model} on ${dataset} is queued again in ${store.url}`);
+      display.info(`${model} on ${dataset} is queued again in ${store.url}`);
     } finally {
       await store.close();
     }
@@ -480,9 +489,9 @@ program
       const data = readCifar(o.dataDir, o.dataset, split);
       const official = DATASETS[o.dataset].records[split];
       const files = data.files.map((f) => `${path.basename(f.file)} ${f.records}`).join(', ');
-      console.log(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
+      display.out(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
     }
-    console.log(`ready: ${folder}`);
+    display.out(`ready: ${folder}`);
   });
 
 program.exitOverride();
@@ -493,8 +502,8 @@ try {
   if (e.code?.startsWith('commander.')) {
     process.exitCode = e.exitCode ?? 1;
   } else {
-    process.stderr.write(`googlenet: ${e.message ?? String(err)}\n`);
-    if (process.env.GOOGLENET_DEBUG) console.error(err);
+    display.error(`googlenet: ${e.message ?? String(err)}`);
+    if (process.env.GOOGLENET_DEBUG) display.around(() => console.error(err));
     process.exitCode = 1;
   }
 }
