@@ -110,6 +110,8 @@ const program = new Command('googlenet')
     display.plain = !!action.opts().json;
   })
   .showHelpAfterError(false)
+  // --threads and --quiet in every command's help, where they may also be given
+  .configureHelp({ showGlobalOptions: true })
   // our argument parsers name the flag and the value themselves: commander's own preamble would say it twice
   .configureOutput({ outputError: (str) => display.error(str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()) });
 
@@ -150,44 +152,60 @@ program
 const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(d.recipe.dataset);
 const precisionOption = (help: string) => new Option('--precision <p>', help).argParser(choice('--precision', PRECISIONS)).default(d.recipe.precision);
 
-/** The seed's training flags (same names and defaults) and ours, shared by train and experiment. */
-function addTrainOptions(cmd: Command, withModel: boolean): Command {
+/**
+ * The help's option groups. The recipe is a run's identity (Recipe in src/train/config.ts: the same
+ * recipe is the same run); data, run and output options are its RunOptions and the command's own.
+ */
+const GROUP = { recipe: 'Recipe (what is trained; another recipe is another run):', data: 'Data:', run: 'Run:', output: 'Output:' } as const;
+
+/**
+ * The seed's training flags (same names and defaults) and ours, shared by train and experiment, by
+ * help group; `recipeFirst` (the command's model and dataset flags) lead the recipe.
+ */
+function addTrainOptions(cmd: Command, recipeFirst: Option[]): Command {
   const r = d.recipe, run = d.run;
-  if (withModel) cmd.option('--model <name>', modelHelp, modelName, r.model);
+  cmd.optionsGroup(GROUP.recipe);
+  for (const o of recipeFirst) cmd.addOption(o);
   return cmd
-    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', run.dataDir)
-    .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead of the dataset authors\' site')
+    .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
+    .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
+    .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--batch-size <n>', 'input batch size for training', positiveInt('--batch-size'), r.batchSize)
-    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), run.testBatchSize)
     .option('--epochs <n>', 'number of epochs to train', positiveInt('--epochs'), r.epochs)
-    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), r.lr)
-    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), r.gamma)
     .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)
-    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
-    .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
-    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names) at the end')
-    .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
     .option('--optimizer <name>', listChoices(OPTIMIZERS, r.optimizer), choice('--optimizer', OPTIMIZERS), r.optimizer)
+    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), r.lr)
+    .option('--weight-decay <w>', `weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; default ${defaultWeightDecay('adamw')} for adamw, ${defaultWeightDecay('sgd')} for the others)`, nonNegativeNumber('--weight-decay'))
     .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), r.momentum)
     .option('--nesterov', 'SGD with Nesterov momentum')
-    .option('--weight-decay <w>', `weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; default ${defaultWeightDecay('adamw')} for adamw, ${defaultWeightDecay('sgd')} for the others)`, nonNegativeNumber('--weight-decay'))
     .option('--beta1 <b>', 'Adam/AdamW beta1', nonNegativeNumber('--beta1'), r.beta1)
     .option('--beta2 <b>', 'Adam/AdamW beta2', nonNegativeNumber('--beta2'), r.beta2)
     .option('--scheduler <name>', `${listChoices(SCHEDULERS, r.scheduler)}; step is StepLR(1, gamma), multistep needs --milestones`, choice('--scheduler', SCHEDULERS), r.scheduler)
+    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), r.gamma)
     .option('--milestones <list>', 'epochs where multistep multiplies the lr by gamma, e.g. 8,12', intList('--milestones'), r.milestones)
     .option('--warmup-epochs <n>', 'linear warm-up from lr/10 over this many epochs before the schedule', nonNegativeInt('--warmup-epochs'), r.warmupEpochs)
     .option('--augment <kind>', `training augmentation: ${listChoices(AUGMENTATIONS, r.augment)}; flip+crop adds RandomCrop(32, padding=4)`, choice('--augment', AUGMENTATIONS), r.augment)
     .option('--normalize <kind>', `${listChoices(NORMALIZE_CHOICES, r.normalize)}; seed: Normalize((0.5,)*3, (0.5,)*3), dataset: the usual per-dataset mean/std`, choice('--normalize', NORMALIZE_CHOICES), r.normalize)
-    .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
-    .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--fix-bn-eps', 'use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (eps n5x5)')
     .addOption(precisionOption('fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)'))
-    .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
+    .optionsGroup(GROUP.data)
+    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', run.dataDir)
+    .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead of the dataset authors\' site')
     .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), run.workers)
+    .optionsGroup(GROUP.run)
+    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), run.testBatchSize)
     .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (a decimal number; 0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), run.checkpointEvery)
     .option('--resume', 'continue from the checkpoint in --out: the last complete epoch, or within an epoch the batch after the last checkpoint')
+    .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
+    .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
+    .optionsGroup(GROUP.output)
+    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
+    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names) at the end')
     .option('--json', 'make the last stdout line one JSON object with the results');
 }
+
+/** `Examples:` after a command's help, one command line each. */
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 /** Parsed flags: recipe and run-option fields by name, plus the command's own. */
 type TrainFlags = Partial<Recipe> & Partial<RunOptions> & { mirror?: string; resume?: boolean; json?: boolean };
@@ -232,12 +250,19 @@ const heartbeatOption = () => new Option('--heartbeat <seconds>', `seconds betwe
 addTrainOptions(
   program
     .command('train')
-    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch and every --checkpoint-every minutes")
-    .addOption(datasetOption())
-    .option('--out <dir>', 'run folder for the checkpoint, run.json and saved model (default: runs/<model>-<dataset>)')
-    .addOption(heartbeatOption().hideHelp()),
-  true,
-).action(async (o: TrainFlags & { heartbeat: number }) => {
+    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch and every --checkpoint-every minutes"),
+  [new Option('--model <name>', modelHelp).argParser(modelName).default(d.recipe.model), datasetOption()],
+).optionsGroup(GROUP.output)
+  .option('--out <dir>', 'run folder for the checkpoint, run.json and saved model (default: runs/<model>-<dataset>)')
+  .addOption(heartbeatOption().hideHelp())
+  .addHelpText('after', examples(
+    '# two epochs of a small network on 2,000 images, then its test metrics',
+    'googlenet train --model googlenet-short4 --dataset cifar10 --data-dir ../shared/data --limit-train 2000 --epochs 2',
+    '# another recipe; Ctrl-C checkpoints, and the same command with --resume continues',
+    'googlenet train --optimizer sgd --lr 0.1 --momentum 0.9 --scheduler cosine --augment flip+crop --out runs/sgd',
+    '# quiet: only the Test set: lines, warnings and errors',
+    'googlenet --quiet train --dataset cifar100 --epochs 14',
+  )).action(async (o: TrainFlags & { heartbeat: number }) => {
   const config = configFrom(o, {});
   if (config.run.dryRun) {
     const result = await train(config, { claim: null, mirror: o.mirror });
@@ -277,15 +302,25 @@ const EXPERIMENT_DATASETS = [...DATASET_NAMES, 'both'] as const;
 addTrainOptions(
   program
     .command('experiment')
-    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite")
-    .addOption(new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset))
-    .option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`, 'all')
-    .requiredOption('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints)')
-    .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
-    .addOption(heartbeatOption())
-    .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it'),
-  false,
-).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string; store?: string; heartbeat: number; enqueueOnly?: boolean }) => {
+    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite"),
+  [
+    new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset),
+    new Option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`).default('all'),
+  ],
+).optionsGroup(GROUP.run)
+  .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
+  .addOption(heartbeatOption())
+  .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it')
+  .optionsGroup(GROUP.output)
+  .requiredOption('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints)')
+  .addHelpText('after', examples(
+    '# a small experiment on the data at hand (2 networks, 2 epochs); interrupt it, and the same command resumes',
+    'googlenet experiment --dataset cifar10 --models googlenet-short4,googlenet-short3 --data-dir ../shared/data --limit-train 2000 --limit-test 1000 --epochs 2 --out runs/small',
+    "# the seed's whole experiment: seven networks, both datasets, 14 epochs",
+    'googlenet experiment --dataset both --models all --out runs/seed',
+    '# over many machines: enqueue the grid in PostgreSQL, then run `googlenet worker` on each',
+    'googlenet experiment --dataset both --models all --enqueue-only --store postgres://gn@dbhost:5432/runs --out runs/seed',
+  )).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string; store?: string; heartbeat: number; enqueueOnly?: boolean }) => {
   const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
   const unknown = models.find((m) => !modelNames().includes(m));
   if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
@@ -373,15 +408,22 @@ program
 program
   .command('worker')
   .description('train runs from a PostgreSQL store\'s queue, one at a time, on this machine: take one, claim it, train it (downloading its dataset when missing), record it, take the next')
-  .addOption(storeOption())
+  .optionsGroup(GROUP.data)
   .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
   .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead')
+  .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
+  .optionsGroup(GROUP.run)
+  .addOption(storeOption())
   .option('--until-empty', 'exit 0 once every run in the store is complete or failed (default: wait for more work)')
   .addOption(heartbeatOption())
   .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), d.run.checkpointEvery)
   .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), d.run.testBatchSize)
+  .optionsGroup(GROUP.output)
   .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), d.run.logInterval)
-  .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
+  .addHelpText('after', examples(
+    '# on every machine: take runs from the queue until none is left (the password from ~/.pgpass)',
+    'googlenet --threads 16 worker --store postgres://gn@dbhost:5432/runs --data-dir ./data --until-empty',
+  ))
   .action(async (o: { store?: string; dataDir: string; mirror?: string; untilEmpty?: boolean; heartbeat: number } & Partial<RunOptions>) => {
     const store = await openStore(storeUrl(o));
     if (!(store instanceof PostgresStore)) {
