@@ -77,8 +77,11 @@ class Pane {
     return this.screen().filter((l) => l.trim() && !/^exit \d+$/.test(l));
   }
 
+  /** Ends the server, and removes its socket, which kill-server leaves behind. */
   kill(): void {
+    const socket = spawnSync('tmux', ['-L', this.socket, 'display-message', '-p', '#{socket_path}'], { encoding: 'utf8' }).stdout.trim();
     spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    if (socket) fs.rmSync(socket, { force: true });
   }
 }
 
