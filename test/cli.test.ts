@@ -69,3 +69,25 @@ test('bad flags and files: one-line errors, non-zero exit', () => {
   expectError(['step', '--model', 'googlenet-short4', '--classes', '10', '--weights', weights, '--input', badBatch, '--out', 'x'], /target\[0\] = 10 is out of range for 10 classes/);
   assert.ok(!fs.existsSync('x'), 'no output file is written on failure');
 });
+
+test('train, experiment and worker --help: options grouped as recipe, data, run and output, then examples', () => {
+  for (const command of ['train', 'experiment', 'worker']) {
+    const r = cli(command, '--help');
+    assert.equal(r.code, 0, r.stderr);
+    const headings = r.stdout.split('\n').filter((l) => /^\S.*:$/.test(l));
+    const expected = command === 'worker' ? ['Data:', 'Run:', 'Output:'] : ['Recipe (what is trained; another recipe is another run):', 'Data:', 'Run:', 'Output:'];
+    assert.deepEqual(headings, [...expected, 'Options:', 'Global Options:', 'Examples:'], r.stdout);
+    assert.match(r.stdout, new RegExp(`^  googlenet .*${command} --`, 'm'), 'an example command line');
+    assert.match(r.stdout, /^  --quiet /m, 'the global options shown');
+  }
+  const train = cli('train', '--help').stdout;
+  const group = (heading: string) => train.slice(train.indexOf(`\n${heading}`), train.indexOf('\n\n', train.indexOf(`\n${heading}`) + 1));
+  assert.match(group('Recipe'), /--lr <lr>/);
+  assert.match(group('Data:'), /--data-dir <dir>/);
+  assert.match(group('Run:'), /--resume/);
+  assert.match(group('Output:'), /--json/);
+});
+
+test('excess arguments are refused (commander 13+)', () => {
+  expectError(['summary', 'googlenet'], /too many arguments for 'summary'/);
+});

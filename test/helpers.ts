@@ -42,13 +42,13 @@ let torchPython: { ok: true } | { skip: string } | null = null;
 
 /**
  * For tests that run PyTorch: `{ok}` when /usr/bin/python3 imports torch, `{skip}` otherwise.
- * Under CI (CI=true) a missing torch is an error (scripts/setup-debian.sh installs python3-torch).
+ * Under CI (CI=true) a missing torch is an error (scripts/setup-debian.sh --tests installs python3-torch).
  */
 export function requireTorchPython(): { ok: true } | { skip: string } {
   if (torchPython) return torchPython;
   const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { stdio: 'pipe' });
   if (r.status === 0) torchPython = { ok: true };
-  else if (process.env.CI === 'true') throw new Error(`${TORCH_PYTHON} cannot import torch, which is required under CI (CI=true); install python3-torch (scripts/setup-debian.sh does)`);
+  else if (process.env.CI === 'true') throw new Error(`${TORCH_PYTHON} cannot import torch, which is required under CI (CI=true); install python3-torch (scripts/setup-debian.sh --tests does)`);
   else torchPython = { skip: `${TORCH_PYTHON} cannot import torch (apt-get install python3-torch); skipping the PyTorch checks` };
   return torchPython;
 }

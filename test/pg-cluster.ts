@@ -23,8 +23,8 @@ export const PG_BIN = (() => {
 /** For tests that need PostgreSQL: {} when its binaries are here, `{skip}` when not (an error under CI=true). */
 export function requirePostgres(): { skip?: string } {
   if (fs.existsSync(path.join(PG_BIN, 'initdb'))) return {};
-  if (process.env.CI === 'true') throw new Error(`${PG_BIN}/initdb is required under CI (CI=true) but is missing; install postgresql (scripts/setup-debian.sh)`);
-  return { skip: `${PG_BIN}/initdb not found (install postgresql-15, e.g. scripts/setup-debian.sh); skipping the PostgreSQL tests` };
+  if (process.env.CI === 'true') throw new Error(`${PG_BIN}/initdb is required under CI (CI=true) but is missing; install postgresql (scripts/setup-debian.sh --tests)`);
+  return { skip: `${PG_BIN}/initdb not found (install postgresql-15, e.g. scripts/setup-debian.sh --tests); skipping the PostgreSQL tests` };
 }
 
 export interface PgCluster {

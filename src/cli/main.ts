@@ -23,6 +23,7 @@ import {
 import { readWeights } from '../train/checkpoint.js';
 import { evaluate, testLine } from '../train/evaluate.js';
 import { batchFromHost, referenceStep } from '../train/reference-step.js';
+import { Reporter } from '../train/reporter.js';
 import { train, type TrainResult } from '../train/trainer.js';
 import { runAttempt } from '../train/attempt.js';
 import { runSpec } from '../train/spec.js';
@@ -33,6 +34,7 @@ import type { RunQueue } from '../queue/queue.js';
 import { runWorker } from '../experiment/worker.js';
 import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName, type RunStore } from '../store/store.js';
 import { formatStatus, statusJson, storeStatus } from './status.js';
+import { display } from '../util/display.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -99,13 +101,19 @@ const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
   .version(`googlenet ${VERSION}, oneDNN ${backend().version()} (${backend().cpuIsa()}), Node ${process.version}`, '--version', 'print the version (and oneDNN\'s, and the ISA it uses here)')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
-  .hook('preAction', (cmd) => {
+  .option('--quiet', 'no progress bar, no per-batch Train Epoch: lines, no status lines: only results (Test set: lines, --json), warnings and errors')
+  .hook('preAction', (cmd, action) => {
     const threads = cmd.opts().threads as number | undefined;
     if (threads) backend().setThreads({ threads });
+    display.quiet = !!cmd.opts().quiet;
+    // --json output is for programs: plain lines on stderr too, even on a terminal
+    display.plain = !!action.opts().json;
   })
   .showHelpAfterError(false)
+  // --threads and --quiet in every command's help, where they may also be given
+  .configureHelp({ showGlobalOptions: true })
   // our argument parsers name the flag and the value themselves: commander's own preamble would say it twice
-  .configureOutput({ outputError: (str, write) => write(`googlenet: ${str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()}\n`) });
+  .configureOutput({ outputError: (str) => display.error(str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()) });
 
 program
   .command('step')
@@ -119,10 +127,10 @@ program
   .action((o: { weights: string; input: string; out: string; model: string; classes: number; fixBnEps?: boolean }) => {
     const model = createModel(o.model, o.classes, { fixBatchNormEps: !!o.fixBnEps });
     try {
-      model.loadStateDict(readWeights(o.weights, (l) => console.error(l)), o.weights);
+      model.loadStateDict(readWeights(o.weights, (l) => display.info(l)), o.weights);
       const results = referenceStep(model, batchFromHost(readSafetensors(o.input), o.input, o.classes));
       writeSafetensors(o.out, results, { format: 'pt', producer: 'googlenet step', model: o.model });
-      console.log(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
+      display.out(`${o.out}: loss ${(results.get('loss')!.data as Float32Array)[0].toFixed(6)}, ${results.size} tensors`);
     } finally {
       model.dispose();
     }
@@ -138,51 +146,67 @@ program
     const model = createModel(o.model, o.classes);
     const s = summarize(model, o.model);
     model.dispose();
-    console.log(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
+    display.out(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
   });
 
 const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(d.recipe.dataset);
 const precisionOption = (help: string) => new Option('--precision <p>', help).argParser(choice('--precision', PRECISIONS)).default(d.recipe.precision);
 
-/** The seed's training flags (same names and defaults) and ours, shared by train and experiment. */
-function addTrainOptions(cmd: Command, withModel: boolean): Command {
+/**
+ * The help's option groups. The recipe is a run's identity (Recipe in src/train/config.ts: the same
+ * recipe is the same run); data, run and output options are its RunOptions and the command's own.
+ */
+const GROUP = { recipe: 'Recipe (what is trained; another recipe is another run):', data: 'Data:', run: 'Run:', output: 'Output:' } as const;
+
+/**
+ * The seed's training flags (same names and defaults) and ours, shared by train and experiment, by
+ * help group; `recipeFirst` (the command's model and dataset flags) lead the recipe.
+ */
+function addTrainOptions(cmd: Command, recipeFirst: Option[]): Command {
   const r = d.recipe, run = d.run;
-  if (withModel) cmd.option('--model <name>', modelHelp, modelName, r.model);
+  cmd.optionsGroup(GROUP.recipe);
+  for (const o of recipeFirst) cmd.addOption(o);
   return cmd
-    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', run.dataDir)
-    .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead of the dataset authors\' site')
+    .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
+    .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
+    .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--batch-size <n>', 'input batch size for training', positiveInt('--batch-size'), r.batchSize)
-    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), run.testBatchSize)
     .option('--epochs <n>', 'number of epochs to train', positiveInt('--epochs'), r.epochs)
-    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), r.lr)
-    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), r.gamma)
     .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)
-    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
-    .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
-    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names; model.pt with --save-format pt) at the end')
-    .option('--save-format <format>', `--save-model's file: ${WEIGHTS_FORMATS.join(' or ')} (pt: model.pt for torch.load(weights_only=True))`, choice('--save-format', WEIGHTS_FORMATS), 'safetensors')
-    .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
     .option('--optimizer <name>', listChoices(OPTIMIZERS, r.optimizer), choice('--optimizer', OPTIMIZERS), r.optimizer)
+    .option('--lr <lr>', 'learning rate', nonNegativeNumber('--lr'), r.lr)
+    .option('--weight-decay <w>', `weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; default ${defaultWeightDecay('adamw')} for adamw, ${defaultWeightDecay('sgd')} for the others)`, nonNegativeNumber('--weight-decay'))
     .option('--momentum <m>', 'SGD momentum', nonNegativeNumber('--momentum'), r.momentum)
     .option('--nesterov', 'SGD with Nesterov momentum')
-    .option('--weight-decay <w>', `weight decay (L2 for adadelta/sgd/adam, decoupled for adamw; default ${defaultWeightDecay('adamw')} for adamw, ${defaultWeightDecay('sgd')} for the others)`, nonNegativeNumber('--weight-decay'))
     .option('--beta1 <b>', 'Adam/AdamW beta1', nonNegativeNumber('--beta1'), r.beta1)
     .option('--beta2 <b>', 'Adam/AdamW beta2', nonNegativeNumber('--beta2'), r.beta2)
     .option('--scheduler <name>', `${listChoices(SCHEDULERS, r.scheduler)}; step is StepLR(1, gamma), multistep needs --milestones`, choice('--scheduler', SCHEDULERS), r.scheduler)
+    .option('--gamma <g>', 'learning rate step gamma (step and multistep schedulers)', nonNegativeNumber('--gamma'), r.gamma)
     .option('--milestones <list>', 'epochs where multistep multiplies the lr by gamma, e.g. 8,12', intList('--milestones'), r.milestones)
     .option('--warmup-epochs <n>', 'linear warm-up from lr/10 over this many epochs before the schedule', nonNegativeInt('--warmup-epochs'), r.warmupEpochs)
     .option('--augment <kind>', `training augmentation: ${listChoices(AUGMENTATIONS, r.augment)}; flip+crop adds RandomCrop(32, padding=4)`, choice('--augment', AUGMENTATIONS), r.augment)
     .option('--normalize <kind>', `${listChoices(NORMALIZE_CHOICES, r.normalize)}; seed: Normalize((0.5,)*3, (0.5,)*3), dataset: the usual per-dataset mean/std`, choice('--normalize', NORMALIZE_CHOICES), r.normalize)
-    .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
-    .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
     .option('--fix-bn-eps', 'use eps 1e-5 in the BatchNorm the seed builds as BatchNorm2d(n5x5, n5x5) (eps n5x5)')
     .addOption(precisionOption('fp32, or bf16 mixed precision (bf16 convolutions, f32 master weights, BatchNorm statistics and loss)'))
-    .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
+    .optionsGroup(GROUP.data)
+    .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', run.dataDir)
+    .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead of the dataset authors\' site')
     .option('--workers <n>', 'data loader threads (0: prepare batches on the main thread)', nonNegativeInt('--workers'), run.workers)
+    .optionsGroup(GROUP.run)
+    .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), run.testBatchSize)
     .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (a decimal number; 0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), run.checkpointEvery)
     .option('--resume', 'continue from the checkpoint in --out: the last complete epoch, or within an epoch the batch after the last checkpoint')
+    .option('--dry-run', 'quick check: one epoch of one training batch and one test batch (the seed still tests on the whole test set; this finishes in seconds); writes no checkpoint')
+    .option('--no-cuda', 'accepted for the seed\'s command lines; this build computes on the CPU with oneDNN')
+    .optionsGroup(GROUP.output)
+    .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), run.logInterval)
+    .option('--save-model', 'write <out>/model.safetensors (PyTorch state_dict names; model.pt with --save-format pt) at the end')
+    .option('--save-format <format>', `--save-model's file: ${WEIGHTS_FORMATS.join(' or ')} (pt: model.pt for torch.load(weights_only=True))`, choice('--save-format', WEIGHTS_FORMATS), 'safetensors')
     .option('--json', 'make the last stdout line one JSON object with the results');
 }
+
+/** `Examples:` after a command's help, one command line each. */
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
 
 /** Parsed flags: recipe and run-option fields by name, plus the command's own. */
 type TrainFlags = Partial<Recipe> & Partial<RunOptions> & { mirror?: string; resume?: boolean; json?: boolean };
@@ -206,7 +230,7 @@ function jsonResult(r: TrainResult): string {
 
 /** The first SIGINT/SIGTERM asks the loop to checkpoint and hand the run back; a second ends the process at once. */
 function stopOnSignals(): StopRequest {
-  return new StopRequest((s) => console.error(`googlenet: ${s}: checkpointing at the next batch and handing the run back (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)`)).install();
+  return new StopRequest((s) => display.warn(`googlenet: ${s}: checkpointing at the next batch and handing the run back (${s === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again exits at once)`)).install();
 }
 
 /** The command line that resumes this one: the same arguments, with `extra` added when absent. */
@@ -217,7 +241,7 @@ function resumeCommand(extra: string[] = []): string {
 
 /** After a stop: how to resume, and the signal's exit code. */
 function reportInterrupted(end: { signal: StopSignal; epoch: number; batch: number }, resume: string): void {
-  console.error(`googlenet: stopped at epoch ${end.epoch}, batch ${end.batch}; the checkpoint there is kept and the attempt is marked interrupted. Resume with: ${resume}`);
+  display.warn(`googlenet: stopped at epoch ${end.epoch}, batch ${end.batch}; the checkpoint there is kept and the attempt is marked interrupted. Resume with: ${resume}`);
   process.exitCode = STOP_EXIT_CODE[end.signal];
 }
 
@@ -227,16 +251,23 @@ const heartbeatOption = () => new Option('--heartbeat <seconds>', `seconds betwe
 addTrainOptions(
   program
     .command('train')
-    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch and every --checkpoint-every minutes")
-    .addOption(datasetOption())
-    .option('--out <dir>', 'run folder for the checkpoint, run.json and saved model (default: runs/<model>-<dataset>)')
-    .addOption(heartbeatOption().hideHelp()),
-  true,
-).action(async (o: TrainFlags & { heartbeat: number }) => {
+    .description("train one network with the seed's recipe (Adadelta, StepLR each epoch, flip + normalise 0.5) or another; checkpoints every epoch and every --checkpoint-every minutes"),
+  [new Option('--model <name>', modelHelp).argParser(modelName).default(d.recipe.model), datasetOption()],
+).optionsGroup(GROUP.output)
+  .option('--out <dir>', 'run folder for the checkpoint, run.json and saved model (default: runs/<model>-<dataset>)')
+  .addOption(heartbeatOption().hideHelp())
+  .addHelpText('after', examples(
+    '# two epochs of a small network on 2,000 images, then its test metrics',
+    'googlenet train --model googlenet-short4 --dataset cifar10 --data-dir ../shared/data --limit-train 2000 --epochs 2',
+    '# another recipe; Ctrl-C checkpoints, and the same command with --resume continues',
+    'googlenet train --optimizer sgd --lr 0.1 --momentum 0.9 --scheduler cosine --augment flip+crop --out runs/sgd',
+    '# quiet: only the Test set: lines, warnings and errors',
+    'googlenet --quiet train --dataset cifar100 --epochs 14',
+  )).action(async (o: TrainFlags & { heartbeat: number }) => {
   const config = configFrom(o, {});
   if (config.run.dryRun) {
     const result = await train(config, { claim: null, mirror: o.mirror });
-    if (o.json) console.log(jsonResult(result));
+    if (o.json) display.out(jsonResult(result));
     return;
   }
   const store = new FolderStore(config.run.out);
@@ -249,14 +280,14 @@ addTrainOptions(
   const claim = await store.claim(run.id, { name: workerName(), heartbeat: o.heartbeat });
   if (isRefusal(claim)) {
     if (claim.refused !== 'done') throw new Error(claim.reason);
-    console.error(`googlenet: ${claim.reason}; nothing to train`);
+    display.info(`googlenet: ${claim.reason}; nothing to train`);
     return;
   }
   const end = await runAttempt(claim, config, { mirror: o.mirror, stop: stopOnSignals() });
   if (end.outcome === 'interrupted') return reportInterrupted(end, resumeCommand(['--resume']));
   if (end.outcome !== 'complete') throw new Error(end.error);
-  if (end.result.weights) saveModel(config, end.result, (l) => console.error(l));
-  if (o.json) console.log(jsonResult(end.result));
+  if (end.result.weights) saveModel(config, end.result, (l) => display.info(l));
+  if (o.json) display.out(jsonResult(end.result));
 });
 
 /**
@@ -282,15 +313,25 @@ const EXPERIMENT_DATASETS = [...DATASET_NAMES, 'both'] as const;
 addTrainOptions(
   program
     .command('experiment')
-    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite")
-    .addOption(new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset))
-    .option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`, 'all')
-    .requiredOption('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints)')
-    .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
-    .addOption(heartbeatOption())
-    .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it'),
-  false,
-).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string; store?: string; heartbeat: number; enqueueOnly?: boolean }) => {
+    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite"),
+  [
+    new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(d.recipe.dataset),
+    new Option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`).default('all'),
+  ],
+).optionsGroup(GROUP.run)
+  .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
+  .addOption(heartbeatOption())
+  .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it')
+  .optionsGroup(GROUP.output)
+  .requiredOption('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints)')
+  .addHelpText('after', examples(
+    '# a small experiment on the data at hand (2 networks, 2 epochs); interrupt it, and the same command resumes',
+    'googlenet experiment --dataset cifar10 --models googlenet-short4,googlenet-short3 --data-dir ../shared/data --limit-train 2000 --limit-test 1000 --epochs 2 --out runs/small',
+    "# the seed's whole experiment: seven networks, both datasets, 14 epochs",
+    'googlenet experiment --dataset both --models all --out runs/seed',
+    '# over many machines: enqueue the grid in PostgreSQL, then run `googlenet worker` on each',
+    'googlenet experiment --dataset both --models all --enqueue-only --store postgres://gn@dbhost:5432/runs --out runs/seed',
+  )).action(async (o: Omit<TrainFlags, 'dataset'> & { dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out: string; store?: string; heartbeat: number; enqueueOnly?: boolean }) => {
   const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
   const unknown = models.find((m) => !modelNames().includes(m));
   if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
@@ -314,10 +355,10 @@ addTrainOptions(
     await store?.close();
   }
   const { runs, report, interrupted } = result;
-  if (report) console.error(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
+  if (report) display.info(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
   if (interrupted) return reportInterrupted(interrupted, resumeCommand());
   const failed = runs.filter((r) => r.status === 'failed');
-  if (o.json && report) console.log(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
+  if (o.json && report) display.out(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
   if (failed.length) throw new Error(`${failed.length} of ${runs.length} runs failed: ${failed.map((r) => `${r.model} on ${r.dataset} (${r.error})`).join('; ')}`);
 });
 
@@ -333,9 +374,9 @@ program
     const r = benchModel(o.model, o.batchSize, o.precision, o.steps);
     if (o.json) {
       const { model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb } = r;
-      console.log(JSON.stringify({ model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb }));
+      display.out(JSON.stringify({ model, batch_size, precision, train_img_per_s, eval_img_per_s, peak_rss_mb }));
     } else {
-      console.log(`${r.model}, batch ${r.batch_size}, ${r.precision}, ${backend().stats().threads} threads: training ${r.train_img_per_s.toFixed(1)} images/s, eval ${r.eval_img_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MiB`);
+      display.out(`${r.model}, batch ${r.batch_size}, ${r.precision}, ${backend().stats().threads} threads: training ${r.train_img_per_s.toFixed(1)} images/s, eval ${r.eval_img_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MiB`);
     }
   });
 
@@ -361,12 +402,15 @@ program
     const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
     setPrecision(model, o.precision);
     try {
-      model.loadStateDict(readWeights(o.weights, (l) => console.error(l)), o.weights);
+      model.loadStateDict(readWeights(o.weights, (l) => display.info(l)), o.weights);
       const { test } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(test!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });
-      const r = await evaluate(model, loader);
+      const report = new Reporter();
+      report.testStart(loader.length);
+      const r = await evaluate(model, loader, Infinity, (done, batches, size) => report.testBatch(done, batches, size));
+      report.close();
       await loader.close();
-      console.log(o.json ? JSON.stringify(r) : testLine(r).trim());
+      display.out(o.json ? JSON.stringify(r) : testLine(r).trim());
     } finally {
       model.dispose();
     }
@@ -375,15 +419,22 @@ program
 program
   .command('worker')
   .description('train runs from a PostgreSQL store\'s queue, one at a time, on this machine: take one, claim it, train it (downloading its dataset when missing), record it, take the next')
-  .addOption(storeOption())
+  .optionsGroup(GROUP.data)
   .option('--data-dir <dir>', 'where the CIFAR folders are (downloaded there if missing)', d.run.dataDir)
   .option('--mirror <url>', 'download the archives from this base URL (or archive URL / local archive) instead')
+  .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
+  .optionsGroup(GROUP.run)
+  .addOption(storeOption())
   .option('--until-empty', 'exit 0 once every run in the store is complete or failed (default: wait for more work)')
   .addOption(heartbeatOption())
   .option('--checkpoint-every <minutes>', 'minutes of training between checkpoints within an epoch (0: only at each epoch\'s end)', nonNegativeNumber('--checkpoint-every'), d.run.checkpointEvery)
   .option('--test-batch-size <n>', 'input batch size for testing', positiveInt('--test-batch-size'), d.run.testBatchSize)
+  .optionsGroup(GROUP.output)
   .option('--log-interval <n>', 'batches between training log lines', positiveInt('--log-interval'), d.run.logInterval)
-  .option('--workers <n>', 'data loader threads', nonNegativeInt('--workers'), d.run.workers)
+  .addHelpText('after', examples(
+    '# on every machine: take runs from the queue until none is left (the password from ~/.pgpass)',
+    'googlenet --threads 16 worker --store postgres://gn@dbhost:5432/runs --data-dir ./data --until-empty',
+  ))
   .action(async (o: { store?: string; dataDir: string; mirror?: string; untilEmpty?: boolean; heartbeat: number } & Partial<RunOptions>) => {
     const store = await openStore(storeUrl(o));
     const queue = await queueOf(store);
@@ -412,7 +463,7 @@ program
     const store = await openStore(storeUrl(o));
     try {
       const runs = await storeStatus(store);
-      console.log(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
+      display.out(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
     } finally {
       await store.close();
     }
@@ -427,7 +478,7 @@ program
     const store = await openStore(storeUrl(o));
     try {
       const r = await writeReport(store, o.out);
-      console.error(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
+      display.info(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
     } finally {
       await store.close();
     }
@@ -441,9 +492,9 @@ program
   .action((input: string, out: string) => {
     const format = formatOfName(out);
     if (!format) throw new Error(`${out}: cannot tell the format to write from the name; end it in .safetensors, .pt or .pth`);
-    const sd = readWeights(input, (l) => console.error(l));
+    const sd = readWeights(input, (l) => display.info(l));
     writeWeightsFile(out, sd, format);
-    console.error(`wrote ${out}: ${sd.size} tensors (${format})`);
+    display.info(`wrote ${out}: ${sd.size} tensors (${format})`);
   });
 
 program
@@ -462,7 +513,7 @@ program
       if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
       const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
       writeWeightsFile(o.out, c.model, formatOfName(o.out) ?? 'safetensors', { format: 'pt', model, dataset });
-      console.error(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
+      display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
     } finally {
       await store.close();
     }
@@ -483,7 +534,7 @@ program
       // workers take runs from a PostgreSQL store's queue: the failed run has no job left there
       const queue = await queueOf(store);
       await queue?.enqueue(run).finally(() => queue.close());
-      console.error(`${model} on ${dataset} is queued again in ${store.url}`);
+      display.info(`${model} on ${dataset} is queued again in ${store.url}`);
     } finally {
       await store.close();
     }
@@ -502,9 +553,9 @@ program
       const data = readCifar(o.dataDir, o.dataset, split);
       const official = DATASETS[o.dataset].records[split];
       const files = data.files.map((f) => `${path.basename(f.file)} ${f.records}`).join(', ');
-      console.log(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
+      display.out(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);
     }
-    console.log(`ready: ${folder}`);
+    display.out(`ready: ${folder}`);
   });
 
 program.exitOverride();
@@ -515,8 +566,8 @@ try {
   if (e.code?.startsWith('commander.')) {
     process.exitCode = e.exitCode ?? 1;
   } else {
-    process.stderr.write(`googlenet: ${e.message ?? String(err)}\n`);
-    if (process.env.GOOGLENET_DEBUG) console.error(err);
+    display.error(`googlenet: ${e.message ?? String(err)}`);
+    if (process.env.GOOGLENET_DEBUG) display.around(() => console.error(err));
     process.exitCode = 1;
   }
 }

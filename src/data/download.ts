@@ -13,10 +13,10 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import cliProgress from 'cli-progress';
 import * as tar from 'tar';
 import { requireFreeSpace, writeFailure } from '../io/disk.js';
 import { DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
+import { clock, display } from '../util/display.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
 
@@ -39,11 +39,11 @@ export interface DownloadOptions {
   expectMd5?: string;
   /** Override of the expected size in bytes; null: don't check the size (used with expectMd5 in tests). */
   expectBytes?: number | null;
-  /** A progress bar on stderr (bytes, bytes/s, ETA). Default: process.stderr.isTTY. */
+  /** A progress bar on stderr (bytes, bytes/s, ETA). Default: stderr is a terminal (and neither --json nor --quiet). */
   progress?: boolean;
   /** Connect and idle timeout in ms (no response, or no data, for this long fails). Default 20000. */
   timeoutMs?: number;
-  /** One-line status messages. Default console.error. */
+  /** One-line status messages. Default: stderr, through the process's display. */
   log?: (line: string) => void;
 }
 
@@ -81,11 +81,11 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
   const target = path.join(root, info.folder);
   if (fs.existsSync(target)) return target;
 
-  const log = opts.log ?? ((line: string) => console.error(line));
+  const log = opts.log ?? ((line: string) => display.info(line));
   const expectMd5 = (opts.expectMd5 ?? archive.md5).toLowerCase();
   const expectBytes = opts.expectBytes === undefined ? archive.bytes : opts.expectBytes;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const progress = opts.progress ?? !!process.stderr.isTTY;
+  const progress = opts.progress ?? display.bars;
 
   let source = resolveSource(opts.mirror, archive.file);
   if (source.kind === 'url' && opts.mirror === undefined) {
@@ -350,36 +350,28 @@ function connectionError(e: unknown, url: URL): string {
   return `${errText(e)}${code && !errText(e).includes(code) ? ` (${code})` : ''}${proxyNote}`;
 }
 
+/** The download's bar: MB so far (of the total, when known), MB/s and ETA. */
 class ProgressBar {
-  private bar: cliProgress.SingleBar;
   private started = Date.now();
-  private known: boolean;
 
-  constructor(name: string, total: number | undefined) {
-    this.known = total !== undefined && total > 0;
-    this.bar = new cliProgress.SingleBar({
-      stream: process.stderr,
-      format: this.known
-        ? `${name} [{bar}] {percentage}% | {done}/{size} MB | {speed} | ETA {eta_formatted}`
-        : `${name} {done} MB | {speed}`,
-      barsize: 30,
-      hideCursor: false,
-      etaBuffer: 50,
-      fps: 10,
-      forceRedraw: false,
-    }, cliProgress.Presets.shades_classic);
-    this.bar.start(this.known ? total! : 1, 0, { done: '0.0', size: this.known ? mb(total!) : '?', speed: '-' });
+  constructor(private readonly name: string, private readonly total: number | undefined) {
+    this.update(0);
   }
 
   update(bytes: number): void {
     const s = (Date.now() - this.started) / 1000;
-    const speed = s > 0.2 ? `${(bytes / s / 1e6).toFixed(1)} MB/s` : '-';
-    this.bar.update(this.known ? bytes : 0, { done: (bytes / 1e6).toFixed(1), speed });
+    const rate = s > 0.2 ? bytes / s : 0;
+    const known = this.total !== undefined && this.total > 0;
+    display.progress({
+      label: this.name, done: bytes, total: known ? this.total! : 0,
+      count: known ? `${mb(bytes)}/${mb(this.total!)} MB` : `${mb(bytes)} MB`,
+      fields: [rate ? `${(rate / 1e6).toFixed(1)} MB/s` : '- MB/s', ...(known ? [`ETA ${rate ? clock((this.total! - bytes) / rate) : '-'}`] : [])],
+    });
   }
 
   stop(bytes: number): void {
     this.update(bytes);
-    this.bar.stop();
+    display.progress(null);
   }
 }
 

@@ -1,6 +1,7 @@
 // The splits a run reads: the dataset downloaded when missing, then each split read with its limit.
 import { readCifar, type CifarSplit, type DatasetName } from './cifar.js';
 import { ensureDataset } from './download.js';
+import { display } from '../util/display.js';
 
 export interface DataRequest {
   dataset: DatasetName;
@@ -20,7 +21,7 @@ export async function loadData(r: DataRequest, splits: ('train' | 'test')[] = ['
   const read = (split: 'train' | 'test', limit: number | null) => {
     const data = readCifar(r.dataDir, r.dataset, split, { coarse: !!r.coarse, ...(limit === null ? {} : { limit }) });
     if (limit !== null && data.count < limit)
-      (r.warn ?? ((l: string) => console.error(l)))(`googlenet: --limit-${split} ${limit} is more than the ${data.count} ${split} images of ${r.dataset} in ${r.dataDir}; using all ${data.count}`);
+      (r.warn ?? ((l: string) => display.warn(l)))(`googlenet: --limit-${split} ${limit} is more than the ${data.count} ${split} images of ${r.dataset} in ${r.dataDir}; using all ${data.count}`);
     return data;
   };
   return {

@@ -19,6 +19,7 @@ import { train, type TrainResult } from '../train/trainer.js';
 import type { RunQueue } from '../queue/queue.js';
 import { writeReport } from './report.js';
 import { runWorker } from './worker.js';
+import { display } from '../util/display.js';
 
 export const DB_FILE = 'experiment.sqlite';
 
@@ -55,7 +56,7 @@ const configFor = (o: ExperimentOptions, model: string, dataset: DatasetName): T
 const POLL_SECONDS = 2;
 
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
-  const info = o.info ?? ((l: string) => console.error(l));
+  const info = o.info ?? ((l: string) => display.info(l));
   if (o.base.run.dryRun) return dryRun(o, info);
   const grid = o.datasets.flatMap((dataset) => o.models.map((model) => ({ model, dataset, config: configFor(o, model, dataset) })));
   const rows = new Map<string, RunRow>();

@@ -10,6 +10,7 @@ import { holderLost, isRefusal, runName, type RunRow, type RunStore, type Worker
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
 import type { RunOptions } from '../train/config.js';
 import type { StopRequest } from '../train/stop.js';
+import { display } from '../util/display.js';
 
 export interface WorkerOptions {
   store: RunStore;
@@ -42,7 +43,7 @@ async function needsWorker(store: RunStore, r: RunRow): Promise<boolean> {
 }
 
 export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
-  const info = o.info ?? ((l: string) => console.error(l));
+  const info = o.info ?? ((l: string) => display.info(l));
   const trained: WorkerResult['trained'] = [];
   const data = new SplitCache(o.run.dataDir, o.mirror);
   let idle = '';

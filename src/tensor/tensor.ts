@@ -5,6 +5,7 @@ import type { Backend, Handle } from '../backend/backend.js';
 import { loadOneDnn } from '../backend/onednn.js';
 import type { Node } from '../autograd/engine.js';
 import { numel, type HostTensor } from './host.js';
+import { display } from '../util/display.js';
 
 let activeBackend: Backend | null = null;
 
@@ -82,7 +83,7 @@ export function memory(): MemoryInfo {
 // With GOOGLENET_DEBUG set, a tensor collected by the GC while its native buffer is still live is
 // reported: it was made outside every tidy scope and never disposed, so its memory leaked.
 const leaks = process.env.GOOGLENET_DEBUG
-  ? new FinalizationRegistry<string>((what) => console.warn(`googlenet: a ${what} was garbage-collected without dispose(): its native memory leaked; create tensors inside tidy() or call dispose()`))
+  ? new FinalizationRegistry<string>((what) => display.warn(`googlenet: a ${what} was garbage-collected without dispose(): its native memory leaked; create tensors inside tidy() or call dispose()`))
   : null;
 
 // ---- tensor ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import { ClaimLostError, RunFailure, runName, type RunClaim } from '../store/sto
 import type { TrainConfig } from './config.js';
 import { Interrupted, type StopSignal } from './stop.js';
 import { train, type TrainHooks, type TrainOptions, type TrainResult } from './trainer.js';
+import { display } from '../util/display.js';
 
 export type AttemptEnd =
   | { outcome: 'complete'; result: TrainResult }
@@ -13,7 +14,7 @@ export type AttemptEnd =
   | { outcome: 'failed' | 'crashed' | 'lost'; error: string };
 
 export async function runAttempt(claim: RunClaim, c: TrainConfig, opts: Omit<TrainOptions, 'claim'>, hooks: TrainHooks = {}): Promise<AttemptEnd> {
-  const info = hooks.info ?? ((l: string) => console.error(l));
+  const info = hooks.info ?? ((l: string) => display.warn(l));
   let end: AttemptEnd;
   try {
     const result = await train(c, { ...opts, claim }, hooks);

@@ -14,8 +14,8 @@ export interface EvalResult {
   n: number;
 }
 
-/** Eval mode, no gradients, summed over every image of the loader (or its first `maxBatches`). */
-export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches = Infinity): Promise<EvalResult> {
+/** Eval mode, no gradients, summed over every image of the loader (or its first `maxBatches`); `onBatch` after each batch (a progress bar). */
+export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches = Infinity, onBatch?: (done: number, batches: number, size: number) => void): Promise<EvalResult> {
   model.eval();
   let loss = 0, wrong1 = 0, wrong5 = 0, n = 0;
   const k = Math.min(5, model.numClasses);
@@ -32,6 +32,7 @@ export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches 
       if (!row.includes(b.targets[i])) wrong5++;
     }
     n += b.size;
+    onBatch?.(b.index + 1, Math.min(loader.length, maxBatches), b.size);
   }
   return { loss: loss / n, top1_error: wrong1 / n, top5_error: wrong5 / n, n };
 }

@@ -69,7 +69,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   // the thread count changes how oneDNN splits reductions, so a resumed run keeps the checkpoint's
   const threads = checkpoint?.meta.threads ?? run.threads;
   if (checkpoint && checkpoint.meta.threads !== run.threads)
-    report.info(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
+    report.warn(`using ${threads} threads as recorded in the checkpoint (asked for ${run.threads}), so the resumed run matches an uninterrupted one`);
   backend().setThreads({ threads });
 
   const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }).catch((e: Error) => { throw new RunFailure(e.message); }) as Splits);
@@ -108,7 +108,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
       const machine = thisMachine(threads);
       const was = claim.previous?.machine;
       const diff = was && checkpoint ? machineDifference(was, machine) : null;
-      if (diff) report.info(`${runName(recipe)} resumes on another kind of machine: ${diff}; from here on it is no longer bit-reproducible`);
+      if (diff) report.warn(`${runName(recipe)} resumes on another kind of machine: ${diff}; from here on it is no longer bit-reproducible`);
       await claim.start({ epoch: first, batch: resumeAt?.batches ?? 0 }, machine);
     }
     const summary = summarize(model, recipe.model);
@@ -171,7 +171,10 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
         }
       }
       report.epochEnd();
-      const r = await evaluate(model, testLoader, run.dryRun ? 1 : Infinity);
+      const testBatches = run.dryRun ? 1 : testLoader.length;
+      report.testStart(testBatches);
+      const r = await evaluate(model, testLoader, testBatches, (done, batches, size) => report.testBatch(done, batches, size));
+      report.epochEnd();
       report.log(testLine(r));
       if (!Number.isFinite(r.loss))
         throw new RunFailure(`training diverged: the test loss is ${r.loss} after epoch ${epoch}; ${lastGood}; lower --lr or change the optimizer`);
