@@ -1,9 +1,19 @@
-// Disk space and write failures, said once for every writer: a checkpoint, run.json, a saved
+// Reads, disk space and write failures, said once for every file: a checkpoint, run.json, a saved
 // model, the results, the SQLite database, a download. A failed write becomes one line naming
 // the path, what the file system said in words (full, over quota, read-only, not permitted, no
 // such folder), the sizes when known, and the fix: free space, or another --out / --data-dir.
 import fs from 'node:fs';
 import path from 'node:path';
+
+/** A file's bytes, or one line naming the file: missing, or why it cannot be read. */
+export function readFileBytes(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
+    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+  }
+}
 
 /** `19.7 MB` */
 export const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;

@@ -4,7 +4,7 @@
 // then the raw little-endian tensor data; offsets are relative to the start of the data.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { writeFileAtomic } from './disk.js';
+import { readFileBytes, writeFileAtomic } from './disk.js';
 import { hostTensorProblem, ITEM_SIZE, numel, type DType, type HostTensor } from '../tensor/host.js';
 
 const SUPPORTED = Object.keys(ITEM_SIZE).join(', ');
@@ -13,13 +13,7 @@ const SUPPORTED = Object.keys(ITEM_SIZE).join(', ');
 if (os.endianness() !== 'LE') throw new Error('safetensors: big-endian hosts are not supported');
 
 export function readSafetensors(file: string): Map<string, HostTensor> {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const buf = readFileBytes(file);
   return parseSafetensors(buf, file);
 }
 

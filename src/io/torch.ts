@@ -9,12 +9,11 @@
 //
 // The pickle runs in src/io/pickle.ts with an allow-list of the few globals a state dict needs,
 // so a .pt that tries to call anything else (os.system, a model class) is refused, not run.
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { unzipSync, zipSync, type Zippable } from 'fflate';
 import { hostTensorProblem, numel, type HostTensor } from '../tensor/host.js';
 import { PickleError, PyBytes, PyDict, PyTuple, pyCallable, unpickle, type PyCallable } from './pickle.js';
-import { writeFileAtomic } from './disk.js';
+import { readFileBytes, writeFileAtomic } from './disk.js';
 
 if (os.endianness() !== 'LE') throw new Error('torch.save files: big-endian hosts are not supported');
 
@@ -84,13 +83,7 @@ export function isLegacyTorch(bytes: Uint8Array): boolean {
 
 /** The state dict in a torch.save file (a state dict, or a checkpoint dict holding one). */
 export function readTorch(file: string): TorchRead {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const buf = readFileBytes(file);
   return parseTorch(buf, file);
 }
 

@@ -1,8 +1,8 @@
 // Weights files of either format, told apart by their content, never their name: a torch.save
 // zip starts with a zip header (`PK\x03\x04`), the legacy torch.save format with a pickled magic
 // number, and anything else is read as safetensors (whose first 8 bytes are a header length).
-import * as fs from 'node:fs';
 import type { HostTensor } from '../tensor/host.js';
+import { readFileBytes } from './disk.js';
 import { parseSafetensors, writeSafetensors } from './safetensors.js';
 import { isLegacyTorch, isZip, parseTorch, writeTorch } from './torch.js';
 
@@ -15,15 +15,6 @@ export function sniffWeights(bytes: Uint8Array): WeightsFormat {
 }
 
 /** A file's bytes (typed as Uint8Array so the package's typings need no @types/node); errors name the file. */
-export function readFileBytes(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
-  }
-}
-
 /**
  * The tensors of a weights file's bytes: a safetensors file, or a torch.save state dict (or a
  * checkpoint dict holding one); `info` hears what was done to get them (a stripped prefix, …).

@@ -3,9 +3,9 @@
 // else a bit-exact resume needs: epoch, recipe, run options, scheduler, RNG state, history,
 // thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
-import { writeFileAtomic } from '../io/disk.js';
+import { readFileBytes, writeFileAtomic } from '../io/disk.js';
 import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata } from '../io/safetensors.js';
-import { parseWeights, readFileBytes, sniffWeights } from '../io/weights.js';
+import { parseWeights, sniffWeights } from '../io/weights.js';
 import type { Module, StateDict } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
