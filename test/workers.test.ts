@@ -65,7 +65,7 @@ test('three workers train a grid of four runs; one SIGKILLed mid-epoch is resume
   // kill the first worker seen 3 batches into its first run
   let victim: Running | undefined;
   await until(() => (victim = workers.find((w) => trainLines(w.out.stdout) >= 3)) !== undefined, Promise.race(workers.map((w) => w.exit)), 'a worker ended first');
-  const held = victim!.out.stderr.match(/: (googlenet-\S+) on (cifar\d+) \(attempt (\d+)\)/)!;
+  const held = victim!.out.stderr.match(/: (googlenet-\S+) on (cifar\d+) \(attempt id (\d+)\)/)!;
   victim!.child.kill('SIGKILL');
   const killedAt = Date.now();
   assert.equal(await victim!.exit, 'SIGKILL');

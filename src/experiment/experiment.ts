@@ -90,7 +90,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
         continue;
       }
       claimedAny = true;
-      info(`${tag} (attempt ${claim.attemptId} on ${o.worker.name})`);
+      info(`${tag} (attempt id ${claim.attemptId}, on ${o.worker.name})`);
       const end = await runAttempt(claim, g.config, { data: await data.get(g.config.recipe), stop: o.stop }, { log: o.log, info });
       if (end.outcome === 'interrupted') return { runs: [...results.values()], report: await writeReport(o.store, o.out), interrupted: end };
       if (end.outcome === 'complete') {

@@ -71,7 +71,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     }
     const { recipe } = claim.run;
     const name = runName(recipe);
-    info(`${o.worker.name}: ${name} (attempt ${claim.attemptId})`);
+    info(`${o.worker.name}: ${name} (attempt id ${claim.attemptId})`);
     let splits: Splits;
     try {
       splits = await data.get(recipe);
