@@ -4,6 +4,8 @@
 // subsets read too; the count read is reported.
 import fs from 'node:fs';
 import path from 'node:path';
+import { metaNames, parseCifarBatch, unpickleCifar } from '../io/cifar-pickle.js';
+import { readFileBytes } from '../io/disk.js';
 
 export type DatasetName = 'cifar10' | 'cifar100';
 export type Split = 'train' | 'test';
@@ -22,6 +24,17 @@ export interface DatasetInfo {
   records: Record<Split, number>;
   classNamesFile: string;
   coarseNamesFile?: string;
+  /** torchvision's folder of Python pickles, read when the binary folder is absent. */
+  python: {
+    folder: string;
+    files: Record<Split, string[]>;
+    meta: string;
+    /** The label lists: the fine (or only) labels, then CIFAR-100's coarse ones. */
+    labelKey: string;
+    coarseLabelKey?: string;
+    namesKey: string;
+    coarseNamesKey?: string;
+  };
 }
 
 /** The two datasets, in the seed's order (its CIFAR-100 table comes first). */
@@ -36,6 +49,10 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
     records: { train: 50000, test: 10000 },
     classNamesFile: 'fine_label_names.txt',
     coarseNamesFile: 'coarse_label_names.txt',
+    python: {
+      folder: 'cifar-100-python', files: { train: ['train'], test: ['test'] }, meta: 'meta',
+      labelKey: 'fine_labels', coarseLabelKey: 'coarse_labels', namesKey: 'fine_label_names', coarseNamesKey: 'coarse_label_names',
+    },
   },
   cifar10: {
     title: 'CIFAR-10',
@@ -45,6 +62,11 @@ export const DATASETS: Record<DatasetName, DatasetInfo> = {
     files: { train: ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'], test: ['test_batch.bin'] },
     records: { train: 50000, test: 10000 },
     classNamesFile: 'batches.meta.txt',
+    python: {
+      folder: 'cifar-10-batches-py',
+      files: { train: ['data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5'], test: ['test_batch'] },
+      meta: 'batches.meta', labelKey: 'labels', namesKey: 'label_names',
+    },
   },
 };
 
@@ -112,6 +134,7 @@ function readClassNames(file: string, expected: number): string[] {
 export function readCifar(root: string, dataset: DatasetName, split: Split, opts: ReadOptions = {}): CifarSplit {
   const info = DATASETS[dataset];
   const dir = path.join(root, info.folder);
+  if (!fs.existsSync(dir) && fs.existsSync(path.join(root, info.python.folder))) return readCifarPython(root, dataset, split, opts);
   if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
   const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
@@ -158,4 +181,63 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
     classNames: readClassNames(namesFile, classes),
     files: chunks.map(({ file, records }) => ({ file, records })),
   };
+}
+
+/** The folder readCifar reads in `root` (the binary one first), and the other one when both exist (it is ignored). */
+export function cifarFolders(root: string, dataset: DatasetName): { used: string | null; ignored: string | null } {
+  const info = DATASETS[dataset];
+  const bin = path.join(root, info.folder);
+  const py = path.join(root, info.python.folder);
+  const hasBin = fs.existsSync(bin);
+  const hasPy = fs.existsSync(py);
+  return { used: hasBin ? bin : hasPy ? py : null, ignored: hasBin && hasPy ? py : null };
+}
+
+/**
+ * readCifar for torchvision's folder (`cifar-10-batches-py/`, `cifar-100-python/`): the same
+ * CifarSplit, from the same files in the same order, with the same checks; the class names
+ * come from the meta pickle (numbers when it is absent).
+ */
+function readCifarPython(root: string, dataset: DatasetName, split: Split, opts: ReadOptions): CifarSplit {
+  const info = DATASETS[dataset];
+  const py = info.python;
+  const dir = path.join(root, py.folder);
+  if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
+  const present = py.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+  if (present.length === 0)
+    throw new Error(`${dir}: none of ${py.files[split].join(', ')} found; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
+  const classes = opts.coarse ? info.coarseClasses! : info.classes;
+  const key = opts.coarse ? py.coarseLabelKey! : py.labelKey;
+  const ranges: [string, number][] = [[py.labelKey, info.classes]];
+  if (py.coarseLabelKey) ranges.push([py.coarseLabelKey, info.coarseClasses!]);
+  const chunks: { file: string; data: Uint8Array; labels: number[]; records: number }[] = [];
+  let total = 0;
+  for (const file of present) {
+    if (opts.limit !== undefined && total >= opts.limit) break;
+    const batch = parseCifarBatch(readFileBytes(file), file, ranges.map(([k]) => k));
+    for (const [k, n] of ranges) {
+      const bad = batch.labels[k].findIndex((v) => v < 0 || v >= n);
+      if (bad >= 0) throw new Error(`${file}: record ${bad} has label ${batch.labels[k][bad]}, out of range for ${n} classes; the file is corrupt, delete it and download again`);
+    }
+    let records = batch.count;
+    if (opts.limit !== undefined) records = Math.min(records, opts.limit - total);
+    chunks.push({ file, data: batch.data, labels: batch.labels[key], records });
+    total += records;
+  }
+  const images = new Uint8Array(new SharedArrayBuffer(total * IMAGE_BYTES));
+  const labels = new Uint8Array(total);
+  let n = 0;
+  for (const c of chunks) {
+    images.set(c.data.subarray(0, c.records * IMAGE_BYTES), n * IMAGE_BYTES);
+    labels.set(c.labels.slice(0, c.records), n);
+    n += c.records;
+  }
+  let classNames = Array.from({ length: classes }, (_, i) => String(i));
+  const metaFile = path.join(dir, py.meta);
+  if (fs.existsSync(metaFile)) {
+    const names = metaNames(unpickleCifar(readFileBytes(metaFile), metaFile), opts.coarse ? py.coarseNamesKey! : py.namesKey);
+    if (!names || names.length !== classes) throw new Error(`${metaFile}: ${names ? names.length : 'no'} class names, expected ${classes}`);
+    classNames = names;
+  }
+  return { dataset, split, images, labels, count: total, classes, classNames, files: chunks.map(({ file, records }) => ({ file, records })) };
 }

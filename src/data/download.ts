@@ -80,6 +80,9 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
   const root = path.resolve(dataDir);
   const target = path.join(root, info.folder);
   if (fs.existsSync(target)) return target;
+  // torchvision's folder of pickles is read as is (readCifar), never downloaded over
+  const python = path.join(root, info.python.folder);
+  if (fs.existsSync(python)) return python;
 
   const log = opts.log ?? ((line: string) => display.info(line));
   const expectMd5 = (opts.expectMd5 ?? archive.md5).toLowerCase();

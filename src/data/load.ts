@@ -1,5 +1,5 @@
 // The splits a run reads: the dataset downloaded when missing, then each split read with its limit.
-import { readCifar, type CifarSplit, type DatasetName } from './cifar.js';
+import { cifarFolders, readCifar, type CifarSplit, type DatasetName } from './cifar.js';
 import { ensureDataset } from './download.js';
 import { display } from '../util/display.js';
 
@@ -12,12 +12,16 @@ export interface DataRequest {
   mirror?: string | null;
   /** Where a limit above the data's size is reported (stderr by default). */
   warn?: (line: string) => void;
+  /** Where a status line (a python folder ignored for the binary one) goes (stderr by default). */
+  info?: (line: string) => void;
 }
 
 /** Loads (downloading if needed) the asked splits with their limits; a split not asked for is null. */
 export async function loadData(r: DataRequest, splits: ('train' | 'test')[] = ['train', 'test']): Promise<{ train: CifarSplit | null; test: CifarSplit | null }> {
   if (r.coarse && r.dataset !== 'cifar100') throw new Error('--coarse needs --dataset cifar100 (CIFAR-10 has no superclasses)');
   await ensureDataset(r.dataset, r.dataDir, { mirror: r.mirror ?? undefined });
+  const { used, ignored } = cifarFolders(r.dataDir, r.dataset);
+  if (ignored) (r.info ?? ((l: string) => display.info(l)))(`reading ${used}; ${ignored} (torchvision's copy) is ignored`);
   const read = (split: 'train' | 'test', limit: number | null) => {
     const data = readCifar(r.dataDir, r.dataset, split, { coarse: !!r.coarse, ...(limit === null ? {} : { limit }) });
     if (limit !== null && data.count < limit)
