@@ -1,7 +1,8 @@
 // Readers for the official CIFAR binary formats (the contents of cifar-10-binary.tar.gz
 // and cifar-100-binary.tar.gz). A record is the label byte(s) then 3072 pixel bytes: the
 // R, G and B planes, each 32x32 row-major. Any whole number of records is accepted, so
-// subsets read too; the count read is reported.
+// subsets read too; the count read is reported. torchvision's folders of Python pickles
+// (cifar-10-batches-py/, cifar-100-python/) are read when the binary folder is absent.
 import fs from 'node:fs';
 import path from 'node:path';
 import { metaNames, parseCifarBatch, unpickleCifar } from '../io/cifar-pickle.js';
@@ -135,7 +136,8 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   const info = DATASETS[dataset];
   const dir = path.join(root, info.folder);
   if (!fs.existsSync(dir) && fs.existsSync(path.join(root, info.python.folder))) return readCifarPython(root, dataset, split, opts);
-  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
+  if (!fs.existsSync(dir))
+    throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\` (torchvision's ${info.python.folder}/ is read too)`);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
   const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
   if (present.length === 0)
