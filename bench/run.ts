@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
 import { bf16Unsupported } from '../src/nn/precision.js';
-import { benchLoader, benchTrainStep, describeMachine, median, syntheticSplit } from '../src/bench/bench.js';
+import { benchLoader, benchTrainStep, describeMachine, findTorchPython, median, syntheticSplit } from '../src/bench/bench.js';
 import { cpuDescription } from '../src/util/machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -41,15 +41,6 @@ const batch = 64;
 
 function machine(): string {
   return `${cpuDescription()}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
-}
-
-/** A Python that imports torch: Debian's python3-torch lives in /usr/bin/python3, which may not be first on PATH. */
-function findTorchPython(): { python: string; version: string } | null {
-  for (const python of ['/usr/bin/python3', 'python3', 'python']) {
-    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { python, version: r.stdout.trim() };
-  }
-  return null;
 }
 
 interface Sample {

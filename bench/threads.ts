@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from '../src/bench/bench.js';
+import { findTorchPython, median } from '../src/bench/bench.js';
 import { cpuDescription } from '../src/util/machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -37,12 +37,6 @@ const LABEL: Record<Impl, string> = {
   pytorch: 'PyTorch f32 NCHW',
 };
 const SPIN = { GOMP_SPINCOUNT: '300000' };
-
-function torchPython(): string | null {
-  if (argv.includes('--skip-torch')) return null;
-  for (const python of ['/usr/bin/python3', 'python3']) if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) return python;
-  return null;
-}
 
 /** The command that trains for `steps` steps at `threads` threads and prints JSON with train_img_per_s. */
 function command(impl: Impl, threads: number, n: number, python: string | null): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
@@ -75,7 +69,7 @@ async function measure(impl: Impl, threads: number, kind: Competitor, python: st
   }
 }
 
-const python = torchPython();
+const python = argv.includes('--skip-torch') ? null : (findTorchPython()?.python ?? null);
 const impls: Impl[] = python ? ['ours', 'ours-spin', 'pytorch'] : ['ours', 'ours-spin'];
 console.log(`\n== threads on a shared machine: googlenet training, batch ${batch}, images/s, medians of ${repeats} runs of ${steps} steps; ${cpuDescription()}, ${cores} cores ==`);
 if (!python) console.log('PyTorch: not found (install Debian\'s python3-torch to compare); ours only');

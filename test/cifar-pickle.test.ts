@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { DATASETS, readCifar, type CifarSplit, type DatasetName, type Split } from '../src/data/cifar.js';
 import { loadData } from '../src/data/load.js';
 import { parseCifarBatch } from '../src/io/cifar-pickle.js';
-import { TORCH_PYTHON, repoRoot, sharedOpts, sharedPath } from './helpers.js';
+import { TORCH_PYTHON, sharedOpts, sharedPath } from './helpers.js';
+import { cli } from './processes.js';
 
 // --- a writer of Python 2 cPickle protocol 2 ---------------------------------------------------
 
@@ -335,9 +336,9 @@ test('train reads a data dir holding only cifar-10-batches-py end to end', share
   try {
     writeCifar10Py(root);
     const out = path.join(root, 'out');
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'train', '--model', 'googlenet-short4', '--dataset', 'cifar10', '--data-dir', root,
-      '--limit-train', '64', '--limit-test', '10', '--epochs', '1', '--batch-size', '32', '--out', out], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
+    const r = cli(['train', '--model', 'googlenet-short4', '--dataset', 'cifar10', '--data-dir', root,
+      '--limit-train', '64', '--limit-test', '10', '--epochs', '1', '--batch-size', '32', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Test set:/);
     assert.ok(!fs.existsSync(path.join(root, 'cifar-10-batches-bin')), 'nothing downloaded');
   } finally {

@@ -1,6 +1,7 @@
 // Benchmarks, measured as ratios within one process so machine noise cancels: the data
 // loader's throughput, and a training step fed by the real loader against the same step on
 // batches already in memory (the loader's threads must not slow the compute).
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { noGrad } from '../autograd/engine.js';
 import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
@@ -95,6 +96,15 @@ export async function benchTrainStep(model: string, batchSize: number, data: Cif
     model, batch_size: batchSize, in_memory_ms: inMem, with_loader_ms: withL, ratio: withL / inMem,
     train_img_per_s: (batchSize * 1000) / inMem,
   };
+}
+
+/** A Python that imports torch: Debian's python3-torch lives in /usr/bin/python3, which may not be first on PATH. */
+export function findTorchPython(): { python: string; version: string } | null {
+  for (const python of ['/usr/bin/python3', 'python3', 'python']) {
+    const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.status === 0) return { python, version: r.stdout.trim() };
+  }
+  return null;
 }
 
 export function describeMachine(): string {

@@ -10,9 +10,14 @@ export function readFileBytes(file: string): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+    throw readFailure(file, e);
   }
+}
+
+/** The error to throw when `file` cannot be opened or read: missing (check the path), or the system's reason. */
+export function readFailure(file: string, e: unknown): Error {
+  if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Error(`${file}: no such file; check the path`);
+  return new Error(`${file}: cannot read (${(e as Error).message})`);
 }
 
 /** `19.7 MB` */

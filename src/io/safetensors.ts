@@ -4,7 +4,7 @@
 // then the raw little-endian tensor data; offsets are relative to the start of the data.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { readFileBytes, writeFileAtomic } from './disk.js';
+import { readFailure, readFileBytes, writeFileAtomic } from './disk.js';
 import { hostTensorProblem, ITEM_SIZE, numel, type DType, type HostTensor } from '../tensor/host.js';
 
 const SUPPORTED = Object.keys(ITEM_SIZE).join(', ');
@@ -23,8 +23,7 @@ export function readSafetensorsMetadata(file: string): Record<string, string> {
   try {
     fd = fs.openSync(file, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${file}: no such file; check the path`);
-    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+    throw readFailure(file, e);
   }
   try {
     const size = fs.fstatSync(fd).size;
@@ -43,6 +42,22 @@ export function readSafetensorsMetadata(file: string): Record<string, string> {
     return parsed.__metadata__ ?? {};
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * The `__metadata__` of safetensors bytes, or {} when absent or when the header cannot be read
+ * (parseSafetensors then names what is wrong with the file).
+ */
+export function safetensorsMetadata(data: Uint8Array): Record<string, string> {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (bytes.length < 8) return {};
+  const n = bytes.readBigUInt64LE(0);
+  if (n > BigInt(bytes.length - 8)) return {};
+  try {
+    return (JSON.parse(bytes.toString('utf8', 8, 8 + Number(n))) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
+  } catch {
+    return {};
   }
 }
 

@@ -4,7 +4,7 @@
 // thread count, and within an epoch where it stopped. Written atomically (temp file + rename) at
 // each epoch's end and every few minutes within one, so the file on disk is always a good state.
 import { readFileBytes, writeFileAtomic } from '../io/disk.js';
-import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata } from '../io/safetensors.js';
+import { encodeSafetensors, parseSafetensors, readSafetensors, readSafetensorsMetadata, safetensorsMetadata } from '../io/safetensors.js';
 import { parseWeights, sniffWeights } from '../io/weights.js';
 import type { Module, StateDict } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
@@ -101,21 +101,8 @@ export function loadCheckpoint(file: string): Checkpoint {
  */
 export function readWeights(file: string, info?: (line: string) => void): StateDict {
   const bytes = readFileBytes(file);
-  if (sniffWeights(bytes) === 'safetensors' && safetensorsMeta(bytes)[META_KEY]) return decodeCheckpoint(bytes, file).model;
+  if (sniffWeights(bytes) === 'safetensors' && safetensorsMetadata(bytes)[META_KEY]) return decodeCheckpoint(bytes, file).model;
   return parseWeights(bytes, file, info);
-}
-
-/** A safetensors file's metadata, or {} (parseSafetensors then reports what is wrong with the file). */
-function safetensorsMeta(data: Uint8Array): Record<string, string> {
-  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.length < 8) return {};
-  const n = bytes.readBigUInt64LE(0);
-  if (n > BigInt(bytes.length - 8)) return {};
-  try {
-    return (JSON.parse(bytes.toString('utf8', 8, 8 + Number(n))) as { __metadata__?: Record<string, string> }).__metadata__ ?? {};
-  } catch {
-    return {};
-  }
 }
 
 /** A checkpoint from its safetensors bytes (as a store keeps them); `name` names it in errors. */
