@@ -135,8 +135,9 @@ function readClassNames(file: string, expected: number): string[] {
 export function readCifar(root: string, dataset: DatasetName, split: Split, opts: ReadOptions = {}): CifarSplit {
   const info = DATASETS[dataset];
   const dir = path.join(root, info.folder);
-  if (!fs.existsSync(dir) && fs.existsSync(path.join(root, info.python.folder))) return readCifarPython(root, dataset, split, opts);
-  if (!fs.existsSync(dir))
+  const { used } = cifarFolders(root, dataset);
+  if (used && used !== dir) return readCifarPython(root, dataset, split, opts);
+  if (!used)
     throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\` (torchvision's ${info.python.folder}/ is read too)`);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
   const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));

@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { requireFreeSpace, writeFailure } from '../io/disk.js';
-import { DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
+import { cifarFolders, DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
 import { clock, display } from '../util/display.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
@@ -79,10 +79,9 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
   if (!info || !archive) throw new Error(`unknown dataset '${String(dataset)}'; expected one of ${Object.keys(DATASETS).join(', ')}`);
   const root = path.resolve(dataDir);
   const target = path.join(root, info.folder);
-  if (fs.existsSync(target)) return target;
-  // torchvision's folder of pickles is read as is (readCifar), never downloaded over
-  const python = path.join(root, info.python.folder);
-  if (fs.existsSync(python)) return python;
+  // the binary folder, or torchvision's folder of pickles, read as is (readCifar), never downloaded over
+  const present = cifarFolders(root, dataset).used;
+  if (present) return present;
 
   const log = opts.log ?? ((line: string) => display.info(line));
   const expectMd5 = (opts.expectMd5 ?? archive.md5).toLowerCase();
