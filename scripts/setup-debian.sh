@@ -2,13 +2,14 @@
 # Installs the Debian packages the project needs. Always: oneDNN 2.x (libdnnl-dev) and a C++
 # toolchain for the native addon. With --tests, also what the tests drive: PostgreSQL, whose
 # binaries the store tests use to start throwaway clusters of their own; tmux, the terminal the
-# display tests run `train` in; and python3-torch (PyTorch 1.13 for /usr/bin/python3), with which the
+# display tests run `train` in; chromium, the browser the dashboard test drives (headless, through
+# playwright-core); and python3-torch (PyTorch 1.13 for /usr/bin/python3), with which the
 # tests make torch.save fixtures and load our .pt files back (required under CI=true). Uses sudo
 # when not root; does nothing if all are present.
 set -euo pipefail
 packages=(libdnnl-dev g++ make python3)
 case "${1:-}" in
-  --tests) packages+=(postgresql tmux python3-torch) ;;
+  --tests) packages+=(postgresql tmux chromium python3-torch) ;;
   "") ;;
   *) echo "setup-debian: unknown option '$1'; use --tests to add the tests' packages, or nothing" >&2; exit 2 ;;
 esac

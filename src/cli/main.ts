@@ -35,6 +35,8 @@ import { runWorker } from '../experiment/worker.js';
 import { DEFAULT_HEARTBEAT, isRefusal, LEASE_BEATS, workerName, type RunStore } from '../store/store.js';
 import { formatStatus, statusJson, storeStatus } from './status.js';
 import { display } from '../util/display.js';
+import { DASHBOARD_DEFAULTS, startDashboard } from '../dashboard/server.js';
+import { isLoopback, newToken } from '../dashboard/security.js';
 
 function positiveInt(name: string) {
   return (v: string): number => {
@@ -482,6 +484,52 @@ program
     } finally {
       await store.close();
     }
+  });
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`--port must be an integer from 0 to 65535 (0: any free port), got '${v}'`);
+  return n;
+}
+
+program
+  .command('dashboard')
+  .description('a read-only web page of a store, live: the seed\'s tables with ours, every run, curves per dataset, a page per run, runs side by side')
+  .addOption(storeOption(`; --out DIR for an experiment folder's ${DB_FILE}`))
+  .option('--out <dir>', `experiment folder: its sqlite:DIR/${DB_FILE}`)
+  .option('--port <n>', 'port to listen on (0: any free port)', portNumber, DASHBOARD_DEFAULTS.port)
+  .option('--host <address>', 'address to bind; anything but loopback lets other machines in, with a token', DASHBOARD_DEFAULTS.host)
+  .option('--token <token>', 'the token the page must present (default: none on loopback, a random one otherwise)')
+  .option('--allow-host <name>', 'also accept this Host header name (a DNS name or proxy in front; repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .addHelpText('after', examples(
+    '# the experiment of runs/small, on http://127.0.0.1:6006/',
+    'googlenet dashboard --out runs/small',
+    '# a PostgreSQL store, shared on the network (prints a URL with a token)',
+    'googlenet dashboard --store postgres://gn@dbhost:5432/runs --host 0.0.0.0',
+  ))
+  .action(async (o: { store?: string; out?: string; port: number; host: string; token?: string; allowHost: string[] }) => {
+    if (o.store && o.out) throw new Error('give --store or --out, not both');
+    const store = await openStore(o.out ? `sqlite:${path.join(o.out, DB_FILE)}` : storeUrl(o));
+    const loopback = isLoopback(o.host);
+    const token = o.token ?? (loopback ? undefined : newToken());
+    let dash;
+    try {
+      dash = await startDashboard({ store, host: o.host, port: o.port, token, allowHosts: o.allowHost, onPollError: (e) => display.warn(`googlenet: dashboard: reading ${store.url} failed: ${e.message}`) });
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    if (loopback) display.info(`googlenet: dashboard of ${store.url}, bound to ${o.host}: only this machine can open it (--host 0.0.0.0 shares it)`);
+    else display.warn(`googlenet: dashboard of ${store.url} bound to ${o.host}: anyone who can reach port ${dash.port} can try; the page needs the token in the URL below`);
+    display.out(`${dash.url}${token ? `?token=${encodeURIComponent(token)}` : ''}`);
+    await new Promise<void>((resolve) => {
+      const end = () => resolve();
+      process.once('SIGINT', end);
+      process.once('SIGTERM', end);
+    });
+    await dash.close();
+    await store.close();
+    display.info('googlenet: dashboard closed');
   });
 
 program

@@ -14,6 +14,10 @@ export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Obje
   DATASET_NAMES.map((d) => [d, Object.fromEntries(Object.entries(VARIANTS).flatMap(([m, v]) => (v.seed ? [[m, v.seed[d]]] : [])))]),
 ) as Record<DatasetName, Record<string, SeedResult>>;
 const SEED_EPOCHS = defaultRecipe().epochs;
+/** Where the seed's numbers come from, as results.md, the README and the dashboard cite it. */
+export const SEED_CITATION = `the seed document (PyTorch 1.6, ${SEED_EPOCHS} epochs on its GPU)`;
+/** The seed's time column's heading. */
+export const SEED_TIME_HEAD = `seed Time (${SEED_EPOCHS} epochs)`;
 
 /** The seed's networks in the order of its tables' rows (compareModels puts any other network after them). */
 export const MODEL_ORDER: string[] = modelNames().filter((m) => VARIANTS[m].seed).sort((a, b) => VARIANTS[a].seed!.row - VARIANTS[b].seed!.row);
@@ -88,6 +92,19 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
+/** A dataset table's time column heading: `Time (2 epochs)` when every run plans the same epochs. */
+export function timeHeading(rows: ResultRow[]): string {
+  const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
+  return planned.length === 1 && planned[0] !== undefined ? `Time (${planned[0]} epochs)` : 'Time';
+}
+
+/** A row's time cell: `1m2s`, with its epochs when they are not the heading's. */
+export function timeCell(x: ResultRow, mixedPlans: boolean): string {
+  if (x.seconds === null) return '—';
+  const time = formatDuration(x.seconds);
+  return mixedPlans || x.epochs !== x.epochsPlanned ? `${time} (${x.epochs} epoch${x.epochs === 1 ? '' : 's'})` : time;
+}
+
 const int = (n: number) => n.toLocaleString('en-US');
 const err = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
@@ -97,12 +114,12 @@ export interface MarkdownOptions { storeName?: string; plots?: string[] }
 export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string {
   const out: string[] = ['# GoogLeNet variants on CIFAR: results', ''];
   out.push(`Final values are those of each run's last recorded epoch (exact values in \`results.json\`). ` +
-    `Seed columns quote the seed document (PyTorch 1.6, ${SEED_EPOCHS} epochs on its GPU).`, '');
+    `Seed columns quote ${SEED_CITATION}.`, '');
   for (const [dataset, rows] of Object.entries(r.datasets)) {
     const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
-    const timeHead = planned.length === 1 && planned[0] !== undefined ? `Time (${planned[0]} epochs)` : 'Time';
+    const timeHead = timeHeading(rows);
     out.push(`## ${datasetTitle(dataset)}`, '');
-    out.push(`| network | Top 1 Error | Top 5 Error | Parameters | MACs | ${timeHead} | seed Top 1 | seed Top 5 | seed Parameters | seed Time (${SEED_EPOCHS} epochs) |`);
+    out.push(`| network | Top 1 Error | Top 5 Error | Parameters | MACs | ${timeHead} | seed Top 1 | seed Top 5 | seed Parameters | ${SEED_TIME_HEAD} |`);
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const notes: string[] = [];
     for (const x of rows) {
@@ -112,8 +129,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
       const note = reconstructionNote(x.model, dataset, x.params);
       const mark = note ? '†' : '';
       if (note) notes.push(`† ${note}`);
-      let time = x.seconds === null ? '—' : formatDuration(x.seconds);
-      if (x.seconds !== null && (planned.length > 1 || x.epochs !== x.epochsPlanned)) time += ` (${x.epochs} epoch${x.epochs === 1 ? '' : 's'})`;
+      const time = timeCell(x, planned.length > 1);
       const s = x.seed;
       out.push(`| ${name} | ${err(x.top1Error)} | ${err(x.top5Error)} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
         (s ? `${err(s.top1)} | ${err(s.top5)} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |'));

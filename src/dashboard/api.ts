@@ -1,0 +1,127 @@
+// The dashboard's JSON (and CSV) documents, all drawn from one ResultsJson (what results.json
+// holds), so the page, results.md and results.json show the same numbers. Field names are
+// camelCase, as in results.json. The README's "Dashboard" section documents them.
+import { charts, type Chart } from '../experiment/charts.js';
+import {
+  datasetTitle, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
+} from '../experiment/report.js';
+import { toCsv, type CsvCell } from '../io/csv.js';
+import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
+import type { EpochRecord } from '../train/record.js';
+
+type Run = ResultsJson['runs'][number];
+
+/** One row of /api/runs. */
+export interface RunSummary {
+  id: number; model: string; dataset: string; status: RunStatus;
+  /** The current attempt's worker while running, else the last attempt's; null before any. */
+  worker: string | null;
+  progress: Progress | null;
+  epochsDone: number; epochsPlanned: number;
+  /** How many attempts the run has had. */
+  attempts: number;
+  /** The run's error, else its last attempt's; null when none failed. */
+  lastError: string | null;
+  top1Error: number | null; top5Error: number | null;
+  params: number; macs: number; seconds: number | null;
+  startedAt: string | null; finishedAt: string | null;
+  /** The footnote of a reconstructed network, or null. */
+  reconstruction: string | null;
+}
+
+export function runSummary(r: Run): RunSummary {
+  const current = r.attempts.find((a) => a.id === r.attemptId) ?? r.attempts.at(-1);
+  const last = r.epochs.at(-1);
+  return {
+    id: r.id, model: r.model, dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
+    epochsDone: last?.epoch ?? 0, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
+    lastError: r.error ?? [...r.attempts].reverse().find((a) => a.error !== null)?.error ?? null,
+    top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
+    params: r.params, macs: r.macs, seconds: r.seconds ?? (last ? r.epochs.reduce((s, e) => s + e.seconds, 0) : null),
+    startedAt: r.startedAt, finishedAt: r.finishedAt, reconstruction: reconstructionNote(r.model, r.dataset, r.params),
+  };
+}
+
+/** /api/runs/:id: the run row (its recipe included), its attempts and its reconstruction note. */
+export interface RunDetail {
+  run: Omit<Run, 'epochs' | 'attempts'>;
+  attempts: AttemptRow[];
+  summary: RunSummary;
+}
+
+export function runDetail(r: Run): RunDetail {
+  const { epochs: _e, attempts, ...run } = r;
+  return { run, attempts, summary: runSummary(r) };
+}
+
+/** One dataset's table of /api/tables: ours beside the seed's, as results.md has it. */
+export interface ResultTable {
+  dataset: string; title: string; timeHead: string; seedTimeHead: string;
+  rows: {
+    model: string; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
+    params: number; macs: number; seconds: number | null; time: string; epochs: number; epochsPlanned: number | null;
+    reconstruction: string | null;
+    seed: { top1: number; top5: number; params: number; time: string } | null;
+  }[];
+}
+
+export function resultTables(r: ResultsJson): { citation: string; tables: ResultTable[] } {
+  const tables = Object.entries(r.datasets).map(([dataset, rows]): ResultTable => {
+    const mixed = new Set(rows.map((x) => x.epochsPlanned)).size > 1;
+    return {
+      dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD,
+      rows: rows.map((x) => ({
+        model: x.model, runId: r.runs.find((run) => run.dataset === dataset && run.model === x.model)?.id ?? null,
+        status: x.status, top1Error: x.top1Error, top5Error: x.top5Error, params: x.params, macs: x.macs,
+        seconds: x.seconds, time: timeCell(x, mixed), epochs: x.epochs, epochsPlanned: x.epochsPlanned ?? null,
+        reconstruction: reconstructionNote(x.model, dataset, x.params),
+        seed: x.seed ? { top1: x.seed.top1, top5: x.seed.top5, params: x.seed.params, time: x.seed.time } : null,
+      })),
+    };
+  });
+  return { citation: `Seed columns quote ${SEED_CITATION}.`, tables };
+}
+
+/** The results narrowed to some runs (the compare view's charts come from the same chart definitions). */
+export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
+  if (!ids) return charts(r);
+  const runs = r.runs.filter((x) => ids.includes(x.id));
+  const datasets = Object.fromEntries(Object.entries(r.datasets).flatMap(([d, rows]) => {
+    const kept = rows.filter((row) => runs.some((x) => x.dataset === d && x.model === row.model));
+    return kept.length ? [[d, kept]] : [];
+  }));
+  return charts({ ...r, runs, datasets });
+}
+
+// CSV of each table the page shows: the same columns, unformatted values.
+export const runsCsv = (runs: RunSummary[]) => toCsv(
+  ['id', 'model', 'dataset', 'status', 'worker', 'epoch', 'batch', 'batches', 'imagesPerSecond', 'etaSeconds', 'epochsDone', 'epochsPlanned',
+    'attempts', 'lastError', 'top1Error', 'top5Error', 'params', 'macs', 'seconds'],
+  runs.map((r) => [r.id, r.model, r.dataset, r.status, r.worker, r.progress?.epoch, r.progress?.batch, r.progress?.batches,
+    r.progress?.imagesPerSecond, r.progress?.etaSeconds, r.epochsDone, r.epochsPlanned, r.attempts, r.lastError,
+    r.top1Error, r.top5Error, r.params, r.macs, r.seconds]),
+);
+
+export const epochsCsv = (epochs: EpochRecord[]) => toCsv(
+  ['epoch', 'trainLoss', 'testLoss', 'top1Error', 'top5Error', 'lr', 'seconds', 'finishedAt'],
+  epochs.map((e) => [e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt]),
+);
+
+export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
+  ['id', 'worker', 'cpu', 'isa', 'threads', 'startedAt', 'endedAt', 'outcome', 'error'],
+  attempts.map((a) => [a.id, a.worker, a.machine?.cpu, a.machine?.isa, a.machine?.threads, a.startedAt, a.endedAt, a.outcome, a.error]),
+);
+
+export const recipeCsv = (runs: Run[]) => {
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.recipe)))];
+  return toCsv(['key', ...runs.map((r) => `${r.model} on ${r.dataset}`)],
+    keys.map((k) => [k, ...runs.map((r) => csvValue((r.recipe as unknown as Record<string, unknown>)[k]))]));
+};
+
+export const tableCsv = (t: ResultTable) => toCsv(
+  ['network', 'status', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'epochs', 'seedTop1', 'seedTop5', 'seedParams', 'seedTime', 'reconstruction'],
+  t.rows.map((x) => [x.model, x.status, x.top1Error, x.top5Error, x.params, x.macs, x.seconds, x.epochs,
+    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction]),
+);
+
+const csvValue = (v: unknown): CsvCell => (v === null || v === undefined || typeof v !== 'object' ? (v as CsvCell) : JSON.stringify(v));

@@ -1,0 +1,246 @@
+// The dashboard's server over raw HTTP (net sockets: a browser or fetch would normalise the paths
+// these tests send): refusals (methods, traversal, foreign Host, token), the API against the store
+// it reads, CSV escaping, live events, 100 concurrent requests, and the CLI's start and stop.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { buildResults } from '../src/experiment/report.js';
+import { startDashboard } from '../src/dashboard/server.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
+import { defaultRecipe } from '../src/train/config.js';
+import { thisMachine } from '../src/util/machine.js';
+import { start, until } from './processes.js';
+
+const MARKUP = '<img src=x onerror=alert(1)>';
+
+const epoch = (n: number, top1: number) => ({
+  epoch: n, trainLoss: 2.1 - 0.5 * n, testLoss: 1.9 - 0.4 * n, top1Error: top1, top5Error: top1 / 6, lr: 0.1, seconds: 10 * n, finishedAt: new Date().toISOString(),
+});
+
+async function claimed(store: RunStore, model: string, worker = 'test:1'): Promise<RunClaim> {
+  const run = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 3 }, classes: 10, params: 1000, macs: 2000 });
+  const c = await store.claim(run.id, { name: worker, heartbeat: 30 });
+  assert.ok(!isRefusal(c), JSON.stringify(c));
+  await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+  return c;
+}
+
+/** googlenet-short4 failed after 2 epochs with an error holding markup and a formula; googlenet-short3 running, 1 epoch. */
+async function fixture() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-test-'));
+  const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+  const s4 = await claimed(store, 'googlenet-short4');
+  await s4.recordEpoch(epoch(1, 0.6));
+  await s4.recordEpoch(epoch(2, 0.5));
+  await s4.finish('failed', `=HYPERLINK("x") ${MARKUP}, "quoted"`);
+  const s3 = await claimed(store, 'googlenet-short3');
+  await s3.recordEpoch(epoch(1, 0.7));
+  return { dir, store, s3 };
+}
+
+interface Raw { status: number; headers: Record<string, string>; body: string }
+
+/** One request as written, byte for byte, on a fresh socket. */
+function raw(port: number, request: string): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(request));
+    let data = '';
+    sock.on('data', (d) => { data += d; });
+    sock.on('error', reject);
+    sock.on('end', () => {
+      const [head, ...rest] = data.split('\r\n\r\n');
+      const lines = head!.split('\r\n');
+      const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(lines[0]!.split(' ')[1]), headers, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+const get = (port: number, target: string, o: { method?: string; host?: string; headers?: string[] } = {}) =>
+  raw(port, `${o.method ?? 'GET'} ${target} HTTP/1.1\r\nHost: ${o.host ?? `127.0.0.1:${port}`}\r\n${(o.headers ?? []).map((h) => `${h}\r\n`).join('')}Connection: close\r\n\r\n`);
+
+/** The store, with its reads counted. */
+function counted(store: RunStore) {
+  const n = { runs: 0 };
+  return { n, store: new Proxy(store, { get: (t, k) => (k === 'runs' ? () => { n.runs++; return t.runs(); } : Reflect.get(t, k, t)) }) };
+}
+
+test('dashboard server: refuses other methods, traversal (raw and percent-encoded), foreign Host headers; sets the security headers', async () => {
+  const { store } = await fixture();
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
+  try {
+    const p = dash.port;
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+      const r = await get(p, '/api/runs', { method });
+      assert.equal(r.status, 405, method);
+      assert.equal(r.headers.allow, 'GET, HEAD');
+    }
+    for (const target of ['/../package.json', '/%2e%2e/package.json', '/%2E%2E/%2E%2E/package.json', '/static/..%2f..%2fpackage.json', '/app/../../package.json',
+      '/app/..%5c..%5cpackage.json', '/app\\..\\..\\package.json', '/app/%00main.js', '/./style.css', '/%ZZ', 'package.json']) {
+      const r = await get(p, target);
+      assert.equal(r.status, 400, target);
+      assert.doesNotMatch(r.body, /"name": "googlenet"/, target);
+    }
+    assert.equal((await get(p, '/api/nothing')).status, 404);
+    assert.equal((await get(p, '/vendor/vega.js')).status, 404, 'only the allow-listed builds');
+    for (const host of ['evil.example:' + p, `127.0.0.1:${p + 1}`, '127.0.0.1', '']) assert.equal((await get(p, '/', { host })).status, 421, `Host ${host}`);
+    for (const host of [`localhost:${p}`, `[::1]:${p}`, `LOCALHOST:${p}`]) assert.equal((await get(p, '/', { host })).status, 200, `Host ${host}`);
+
+    const page = await get(p, '/');
+    assert.match(page.body, /<script type="module" src="\/app\/main.js"><\/script>/);
+    const csp = page.headers['content-security-policy']!;
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
+    for (const f of ['/vendor/vega.min.js', '/vendor/vega-lite.min.js', '/vendor/vega-interpreter.min.js', '/vendor/vega-embed.min.js', '/app/main.js', '/style.css']) {
+      const r = await get(p, f);
+      assert.equal(r.status, 200, f);
+      assert.match(r.headers['content-type']!, /^text\/(javascript|css)/);
+    }
+    const head = await get(p, '/api/runs', { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    assert.ok(Number(head.headers['content-length']) > 100);
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+});
+
+test('dashboard API: runs, a run, its epochs and attempts, results, tables and charts as the store has them; CSV escaped', async () => {
+  const { store } = await fixture();
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
+  try {
+    const p = dash.port;
+    const body = async (t: string) => JSON.parse((await get(p, t)).body);
+    const runs = (await body('/api/runs')).runs;
+    assert.deepEqual(runs.map((r: { model: string; status: string; epochsDone: number; attempts: number }) => [r.model, r.status, r.epochsDone, r.attempts]),
+      [['googlenet-short3', 'running', 1, 1], ['googlenet-short4', 'failed', 2, 1]]);
+    const failed = runs[1];
+    assert.equal(failed.lastError, `=HYPERLINK("x") ${MARKUP}, "quoted"`);
+    assert.equal(failed.worker, 'test:1');
+    assert.equal(failed.top1Error, 0.5);
+    assert.equal(failed.seconds, 30);
+    assert.match(failed.reconstruction, /googlenet-short4 is a reconstruction/);
+
+    const detail = await body(`/api/runs/${failed.id}`);
+    assert.equal(detail.run.recipe.optimizer, 'adadelta');
+    assert.equal(detail.run.recipe.epochs, 3);
+    assert.deepEqual(detail.attempts.map((a: { outcome: string }) => a.outcome), ['failed']);
+    assert.deepEqual(await body(`/api/runs/${failed.id}/epochs`), await store.epochs(failed.id));
+    assert.equal((await get(p, '/api/runs/99')).status, 404);
+
+    const results = await body('/api/results');
+    const { generatedAt: _, ...expected } = await buildResults(store);
+    delete results.generatedAt;
+    assert.deepEqual(results, JSON.parse(JSON.stringify(expected)));
+    const tables = await body('/api/tables');
+    assert.match(tables.citation, /the seed document \(PyTorch 1\.6, 14 epochs on its GPU\)/);
+    assert.deepEqual(tables.tables[0].rows.map((r: { model: string; seed: { top1: number } }) => [r.model, r.seed.top1]), [['googlenet-short3', 0.11], ['googlenet-short4', 0.15]]);
+    const charts = await body('/api/charts');
+    assert.ok(charts.length >= 2 && charts.every((c: { id: string; spec: { datasets: object } }) => c.id.startsWith('cifar10-') && Object.keys(c.spec.datasets).length > 0));
+    const one = await body(`/api/charts?runs=${failed.id}`);
+    for (const c of one) for (const rows of Object.values(c.spec.datasets) as { model?: string }[][]) assert.ok(rows.every((r) => r.model === undefined || r.model === 'googlenet-short4'), c.id);
+    assert.equal((await get(p, '/api/charts?runs=1,x')).status, 400);
+
+    const csv = await get(p, '/api/runs?format=csv');
+    assert.match(csv.headers['content-type']!, /^text\/csv/);
+    assert.match(csv.headers['content-disposition']!, /attachment; filename="runs.csv"/);
+    const lines = csv.body.split('\r\n');
+    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds');
+    // the formula is defused with ', the quotes doubled, the cell quoted for its comma
+    assert.ok(lines[2]!.includes(`,"'=HYPERLINK(""x"") ${MARKUP}, ""quoted""",`), lines[2]);
+    assert.equal((await get(p, `/api/runs/${failed.id}/epochs?format=csv`)).body.split('\r\n').length, 4, 'header, 2 epochs, final CRLF');
+    assert.match((await get(p, '/api/tables/cifar10?format=csv')).body, /^network,status,top1Error/);
+    assert.match((await get(p, `/api/recipes?runs=${runs.map((r: { id: number }) => r.id).join(',')}&format=csv`)).body, /^key,googlenet-short3 on cifar10,googlenet-short4 on cifar10\r\nmodel,googlenet-short3,googlenet-short4\r\n/);
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+});
+
+test('dashboard: an epoch recorded comes out on /api/events; 100 concurrent requests all answered from one snapshot', async () => {
+  const fx = await fixture();
+  const { n, store } = counted(fx.store);
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
+  const events: string[] = [];
+  const sock = net.connect(dash.port, '127.0.0.1', () => sock.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${dash.port}\r\n\r\n`));
+  sock.on('data', (d) => { for (const m of String(d).matchAll(/event: change\ndata: (\{.*\})/g)) events.push(JSON.parse(m[1]!).fingerprint); });
+  try {
+    await until(() => events.length === 1, null, 'the first event', 5000);
+    const before = (JSON.parse((await get(dash.port, '/api/runs')).body).runs[0]).epochsDone;
+    assert.equal(before, 1);
+    await fx.s3.recordEpoch(epoch(2, 0.65));
+    await until(() => events.length === 2, null, 'an event after the epoch', 5000);
+    assert.notEqual(events[1], events[0]);
+    assert.equal(JSON.parse((await get(dash.port, '/api/runs')).body).runs[0].epochsDone, 2);
+
+    const reads = n.runs;
+    const targets = ['/api/runs', '/api/results', '/api/charts', '/api/tables', '/api/runs/1', '/api/runs/1/epochs', '/api/runs?format=csv', '/', '/vendor/vega.min.js', '/api/fingerprint'];
+    const all = await Promise.all(Array.from({ length: 100 }, (_, i) => get(dash.port, targets[i % targets.length]!)));
+    assert.deepEqual(all.filter((r) => r.status !== 200).map((r) => r.status), []);
+    assert.ok(n.runs - reads <= 3, `${n.runs - reads} store reads for 100 requests: only the poll reads the store`);
+  } finally {
+    sock.destroy();
+    await dash.close();
+    await fx.store.close();
+  }
+});
+
+test('dashboard token: refused without it, traded from the URL for an HttpOnly SameSite=Strict cookie, or sent as a Bearer header', async () => {
+  const { store } = await fixture();
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, token: 's3cret-token', pollMs: 200 });
+  try {
+    const p = dash.port;
+    assert.equal((await get(p, '/')).status, 401);
+    assert.equal((await get(p, '/api/runs')).status, 401);
+    assert.equal((await get(p, '/?token=wrong')).status, 401);
+    assert.equal((await get(p, '/api/runs', { headers: ['Authorization: Bearer s3cret-tokeN'] })).status, 401);
+    const trade = await get(p, '/?token=s3cret-token');
+    assert.equal(trade.status, 303);
+    assert.equal(trade.headers.location, '/');
+    assert.equal(trade.headers['set-cookie'], 'googlenet_dashboard=s3cret-token; HttpOnly; SameSite=Strict; Path=/');
+    assert.equal((await get(p, '/', { headers: ['Cookie: other=1; googlenet_dashboard=s3cret-token'] })).status, 200);
+    assert.equal((await get(p, '/api/runs', { headers: ['Authorization: Bearer s3cret-token'] })).status, 200);
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+});
+
+test('googlenet dashboard: prints its URL and that it is loopback only, exits 0 on SIGTERM; --host 0.0.0.0 warns and prints a token; bad flags are one line', async () => {
+  const { dir, store } = await fixture();
+  await store.close();
+  const local = start(['dashboard', '--out', dir, '--port', '0']);
+  await until(() => /\n/.test(local.out.stdout), local.exit, 'the dashboard to print its URL', 20000);
+  const url = new URL(local.out.stdout.trim());
+  assert.equal(url.hostname, '127.0.0.1');
+  assert.match(local.out.stderr, /bound to 127\.0\.0\.1: only this machine can open it/);
+  assert.equal((await get(Number(url.port), '/api/runs')).status, 200);
+  local.child.kill('SIGTERM');
+  assert.equal(await local.exit, 0);
+
+  const shared = start(['dashboard', '--store', `sqlite:${path.join(dir, 'experiment.sqlite')}`, '--port', '0', '--host', '0.0.0.0']);
+  await until(() => /\n/.test(shared.out.stdout), shared.exit, 'the shared dashboard to print its URL', 20000);
+  assert.match(shared.out.stderr, /bound to 0\.0\.0\.0: anyone who can reach port \d+ can try/);
+  const u = new URL(shared.out.stdout.trim());
+  const token = u.searchParams.get('token')!;
+  assert.ok(token.length >= 32, token);
+  assert.equal((await get(Number(u.port), '/api/runs')).status, 401);
+  assert.equal((await get(Number(u.port), '/api/runs', { headers: [`Authorization: Bearer ${token}`] })).status, 200);
+  assert.equal((await get(Number(u.port), '/api/runs', { host: `${os.hostname()}:${u.port}`, headers: [`Authorization: Bearer ${token}`] })).status, 200);
+  shared.child.kill('SIGINT');
+  assert.equal(await shared.exit, 0);
+
+  const both = start(['dashboard', '--out', dir, '--store', 'sqlite:x.sqlite']);
+  assert.equal(await both.exit, 1);
+  assert.equal(both.out.stderr.trim(), 'googlenet: give --store or --out, not both');
+  const port = start(['dashboard', '--out', dir, '--port', '70000']);
+  assert.equal(await port.exit, 1);
+  assert.match(port.out.stderr.trim(), /^googlenet: --port must be an integer from 0 to 65535/);
+});
