@@ -3,7 +3,7 @@
 // camelCase, as in results.json. The README's "Dashboard" section documents them.
 import { charts, type Chart } from '../experiment/charts.js';
 import {
-  datasetTitle, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
+  datasetTitle, formatDuration, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
 } from '../experiment/report.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
@@ -17,6 +17,8 @@ export interface RunSummary {
   /** The current attempt's worker while running, else the last attempt's; null before any. */
   worker: string | null;
   progress: Progress | null;
+  /** The progress's ETA as `1h2m3s`, or null. */
+  eta: string | null;
   epochsDone: number; epochsPlanned: number;
   /** How many attempts the run has had. */
   attempts: number;
@@ -34,6 +36,7 @@ export function runSummary(r: Run): RunSummary {
   const last = r.epochs.at(-1);
   return {
     id: r.id, model: r.model, dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
+    eta: r.status === 'running' && r.progress?.etaSeconds != null ? formatDuration(r.progress.etaSeconds) : null,
     epochsDone: last?.epoch ?? 0, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
     lastError: r.error ?? [...r.attempts].reverse().find((a) => a.error !== null)?.error ?? null,
     top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,

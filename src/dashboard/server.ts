@@ -78,7 +78,7 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     const ids = idList(q);
     if (ids === null) return json(400, { error: 'runs must be a comma-separated list of run ids, e.g. ?runs=1,2' });
     if (path === '/api/charts') return cached(`charts:${ids?.join(',') ?? ''}`, () => chartsOf(r, ids));
-    const runs = ids ? ids.map((id) => r.runs.find((x) => x.id === id)).filter((x) => x !== undefined) : r.runs;
+    const runs = ids ? r.runs.filter((x) => ids.includes(x.id)) : r.runs; // in the tables' order
     if (asCsv) return csv('recipes', recipeCsv(runs));
     return json(200, runs.map((x) => ({ id: x.id, model: x.model, dataset: x.dataset, recipe: x.recipe })));
   }

@@ -1,1 +1,229 @@
-export {};
+// The dashboard page: three views by the URL's hash (#/ the overview, #/runs/ID a run, #/compare/1,2
+// runs side by side), each drawn from the server's JSON and drawn again in place when the server's
+// event stream says the store changed (polling /api/fingerprint while the stream is down).
+import { ChartSet } from './charts.js';
+import { el, err, fixed, int, table, when, type Column } from './dom.js';
+import type { Chart, EpochRecord, ResultTable, RunDetail, RunSummary } from './types.js';
+
+const main = document.getElementById('main')!;
+const live = document.getElementById('live')!;
+
+async function getJson<T>(url: string): Promise<T> {
+  const r = await fetch(url, { cache: 'no-store' });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+interface View { render(): Promise<void>; dispose(): void }
+
+const selected = new Set<number>();
+const runLink = (id: number | null, text: string) => (id === null ? text : el('a', { href: `#/runs/${id}` }, text));
+const statusBadge = (status: string) => el('span', { class: `status status-${status.replace(/:.*$/s, '')}` }, status);
+const recipeValue = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const titles = new Map<string, string>();
+const datasetTitle = (d: string) => titles.get(d) ?? d;
+
+function resultsTable(t: ResultTable): HTMLElement {
+  type Row = ResultTable['rows'][number];
+  const name = (x: Row) => {
+    const done = x.status === 'complete';
+    return el('span', {}, runLink(x.runId, x.model), x.reconstruction ? el('span', { class: 'dagger', title: x.reconstruction }, '†') : null,
+      done ? null : el('span', { class: 'row-status' }, ` (${x.status.startsWith('failed') ? x.status : `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`})`));
+  };
+  const cols: Column<Row>[] = [
+    { head: 'network', cell: name, cls: () => 'name' },
+    { head: 'Top-1 error', num: true, cell: (x) => err(x.top1Error) },
+    { head: 'Top-5 error', num: true, cell: (x) => err(x.top5Error) },
+    { head: 'Parameters', num: true, cell: (x) => int(x.params) },
+    { head: 'MACs', num: true, cell: (x) => int(x.macs) },
+    { head: t.timeHead, num: true, cell: (x) => x.time },
+    { head: 'seed Top-1', num: true, cell: (x) => fixed(x.seed?.top1, 2), cls: () => 'seed' },
+    { head: 'seed Top-5', num: true, cell: (x) => fixed(x.seed?.top5, 2), cls: () => 'seed' },
+    { head: 'seed Parameters', num: true, cell: (x) => int(x.seed?.params), cls: () => 'seed' },
+    { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
+  ];
+  const notes = t.rows.filter((x) => x.reconstruction).map((x) => el('p', { class: 'note' }, `† ${x.reconstruction}`));
+  return el('section', { class: 'results' }, el('h3', {}, t.title),
+    table(`results-${t.dataset}`, cols, t.rows, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (x) => ({ model: x.model }) }), ...notes);
+}
+
+function runsTable(runs: RunSummary[], onSelect: () => void): HTMLElement {
+  const pick = (r: RunSummary) => {
+    const box = el('input', { type: 'checkbox', 'aria-label': `compare ${r.model} on ${r.dataset}` });
+    box.checked = selected.has(r.id);
+    box.addEventListener('change', () => { if (box.checked) selected.add(r.id); else selected.delete(r.id); onSelect(); });
+    return box;
+  };
+  const cols: Column<RunSummary>[] = [
+    { head: '', cell: pick },
+    { head: 'run', cell: (r) => runLink(r.id, `${r.model} on ${r.dataset}`), cls: () => 'name' },
+    { head: 'status', cell: (r) => statusBadge(r.status) },
+    { head: 'worker', cell: (r) => r.worker ?? '—' },
+    { head: 'epoch', num: true, cell: (r) => `${r.status === 'running' && r.progress ? r.progress.epoch : r.epochsDone} of ${r.epochsPlanned}` },
+    { head: 'batch', num: true, cell: (r) => (r.status === 'running' && r.progress ? `${r.progress.batch} / ${r.progress.batches}` : '—') },
+    { head: 'images/s', num: true, cell: (r) => (r.status === 'running' ? fixed(r.progress?.imagesPerSecond, 1) : '—') },
+    { head: 'ETA', num: true, cell: (r) => r.eta ?? '—' },
+    { head: 'attempts', num: true, cell: (r) => r.attempts },
+    { head: 'last error', cell: (r) => (r.lastError ? el('span', { class: 'error' }, r.lastError) : '—') },
+  ];
+  return table('runs', cols, runs, { csv: '/api/runs?format=csv', rowData: (r) => ({ run: String(r.id) }), empty: 'No runs in the store yet.' });
+}
+
+function overview(): View {
+  const results = el('div'), runs = el('div'), curves = el('div');
+  const compare = el('a', { class: 'button', href: '#/compare/' }, '');
+  const updateCompare = () => {
+    const ids = [...selected].sort((a, b) => a - b);
+    compare.textContent = ids.length >= 2 ? `Compare the ${ids.length} selected runs` : 'Tick two or more runs to compare them';
+    compare.setAttribute('href', `#/compare/${ids.join(',')}`);
+    compare.classList.toggle('disabled', ids.length < 2);
+  };
+  const chartSet = new ChartSet(curves);
+  main.replaceChildren(
+    el('h2', {}, 'Results'), results,
+    el('h2', {}, 'Runs'), runs, el('p', {}, compare),
+    el('h2', {}, 'Curves'), curves,
+  );
+  return {
+    async render() {
+      const [t, r, c] = await Promise.all([
+        getJson<{ citation: string; tables: ResultTable[] }>('/api/tables'), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'),
+      ]);
+      for (const x of t.tables) titles.set(x.dataset, x.title);
+      results.replaceChildren(...(t.tables.length ? t.tables.map(resultsTable) : [el('p', { class: 'empty' }, 'No runs recorded yet.')]), el('p', { class: 'cite' }, t.citation));
+      runs.replaceChildren(runsTable(r.runs, updateCompare));
+      updateCompare();
+      await chartSet.update(c, datasetTitle);
+    },
+    dispose: () => chartSet.clear(),
+  };
+}
+
+const epochColumns: Column<EpochRecord>[] = [
+  { head: 'epoch', num: true, cell: (e) => e.epoch },
+  { head: 'train loss', num: true, cell: (e) => fixed(e.trainLoss, 4) },
+  { head: 'test loss', num: true, cell: (e) => fixed(e.testLoss, 4) },
+  { head: 'top-1 error', num: true, cell: (e) => err(e.top1Error) },
+  { head: 'top-5 error', num: true, cell: (e) => err(e.top5Error) },
+  { head: 'learning rate', num: true, cell: (e) => e.lr.toPrecision(4) },
+  { head: 'seconds', num: true, cell: (e) => fixed(e.seconds, 1) },
+  { head: 'finished (UTC)', cell: (e) => when(e.finishedAt) },
+];
+
+function runPage(id: number): View {
+  const head = el('div'), recipe = el('div'), epochs = el('div'), attempts = el('div'), curves = el('div');
+  const chartSet = new ChartSet(curves);
+  main.replaceChildren(head, el('h3', {}, 'Recipe'), recipe, el('h3', {}, 'Epochs'), epochs, el('h3', {}, 'Attempts'), attempts, el('h3', {}, 'Curves'), curves);
+  return {
+    async render() {
+      const [d, e, c] = await Promise.all([getJson<RunDetail>(`/api/runs/${id}`), getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`)]);
+      const s = d.summary;
+      head.replaceChildren(el('div', {},
+        el('h2', {}, `${s.model} on ${s.dataset} `, statusBadge(s.status)),
+        el('p', {}, `${s.epochsDone} of ${s.epochsPlanned} epochs; ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}; worker ${s.worker ?? '—'}; ${int(s.params)} parameters, ${int(s.macs)} MACs`),
+        s.reconstruction ? el('p', { class: 'note' }, `† ${s.reconstruction}`) : null,
+        s.lastError ? el('p', {}, 'last error: ', el('span', { class: 'error' }, s.lastError)) : null,
+      ));
+      const entries = Object.entries(d.run.recipe as unknown as Record<string, unknown>);
+      recipe.replaceChildren(table('recipe', [{ head: 'key', cell: ([k]) => k }, { head: 'value', cell: ([, v]) => recipeValue(v) }], entries, { csv: `/api/recipes?runs=${id}&format=csv` }));
+      epochs.replaceChildren(table('epochs', epochColumns, e, { csv: `/api/runs/${id}/epochs?format=csv`, empty: 'No epoch recorded yet.' }));
+      type A = RunDetail['attempts'][number];
+      attempts.replaceChildren(table<A>('attempts', [
+        { head: 'attempt', num: true, cell: (a) => a.id },
+        { head: 'worker', cell: (a) => a.worker },
+        { head: 'machine', cell: (a) => (a.machine ? `${a.machine.cpu}, ${a.machine.isa}, ${a.machine.threads} threads` : '—') },
+        { head: 'started at', cell: (a) => (a.firstBatch ? `epoch ${a.firstBatch.epoch}, batch ${a.firstBatch.batch}` : '—') },
+        { head: 'start (UTC)', cell: (a) => when(a.startedAt) },
+        { head: 'end (UTC)', cell: (a) => when(a.endedAt) },
+        { head: 'outcome', cell: (a) => statusBadge(a.outcome) },
+        { head: 'error', cell: (a) => (a.error ? el('span', { class: 'error' }, a.error) : '—') },
+      ], d.attempts, { csv: `/api/runs/${id}/attempts?format=csv`, empty: 'No attempt yet.' }));
+      await chartSet.update(c, datasetTitle);
+    },
+    dispose: () => chartSet.clear(),
+  };
+}
+
+function comparePage(ids: number[]): View {
+  const recipes = el('div'), curves = el('div');
+  const chartSet = new ChartSet(curves);
+  main.replaceChildren(el('h2', {}, 'Runs side by side'), el('h3', {}, 'Recipes (rows that differ are marked ≠)'), recipes, el('h3', {}, 'Curves'), curves);
+  return {
+    async render() {
+      const q = ids.join(',');
+      const [r, c] = await Promise.all([getJson<{ id: number; model: string; dataset: string; recipe: Record<string, unknown> }[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`)]);
+      const keys = [...new Set(r.flatMap((x) => Object.keys(x.recipe)))];
+      const differs = (k: string) => new Set(r.map((x) => recipeValue(x.recipe[k]))).size > 1;
+      recipes.replaceChildren(table<string>('compare-recipes', [
+        { head: 'key', cell: (k) => (differs(k) ? `${k} ≠` : k) },
+        ...r.map((x): Column<string> => ({ head: `${x.model} on ${x.dataset}`, cell: (k) => recipeValue(x.recipe[k]) })),
+      ], keys, { csv: `/api/recipes?runs=${q}&format=csv`, rowClass: (k) => (differs(k) ? 'differs' : undefined), empty: 'None of these runs is in the store.' }));
+      await chartSet.update(c, datasetTitle);
+    },
+    dispose: () => chartSet.clear(),
+  };
+}
+
+function viewOf(hash: string): View {
+  const run = hash.match(/^#\/runs\/(\d+)$/);
+  if (run) return runPage(Number(run[1]));
+  const cmp = hash.match(/^#\/compare\/([\d,]*)$/);
+  if (cmp) return comparePage(cmp[1]!.split(',').filter(Boolean).map(Number));
+  return overview();
+}
+
+let view: View = viewOf(location.hash);
+let fingerprint = '';
+let busy: Promise<void> | null = null;
+let again = false;
+
+/** Draws the view again; a request while one runs makes one more run after it. */
+function refresh(): void {
+  if (busy) { again = true; return; }
+  busy = (async () => {
+    do {
+      again = false;
+      try {
+        await view.render();
+        document.body.dataset.fingerprint = fingerprint;
+      } catch (e) {
+        // a failed fetch (the server gone) or a bug: said on the page and in the console
+        live.textContent = e instanceof TypeError && /fetch/i.test(e.message) ? 'cannot reach the dashboard\'s server' : `could not draw the page: ${(e as Error).message}`;
+        live.className = 'live down';
+        console.error(e);
+      }
+    } while (again);
+    busy = null;
+  })();
+}
+
+window.addEventListener('hashchange', () => {
+  view.dispose();
+  view = viewOf(location.hash);
+  refresh();
+});
+
+const changed = (fp: string) => {
+  if (fp === fingerprint) return;
+  fingerprint = fp;
+  refresh();
+};
+
+// the event stream, and polling while it is down (EventSource reconnects by itself)
+const POLL_MS = 3000;
+let poll: number | undefined;
+const events = new EventSource('/api/events');
+events.addEventListener('open', () => {
+  window.clearInterval(poll);
+  poll = undefined;
+  live.textContent = 'live';
+  live.className = 'live up';
+});
+events.addEventListener('change', (e) => changed((JSON.parse((e as MessageEvent<string>).data) as { fingerprint: string }).fingerprint));
+events.addEventListener('error', () => {
+  live.textContent = `event stream lost: polling every ${POLL_MS / 1000} s`;
+  live.className = 'live down';
+  poll ??= window.setInterval(() => {
+    getJson<{ fingerprint: string }>('/api/fingerprint').then((f) => changed(f.fingerprint), () => {});
+  }, POLL_MS);
+});

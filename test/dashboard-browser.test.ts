@@ -1,0 +1,152 @@
+// The dashboard in a real browser (Debian's chromium, headless, through playwright-core), on the
+// store of a real short experiment: its tables equal results.json, each curve has a line per run
+// and a point per epoch, markup written into the store stays text (tables, tooltips, the run's
+// page) and opens no dialog, an epoch recorded while the page is open appears within 5 s without
+// a reload or a chart drawn afresh, the compare view, no console errors, and a screenshot.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Page } from 'playwright-core';
+import { formatDuration, type ResultsJson } from '../src/experiment/report.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { isRefusal } from '../src/store/store.js';
+import { defaultRecipe } from '../src/train/config.js';
+import { thisMachine } from '../src/util/machine.js';
+import { launchChromium, requireChromium, screenshot, VIEWPORT } from './browser.js';
+import { dashboardOn, MODELS, shortExperiment } from './dashboard-fixture.js';
+import { sharedOpts } from './helpers.js';
+
+const MARKUP = '<img src=x onerror=alert(1)>';
+const chromium = requireChromium();
+const opts = { ...sharedOpts, ...(chromium.skip ? { skip: chromium.skip } : {}), timeout: 240_000 };
+
+const epoch = (n: number) => ({ epoch: n, trainLoss: 2.4 - 0.2 * n, testLoss: 2.3 - 0.1 * n, top1Error: 0.9 - 0.05 * n, top5Error: 0.5 - 0.05 * n, lr: 1, seconds: 3, finishedAt: new Date().toISOString() });
+
+/** The cells' text of a table's rows, by its data-table name. */
+const rows = (page: Page, name: string) => page.$$eval(`[data-table="${name}"] tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+/** Paths of a chart's line marks and of its point marks. */
+const marks = (page: Page, id: string) => page.$eval(`[data-chart="${id}"]`, (box) => ({
+  lines: box.querySelectorAll('g.mark-line.role-mark path').length, points: box.querySelectorAll('g.mark-symbol.role-mark path').length,
+}));
+
+test('dashboard in Chromium: tables equal results.json, curves per run and epoch, markup stays text, a new epoch shows live, compare view, no console errors', opts, async () => {
+  const dir = shortExperiment();
+  const results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as ResultsJson;
+  const { url, running } = await dashboardOn(dir);
+  const browser = await launchChromium();
+  const problems: string[] = [], dialogs: string[] = [];
+  let navigations = 0;
+  try {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
+    await page.goto(url);
+    await page.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+
+    // the results table: ours as results.json has them, the seed's beside
+    const table = await rows(page, 'results-cifar10');
+    assert.equal(table.length, MODELS.length);
+    for (const r of results.datasets.cifar10!) {
+      const cells = table.find((c) => c[0]!.startsWith(r.model))!;
+      assert.ok(cells, r.model);
+      assert.deepEqual(cells, [`${r.model}†`, r.top1Error!.toFixed(4), r.top5Error!.toFixed(4), r.params.toLocaleString('en-US'), r.macs.toLocaleString('en-US'),
+        formatDuration(r.seconds!), r.seed!.top1.toFixed(2), r.seed!.top5.toFixed(2), r.seed!.params.toLocaleString('en-US'), r.seed!.time]);
+    }
+    assert.match(await page.textContent('main') ?? '', /Seed columns quote the seed document \(PyTorch 1\.6, 14 epochs on its GPU\)/);
+    assert.match(await page.textContent('main') ?? '', /† googlenet-short3 is a reconstruction/);
+    for (const id of ['cifar10-test-top1', 'cifar10-train-loss']) assert.deepEqual(await marks(page, id), { lines: 2, points: 4 }, id);
+
+    // markup straight into the store: a run's error, a recipe value, an attempt's error; and a third run named with markup, on a worker so named
+    const db = new Database(path.join(dir, 'experiment.sqlite'));
+    db.prepare(`UPDATE runs SET error = ? WHERE model = 'googlenet-short4'`).run(MARKUP);
+    db.prepare(`UPDATE runs SET recipe = json_set(recipe, '$.augment', ?) WHERE model = 'googlenet-short3'`).run(MARKUP);
+    db.prepare(`UPDATE attempts SET error = ?`).run(MARKUP);
+    db.close();
+    const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+    const run = await store.ensureRun({ model: MARKUP, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), epochs: 3 }, classes: 10, params: 1_600_000, macs: 1e8 });
+    const claim = await store.claim(run.id, { name: `${MARKUP}:1`, heartbeat: 30 });
+    assert.ok(!isRefusal(claim));
+    await claim.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await claim.recordEpoch(epoch(1));
+
+    await page.waitForFunction(() => document.querySelectorAll('[data-table="runs"] tbody tr').length === 3, null, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').length === 5, null, { timeout: 5000 });
+    const runsTable = await rows(page, 'runs');
+    const byModel = (m: string) => runsTable.find((c) => c[1]!.startsWith(m))!;
+    assert.equal(byModel('googlenet-short4')[9], MARKUP, 'the run error, as text');
+    assert.deepEqual(byModel(MARKUP).slice(1, 4), [`${MARKUP} on cifar10`, 'running', `${MARKUP}:1`]);
+    assert.ok((await rows(page, 'results-cifar10')).some((c) => c[0]!.startsWith(MARKUP)), 'the markup run in the results table');
+
+    // hover the markup run's point: vega-tooltip shows its name as text
+    await page.locator('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').last().hover();
+    const tip = page.locator('#vg-tooltip-element.visible');
+    await tip.waitFor({ timeout: 5000 });
+    assert.ok((await tip.textContent())!.includes(MARKUP), await tip.textContent() ?? '');
+    assert.equal(await tip.locator('img').count(), 0);
+
+    // an epoch while the page is open: within 5 s, no reload, the same chart element updated in place
+    const before = navigations;
+    await page.evaluate(() => {
+      (window as unknown as { mark: unknown }).mark = document.querySelector('[data-chart="cifar10-test-top1"] svg');
+    });
+    const t0 = Date.now();
+    await claim.recordEpoch(epoch(2));
+    await page.waitForFunction(() => document.querySelectorAll('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').length === 6, null, { timeout: 5000 });
+    const seenAfter = Date.now() - t0;
+    assert.equal(navigations, before, 'no navigation');
+    assert.ok(await page.evaluate(() => (window as unknown as { mark: unknown }).mark === document.querySelector('[data-chart="cifar10-test-top1"] svg')), 'the chart was updated, not embedded again');
+    assert.deepEqual(await marks(page, 'cifar10-train-loss'), { lines: 3, points: 6 });
+    console.log(`# the new epoch appeared after ${seenAfter} ms`);
+
+    // the run pages: the recipe value and the attempt's error as text
+    const s3 = results.runs.find((r) => r.model === 'googlenet-short3')!;
+    await page.click(`[data-table="runs"] a[href="#/runs/${s3.id}"]`);
+    await page.waitForSelector('[data-table="recipe"]');
+    assert.deepEqual((await rows(page, 'recipe')).find((c) => c[0] === 'augment'), ['augment', MARKUP]);
+    assert.equal((await rows(page, 'epochs')).length, 2);
+    const attempts = await rows(page, 'attempts');
+    assert.equal(attempts.length, 1);
+    assert.equal(attempts[0]![7], MARKUP);
+    await page.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+    assert.deepEqual(await marks(page, 'cifar10-test-top1'), { lines: 1, points: 2 });
+
+    // compare: tick two runs, see their recipes side by side (the differing rows marked) and their curves
+    await page.goto(`${url}#/`);
+    await page.waitForSelector('[data-table="runs"] input');
+    const boxes = page.locator('[data-table="runs"] input[type=checkbox]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.click('a.button:not(.disabled)');
+    await page.waitForSelector('[data-table="compare-recipes"]');
+    const recipes = await rows(page, 'compare-recipes');
+    assert.deepEqual(recipes.find((c) => c[0]!.startsWith('model')), ['model ≠', 'googlenet-short3', 'googlenet-short4']);
+    assert.deepEqual(recipes.find((c) => c[0]!.startsWith('epochs')), ['epochs', '2', '2']);
+    await page.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+    assert.deepEqual(await marks(page, 'cifar10-test-top1'), { lines: 2, points: 4 });
+
+    // nowhere did the markup become an element
+    for (const view of ['#/', `#/runs/${s3.id}`, `#/runs/${run.id}`]) {
+      await page.goto(`${url}${view}`);
+      await page.waitForSelector('[data-chart] svg');
+      assert.equal(await page.locator('main img, [onerror]').count(), 0, view);
+      assert.ok((await page.textContent('main'))!.includes(MARKUP), view);
+    }
+    const png = await screenshot(page, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-shot-')), 'dashboard.png'));
+    assert.ok(png.length > 10_000 && png.length < 300_000, `${png.length} bytes`);
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [VIEWPORT.width, 1700]);
+    await claim.finish('complete');
+    await store.close();
+
+    assert.deepEqual(problems, []);
+    assert.deepEqual(dialogs, []);
+  } finally {
+    await browser.close();
+    running.child.kill('SIGTERM');
+    assert.equal(await running.exit, 0);
+  }
+});
