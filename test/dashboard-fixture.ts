@@ -12,7 +12,7 @@ export const MODELS = ['googlenet-short4', 'googlenet-short3'];
 export function shortExperiment(): string {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-experiment-'));
   const r = cli(['--quiet', 'experiment', '--dataset', 'cifar10', '--models', MODELS.join(','), '--data-dir', sharedPath('data'),
-    '--limit-train', '64', '--limit-test', '32', '--batch-size', '16', '--test-batch-size', '32', '--epochs', '2', '--out', out]);
+    '--limit-train', '128', '--limit-test', '100', '--batch-size', '16', '--test-batch-size', '50', '--epochs', '2', '--out', out]);
   if (r.code !== 0) throw new Error(`experiment failed: ${r.stderr}`);
   return out;
 }
@@ -20,6 +20,8 @@ export function shortExperiment(): string {
 /** `googlenet dashboard --out DIR --port 0`, once it has printed its URL. */
 export async function dashboardOn(dir: string): Promise<{ url: string; running: Running }> {
   const running = start(['dashboard', '--out', dir, '--port', '0']);
-  await until(() => running.out.stdout.includes('\n'), running.exit, `the dashboard to start: ${running.out.stderr}`, 20000);
+  await until(() => running.out.stdout.includes('\n'), running.exit, 'the dashboard exited before printing its URL', 20000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${running.out.stderr}`);
+  });
   return { url: running.out.stdout.trim(), running };
 }

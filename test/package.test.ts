@@ -3,6 +3,7 @@
 // builds a loader, trains two steps and evaluates, using only the package's public exports.
 // Dependencies' install scripts are skipped (better-sqlite3 would compile for minutes); the
 // package's own install script runs, so its native addon is built from the tarball's sources.
+// The installed command's dashboard then serves its page, script and the vega builds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
+import { VENDOR } from '../src/dashboard/assets.js';
+import { start, until } from './processes.js';
 
 const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
 
@@ -40,7 +43,7 @@ model.dispose();
 console.log(JSON.stringify({ losses, n: r.n, top1: r.top1_error, tensors: memory().numTensors }));
 `;
 
-test('npm pack → a new project installs it, compiles a strict file against its typings (no @types/node), reads CIFAR, trains and evaluates', sharedOpts, () => {
+test('npm pack → a new project installs it, compiles a strict file against its typings (no @types/node), reads CIFAR, trains and evaluates; its dashboard serves', sharedOpts, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-consumer-'));
   const tarball = path.join(dir, npm(['pack', '--pack-destination', dir, '--silent'], repoRoot).trim().split('\n').at(-1)!);
   const project = path.join(dir, 'project');
@@ -64,5 +67,25 @@ test('npm pack → a new project installs it, compiles a strict file against its
   assert.equal(r.n, 20);
   assert.ok(r.top1 >= 0 && r.top1 <= 1);
   assert.equal(r.tensors, 0, 'every tensor disposed');
+
+  // the installed package's dashboard: its own files and the vega builds from the project's node_modules
+  const installed = path.join(project, 'node_modules', 'googlenet');
+  for (const f of ['src/dashboard/static/index.html', 'src/dashboard/static/style.css', 'dist/src/dashboard/page/main.js', 'dist/src/dashboard/page/charts.js'])
+    assert.ok(fs.existsSync(path.join(installed, f)), `${f} is in the package`);
+  // a run folder as the store: the consumer's better-sqlite3 was installed without its build
+  const storeDir = path.join(dir, 'run');
+  fs.mkdirSync(storeDir);
+  const dash = start(['dashboard', '--store', storeDir, '--port', '0'], process.env, path.join(installed, 'bin', 'googlenet.js'));
+  await until(() => dash.out.stdout.includes('\n'), dash.exit, 'the installed dashboard exited before printing its URL', 30000).catch((e: Error) => {
+    throw new Error(`${e.message}: ${dash.out.stderr}`);
+  });
+  const url = dash.out.stdout.trim();
+  for (const f of ['', 'style.css', 'app/main.js', 'app/dom.js', ...Object.keys(VENDOR).map((v) => v.slice(1))]) {
+    const res = await fetch(url + f);
+    assert.equal(res.status, 200, f);
+    assert.ok((await res.arrayBuffer()).byteLength > 100, f);
+  }
+  dash.child.kill('SIGTERM');
+  assert.equal(await dash.exit, 0);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -18,9 +18,9 @@ export interface Running {
   exit: Promise<number | string>;
 }
 
-/** Starts the CLI with its output collected; `--threads 2` unless args start with --threads. */
-export function start(args: string[], env: NodeJS.ProcessEnv = process.env): Running {
-  const child = spawn(process.execPath, [bin, ...(args[0] === '--threads' ? [] : ['--threads', '2']), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+/** Starts the CLI (this checkout's, or `binFile`) with its output collected; `--threads 2` unless args start with --threads. */
+export function start(args: string[], env: NodeJS.ProcessEnv = process.env, binFile = bin): Running {
+  const child = spawn(process.execPath, [binFile, ...(args[0] === '--threads' ? [] : ['--threads', '2']), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d) => { out.stdout += d; });
   child.stderr!.on('data', (d) => { out.stderr += d; });
