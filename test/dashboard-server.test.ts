@@ -168,6 +168,7 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables and c
       if (target === '/api/events') continue; // a stream: the events test reads it
       const r = await get(p, target);
       assert.equal(r.status, 200, target);
+      assert.ok(!r.body.includes(store.file), `${target} names no store path or URL`);
       assert.match(r.headers['content-type']!, /^application\/json/, target);
       JSON.parse(r.body);
       if (hasCsv) assert.match((await get(p, `${target}${target.includes('?') ? '&' : '?'}format=csv`)).headers['content-type']!, /^text\/csv/, target);
@@ -254,6 +255,9 @@ test('googlenet dashboard: prints its URL and that it is loopback only, exits 0 
   const both = start(['dashboard', '--out', dir, '--store', 'sqlite:x.sqlite']);
   assert.equal(await both.exit, 1);
   assert.equal(both.out.stderr.trim(), 'googlenet: give --store or --out, not both');
+  const short = start(['dashboard', '--out', dir, '--token', 'abc']);
+  assert.equal(await short.exit, 1);
+  assert.match(short.out.stderr.trim(), /^googlenet: --token must be 16 characters or more/);
   const port = start(['dashboard', '--out', dir, '--port', '70000']);
   assert.equal(await port.exit, 1);
   assert.match(port.out.stderr.trim(), /^googlenet: --port must be an integer from 0 to 65535/);

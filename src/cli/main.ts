@@ -499,7 +499,10 @@ program
   .option('--out <dir>', `experiment folder: its sqlite:DIR/${DB_FILE}`)
   .option('--port <n>', 'port to listen on (0: any free port)', portNumber, DASHBOARD_DEFAULTS.port)
   .option('--host <address>', 'address to bind; anything but loopback lets other machines in, with a token', DASHBOARD_DEFAULTS.host)
-  .option('--token <token>', 'the token the page must present (default: none on loopback, a random one otherwise)')
+  .option('--token <token>', 'the token the page must present, 16 characters or more (default: none on loopback, a random one otherwise)', (v: string) => {
+    if (v.length < 16 || /\s|;/.test(v)) throw new InvalidArgumentError(`--token must be 16 characters or more, without spaces or ';', got ${v.length} characters`);
+    return v;
+  })
   .option('--allow-host <name>', 'also accept this Host header name (a DNS name or proxy in front; repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .addHelpText('after', examples(
     '# the experiment of runs/small, on http://127.0.0.1:6006/',
