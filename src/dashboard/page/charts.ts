@@ -56,7 +56,7 @@ export class ChartSet {
         jobs.push(window.vegaEmbed(box, c.spec, OPTIONS()).then((r) => { this.shown.set(c.id, { box, key: shape(c), view: r.view }); }));
         return box;
       });
-      sections.push(el('section', { class: 'charts' }, el('h3', {}, title(dataset)), el('div', { class: 'chart-grid' }, ...boxes)));
+      sections.push(el('section', { class: 'charts' }, el('h4', {}, title(dataset)), el('div', { class: 'chart-grid' }, ...boxes)));
     }
     const ids = new Set(charts.map((c) => c.id));
     for (const [id, s] of this.shown) if (!ids.has(id)) { s.view.finalize(); this.shown.delete(id); }

@@ -8,9 +8,13 @@ import type { Chart, EpochRecord, ResultTable, RunDetail, RunSummary } from './t
 const main = document.getElementById('main')!;
 const live = document.getElementById('live')!;
 
+class HttpError extends Error {
+  constructor(url: string, readonly status: number) { super(`${url}: HTTP ${status}`); }
+}
+
 async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { cache: 'no-store' });
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  if (!r.ok) throw new HttpError(url, r.status);
   return (await r.json()) as T;
 }
 
@@ -22,6 +26,13 @@ const statusBadge = (status: string) => el('span', { class: `status status-${sta
 const recipeValue = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const titles = new Map<string, string>();
 const datasetTitle = (d: string) => titles.get(d) ?? d;
+type Tables = { citation: string; tables: ResultTable[] };
+/** The tables, whose dataset titles (CIFAR-10) head each view's charts. */
+async function getTables(): Promise<Tables> {
+  const t = await getJson<Tables>('/api/tables');
+  for (const x of t.tables) titles.set(x.dataset, x.title);
+  return t;
+}
 
 function resultsTable(t: ResultTable): HTMLElement {
   type Row = ResultTable['rows'][number];
@@ -87,9 +98,8 @@ function overview(): View {
   return {
     async render() {
       const [t, r, c] = await Promise.all([
-        getJson<{ citation: string; tables: ResultTable[] }>('/api/tables'), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'),
+        getTables(), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'),
       ]);
-      for (const x of t.tables) titles.set(x.dataset, x.title);
       results.replaceChildren(...(t.tables.length ? t.tables.map(resultsTable) : [el('p', { class: 'empty' }, 'No runs recorded yet.')]), el('p', { class: 'cite' }, t.citation));
       runs.replaceChildren(runsTable(r.runs, updateCompare));
       updateCompare();
@@ -116,7 +126,13 @@ function runPage(id: number): View {
   main.replaceChildren(head, el('h3', {}, 'Recipe'), recipe, el('h3', {}, 'Epochs'), epochs, el('h3', {}, 'Attempts'), attempts, el('h3', {}, 'Curves'), curves);
   return {
     async render() {
-      const [d, e, c] = await Promise.all([getJson<RunDetail>(`/api/runs/${id}`), getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`)]);
+      const found = await getJson<RunDetail>(`/api/runs/${id}`).then(() => true, (e) => { if (e instanceof HttpError && e.status === 404) return false; throw e; });
+      if (!found) {
+        for (const part of [recipe, epochs, attempts]) part.replaceChildren();
+        chartSet.clear();
+        return void head.replaceChildren(el('h2', {}, `No run ${id} in the store`), el('p', {}, el('a', { href: '#/' }, 'All runs')));
+      }
+      const [d, e, c] = await Promise.all([getJson<RunDetail>(`/api/runs/${id}`), getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`), getTables()]);
       const s = d.summary;
       head.replaceChildren(el('div', {},
         el('h2', {}, `${s.model} on ${s.dataset} `, statusBadge(s.status)),
@@ -151,7 +167,7 @@ function comparePage(ids: number[]): View {
   return {
     async render() {
       const q = ids.join(',');
-      const [r, c] = await Promise.all([getJson<{ id: number; model: string; dataset: string; recipe: Record<string, unknown> }[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`)]);
+      const [r, c] = await Promise.all([getJson<{ id: number; model: string; dataset: string; recipe: Record<string, unknown> }[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`), getTables()]);
       const keys = [...new Set(r.flatMap((x) => Object.keys(x.recipe)))];
       const differs = (k: string) => new Set(r.map((x) => recipeValue(x.recipe[k]))).size > 1;
       recipes.replaceChildren(table<string>('compare-recipes', [
