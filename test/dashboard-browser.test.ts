@@ -2,7 +2,8 @@
 // store of a real short experiment: its tables equal results.json, each curve has a line per run
 // and a point per epoch, markup written into the store stays text (tables, tooltips, the run's
 // page) and opens no dialog, an epoch recorded while the page is open appears within 5 s without
-// a reload or a chart drawn afresh, the compare view, no console errors, and a screenshot.
+// a reload or a chart drawn afresh (and by polling when the event stream is refused), the compare
+// view, no console errors, and a screenshot.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -139,6 +140,18 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     const png = await screenshot(page, path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-shot-')), 'dashboard.png'));
     assert.ok(png.length > 10_000 && png.length < 300_000, `${png.length} bytes`);
     assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [VIEWPORT.width, 1700]);
+
+    // with the event stream refused, the page polls: a third epoch still shows, without a reload
+    const polling = await browser.newPage({ viewport: VIEWPORT });
+    polling.on('console', (m) => { if (m.type() === 'error' && !/api\/events/.test(m.location().url)) problems.push(`console (polling page) error: ${m.text()}`); });
+    await polling.route('**/api/events', (route) => route.abort());
+    await polling.goto(url);
+    await polling.waitForFunction(() => /polling/.test(document.getElementById('live')!.textContent ?? ''), null, { timeout: 5000 });
+    await polling.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+    assert.equal(await polling.locator('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').count(), 6);
+    await claim.recordEpoch(epoch(3));
+    await polling.waitForFunction(() => document.querySelectorAll('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').length === 7, null, { timeout: 6000 });
+    await polling.close();
     await claim.finish('complete');
     await store.close();
 
