@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
+import { startDashboard } from '../src/dashboard/server.js';
 import { formatDuration, type ResultsJson } from '../src/experiment/report.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal } from '../src/store/store.js';
@@ -152,6 +153,17 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     await claim.recordEpoch(epoch(3));
     await polling.waitForFunction(() => document.querySelectorAll('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').length === 7, null, { timeout: 6000 });
     await polling.close();
+
+    // with a token: the printed URL's token becomes a cookie, the address bar loses it, the page and its stream work
+    const guarded = await startDashboard({ store, host: '127.0.0.1', port: 0, token: 'a-token-of-24-characters' });
+    const withToken = await browser.newPage({ viewport: VIEWPORT });
+    withToken.on('console', (m) => { if (m.type() === 'error') problems.push(`console (token page) error: ${m.text()}`); });
+    await withToken.goto(`${guarded.url}?token=a-token-of-24-characters`);
+    await withToken.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+    assert.equal(withToken.url(), guarded.url);
+    await withToken.waitForFunction(() => document.getElementById('live')!.textContent === 'live', null, { timeout: 5000 });
+    await withToken.close();
+    await guarded.close();
     await claim.finish('complete');
     await store.close();
 
