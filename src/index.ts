@@ -24,7 +24,7 @@ export { manualSeed, defaultGenerator } from './util/generator.js';
 export * from './models/summary.js';
 export { trainStep, type StepObserver } from './train/step.js';
 // data: CIFAR, its transforms and the seeded loader
-export { DATASETS, readCifar, type CifarSplit, type DatasetName, type DatasetInfo, type ReadOptions, type Split } from './data/cifar.js';
+export { DATASETS, FORMATS, readCifar, type CifarSplit, type DataFormat, type DatasetName, type DatasetInfo, type ReadOptions, type Split } from './data/cifar.js';
 export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
 export { NORMALIZATIONS, NO_AUGMENTATION, type Augmentation, type Normalization } from './data/transforms.js';
 export { loadData, type DataRequest } from './data/load.js';
