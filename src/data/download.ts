@@ -4,9 +4,9 @@
 // while its md5 is computed, is checked against the published size and md5, only the
 // dataset's own files are extracted (into a temporary folder), each data file is checked to
 // hold whole records with labels in range (the pickles through the allow-listed reader),
-// and the folder is published with one rename. Any failure
-// removes every temporary file and folder, so the data folder is left as it was; an
-// existing dataset folder is the cache and is never downloaded over.
+// and the folder is published with one rename. Any failure removes every temporary file
+// and folder, so the data folder is left as it was; an existing dataset folder is the
+// cache and is never downloaded over.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,8 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
-import { requireFreeSpace, writeFailure } from '../io/disk.js';
-import { readFileBytes } from '../io/disk.js';
+import { readFileBytes, requireFreeSpace, writeFailure } from '../io/disk.js';
 import {
   cifarFolders, DATASETS, FORMATS, labelProblem, layoutOf, parseClassNames, readPythonBatch, readPythonNames, recordBytes, wholeRecords,
   type DataFormat, type DatasetName,
@@ -110,8 +109,9 @@ export async function md5File(file: string): Promise<string> {
 }
 
 /**
- * Returns the dataset's folder (e.g. `<dataDir>/cifar-10-batches-bin`). If that folder exists
- * it is the cache and is returned at once, without any request. Otherwise the archive is
+ * Returns the dataset's folder (e.g. `<dataDir>/cifar-10-batches-bin`, or with `format: 'python'`
+ * `<dataDir>/cifar-10-batches-py`). If a folder exists (presentFolder) it is the cache and is
+ * returned at once, without any request. Otherwise the form's archive is
  * downloaded (or taken from a local `mirror`, or from `<dataDir>/<archive>` when a
  * previous manual download left it there), verified, extracted and renamed into place.
  */
