@@ -161,7 +161,8 @@ test('report: results.md, results.json and plots drawn from the store', async ()
     assert.deepEqual(json.runs.find((x: { id: number }) => x.id === s4.run.id).epochs, await store.epochs(s4.run.id));
 
     assert.deepEqual(files.plots.map((p) => path.basename(p)).sort(),
-      ['cifar10-test-top1.svg', 'cifar10-top1-vs-params.svg', 'cifar10-train-loss.svg']);
+      ['cifar10-lr.svg', 'cifar10-test-top1.svg', 'cifar10-test-top5.svg', 'cifar10-time.svg', 'cifar10-top1-vs-macs.svg',
+        'cifar10-top1-vs-params.svg', 'cifar10-top5-vs-params.svg', 'cifar10-train-loss.svg']);
     for (const p of files.plots) {
       const svg = fs.readFileSync(p, 'utf8');
       assert.ok(svg.startsWith('<svg'), p);

@@ -88,6 +88,13 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
+/** The seed's durations (29m8s, 1h2m3s, 45s) in seconds; the inverse of formatDuration. */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!m || text.trim() === '') throw new Error(`parseDuration: '${text}' is not a duration like 29m8s or 1h2m3s`);
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
 const int = (n: number) => n.toLocaleString('en-US');
 const err = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
