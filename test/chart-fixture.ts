@@ -2,7 +2,7 @@
 // size chosen by the test, with final values near the seed's tables (so points cluster as they
 // would in the seed's experiment) and curves that fall towards them.
 import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
-import { SEED_TABLES } from '../src/experiment/report.js';
+import { compareModels, SEED_TABLES } from '../src/experiment/report.js';
 import { defaultRecipe, type Recipe } from '../src/train/config.js';
 import type { DatasetName } from '../src/data/cifar.js';
 
@@ -33,7 +33,7 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
   let id = 0;
   for (const dataset of o.datasets) {
     const classes = dataset === 'cifar10' ? 10 : 100;
-    for (const [k, model] of o.models.entries()) {
+    for (const [k, model] of [...o.models].sort(compareModels).entries()) {
       const ours = OURS[model]!;
       const seed = SEED_TABLES[dataset][model]!;
       const recipe: Recipe = { ...defaultRecipe(model, dataset), epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model) };

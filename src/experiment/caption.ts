@@ -34,12 +34,12 @@ export function caption(dataset: string, title: string, recipes: { model: string
   if (same('limitTrain')) parts.push(`${size(first.limitTrain, records?.train)} training images`);
   if (same('limitTest')) parts.push(`${size(first.limitTest, records?.test)} test images`);
   if (same('epochs')) parts.push(first.epochs === seed.epochs ? `${first.epochs} epochs` : `${first.epochs} of ${seed.epochs} epochs`);
-  if (same('optimizer') && same('lr')) parts.push(`${first.optimizer} lr ${first.lr}`);
+  if (same('optimizer')) parts.push(same('lr') ? `${first.optimizer} lr ${first.lr}` : first.optimizer);
   if (same('batchSize')) parts.push(`batch ${first.batchSize}`);
   const other = keys.filter((k) => !SHOWN.has(k) && same(k) && JSON.stringify(first[k]) !== JSON.stringify(seed[k]));
   if (other.length) parts.push(`unlike the seed: ${other.map((k) => `${flagOf(k)} ${show(first[k])}`).join(' ')}`);
   else if (varying.length === 0 && keys.every((k) => JSON.stringify(first[k]) === JSON.stringify(seed[k]))) parts.push("the seed's recipe");
-  if (varying.length) parts.push(`mixed recipes: ${varying.map(flagOf).join(', ')} differ`);
+  if (varying.length) parts.push(`mixed recipes: ${varying.map(flagOf).join(', ')} differ${varying.length === 1 ? 's' : ''}`);
   const mixed = varying.length === 0 ? [] : recipes.map((r) => ({
     model: r.model, differences: varying.map((k) => `${flagOf(k)} ${show(r.recipe[k])}`).join(' '),
   }));

@@ -90,8 +90,8 @@ function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs
   // drawn a little right of epoch 14, beside (not on) the runs' own last points
   const seedAt = SEED_EPOCHS + 0.3;
   const format = m.percent ? '.2%' : '.4~g';
-  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { tickMinStep: 1, format: 'd', labelFontSize: FONT } } as const;
-  const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.0%' : '~g', labelFontSize: FONT } } as const;
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd', labelFontSize: FONT } } as const;
+  const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.1~%' : '~g', labelFontSize: FONT } } as const;
   const style = styleScales(models, 'lines');
   const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
   const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
@@ -110,7 +110,7 @@ function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs
   };
 }
 
-interface Axis { field: string; title: string; format: string; tooltipFormat: string; log: boolean }
+interface Axis { field: string; title: string; format: string; log: boolean }
 interface ScatterPoint { model: string; x: number; y: number; label: string; tip: Record<string, unknown> }
 
 /** Pixel scales for fixed domains: the label placement and the drawn chart agree exactly. */
@@ -118,9 +118,11 @@ function domain(values: number[], log: boolean, pixels: number, minSpan: number)
   const f = log ? Math.log10 : (v: number) => v;
   const g = log ? (v: number) => 10 ** v : (v: number) => v;
   let lo = Math.min(...values.map(f)), hi = Math.max(...values.map(f));
-  if (hi - lo < minSpan) { const mid = (lo + hi) / 2; lo = mid - minSpan / 2; hi = mid + minSpan / 2; }
+  // errors and counts are never negative: the axis starts at 0 rather than below it
+  const floor = !log && lo >= 0 ? 0 : -Infinity;
+  if (hi - lo < minSpan) { const mid = (lo + hi) / 2; lo = Math.max(floor, mid - minSpan / 2); hi = lo + minSpan; }
   const pad = ((hi - lo) * 24) / (pixels - 48); // 24 px on each side
-  return [g(lo - pad), g(hi + pad)];
+  return [g(Math.max(floor, lo - pad)), g(hi + pad)];
 }
 
 /** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
@@ -210,9 +212,9 @@ export function charts(r: ResultsJson): Chart[] {
     const recon = done.some((x) => reconstructed(x.model)) ? ["† reconstruction: its parameter count differs from the seed's"] : [];
     const tip = (x: ResultRow) => ({ parameters: int(x.params), MACs: int(x.macs), 'top-1 error': pct(x.top1Error!), 'top-5 error': pct(x.top5Error!), epochs: x.epochs, status: x.status });
     const seedTip = (x: ResultRow) => ({ parameters: int(x.seed!.params), 'top-1 error': pct(x.seed!.top1), 'top-5 error': pct(x.seed!.top5), epochs: SEED_EPOCHS });
-    const params: Axis = { field: 'params', title: 'parameters (log scale)', format: '~s', tooltipFormat: ',d', log: true };
-    const macs: Axis = { field: 'macs', title: 'multiply-accumulates per 32x32 image (log scale)', format: '~s', tooltipFormat: ',d', log: true };
-    const top = (k: 1 | 5): Axis => ({ field: `top${k}`, title: `final test top-${k} error (% of test images)`, format: '.0%', tooltipFormat: '.2%', log: false });
+    const params: Axis = { field: 'params', title: 'parameters (log scale)', format: '~s', log: true };
+    const macs: Axis = { field: 'macs', title: 'multiply-accumulates per 32x32 image (log scale)', format: '~s', log: true };
+    const top = (k: 1 | 5): Axis => ({ field: `top${k}`, title: `final test top-${k} error (% of test images)`, format: '.1~%', log: false });
     const pick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.top1Error! : x.top5Error!);
     const seedPick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.seed!.top1 : x.seed!.top5);
     const seeded = done.filter((x) => x.seed);
