@@ -96,6 +96,8 @@ function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs
   const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
   const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
   const text = `${name}: ${m.what} per epoch`;
+  const same = runs.every((x) => JSON.stringify(x.epochs.map(m.pick)) === JSON.stringify(runs[0]!.epochs.map(m.pick)));
+  if (runs.length > 1 && same) sub = [...sub, 'the same for every network: the lines coincide'];
   const layer: unknown[] = [
     { data: { name: 'epochs' }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: style.color, strokeDash: style.strokeDash } },
     { data: { name: 'epochs' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape, tooltip } },
@@ -183,6 +185,7 @@ function timeChart(name: string, sub: string[], models: string[], rows: ResultRo
   if (seed.length) layer.push({ data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.3, strokeWidth: 1.5 }, encoding: { x, y, shape: style.shape, stroke: seedStroke, tooltip: tip('seed network') } });
   layer.push({ data: { name: 'times' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape: style.shape, tooltip: tip('network') } });
   const text = `${name}: training time per run`;
+  sub = [...sub, `ours: the epochs' wall times summed, test passes included; the seed's: its document's times for its ${SEED_EPOCHS} epochs on its GPU`];
   return {
     id: 'time', dataset: '', title: text,
     spec: { ...base, height: Math.max(120, 36 * models.length), title: title(text, sub), datasets: seed.length ? { times: ours, seed } : { times: ours }, layer } as Chart['spec'],
