@@ -178,7 +178,7 @@ function timeChart(name: string, sub: string[], models: string[], rows: ResultRo
     return { model: x.model, minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
   });
   const style = styleScales(models, null);
-  const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale; tests included)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
+  const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
   const y = { field: 'model', type: 'nominal', title: null, sort: models, scale: { domain: models }, axis: { labelFontSize: FONT, labelLimit: 220 } } as const;
   const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
   const layer: unknown[] = [];
