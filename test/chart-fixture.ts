@@ -5,17 +5,8 @@ import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
 import { compareModels, SEED_TABLES } from '../src/experiment/report.js';
 import { defaultRecipe, type Recipe } from '../src/train/config.js';
 import type { DatasetName } from '../src/data/cifar.js';
+import { COUNTS } from './counts.js';
 
-/** Our parameter counts for CIFAR-10 (the reconstructions differ from the seed's) and MACs per image, as `summary` prints them. */
-const OURS: Record<string, { params10: number; perClass: number; macs: number }> = {
-  'googlenet-naive': { params10: 65291098, perClass: 1025, macs: 12_738_211_840 },
-  googlenet: { params10: 6166250, perClass: 1025, macs: 1_529_735_168 },
-  'googlenet-long': { params10: 9549674, perClass: 1025, macs: 1_622_491_136 },
-  'googlenet-short': { params10: 5179402, perClass: 1025, macs: 1_191_118_848 },
-  'googlenet-short2': { params10: 3431306, perClass: 1025, macs: 868_155_392 },
-  'googlenet-short3': { params10: 1872914, perClass: 1025, macs: 364_718_080 },
-  'googlenet-short4': { params10: 1551546, perClass: 1025, macs: 156_575_744 },
-};
 
 export interface FixtureOptions {
   models: string[];
@@ -34,7 +25,7 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
   for (const dataset of o.datasets) {
     const classes = dataset === 'cifar10' ? 10 : 100;
     for (const [k, model] of [...o.models].sort(compareModels).entries()) {
-      const ours = OURS[model]!;
+      const ours = COUNTS[model]!;
       const seed = SEED_TABLES[dataset][model]!;
       const recipe: Recipe = { ...defaultRecipe(model, dataset), epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model) };
       // a short run ends above the seed's error, by how far it is from the seed's 14 epochs
@@ -50,7 +41,7 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
         };
       });
       const seconds = epochs.reduce((s, e) => s + e.seconds, 0);
-      const params = ours.params10 + (classes - 10) * ours.perClass;
+      const params = classes === 10 ? ours.c10 : ours.c100;
       runs.push({
         id: ++id, model, dataset, recipe, classes, params, macs: ours.macs, epochsPlanned: recipe.epochs, status: 'complete', error: null,
         attemptId: null, crashes: 0, startedAt: null, finishedAt: null, seconds, progress: null, epochs, attempts: [],
