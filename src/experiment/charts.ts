@@ -116,7 +116,7 @@ interface Axis { field: string; title: string; format: string; log: boolean }
 interface ScatterPoint { model: string; x: number; y: number; label: string; tip: Record<string, unknown> }
 
 /** Pixel scales for fixed domains: the label placement and the drawn chart agree exactly. */
-function domain(values: number[], log: boolean, pixels: number, minSpan: number): [number, number] {
+function domain(values: number[], log: boolean, pixels: number, minSpan: number, ceiling = Infinity): [number, number] {
   const f = log ? Math.log10 : (v: number) => v;
   const g = log ? (v: number) => 10 ** v : (v: number) => v;
   let lo = Math.min(...values.map(f)), hi = Math.max(...values.map(f));
@@ -124,14 +124,15 @@ function domain(values: number[], log: boolean, pixels: number, minSpan: number)
   const floor = !log && lo >= 0 ? 0 : -Infinity;
   if (hi - lo < minSpan) { const mid = (lo + hi) / 2; lo = Math.max(floor, mid - minSpan / 2); hi = lo + minSpan; }
   const pad = ((hi - lo) * 24) / (pixels - 48); // 24 px on each side
-  return [g(Math.max(floor, lo - pad)), g(hi + pad)];
+  return [g(Math.max(floor, lo - pad)), g(Math.min(ceiling, hi + pad))];
 }
 
 /** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
 function scatter(id: string, text: string, sub: string[], models: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
   const all = [...ours, ...seed];
   const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
-  const yd = domain(all.map((p) => p.y), Y.log, HEIGHT, 0.04);
+  // errors are fractions: the axis ends at 100% at most
+  const yd = domain(all.map((p) => p.y), Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
   const f = (log: boolean) => (log ? Math.log10 : (v: number) => v);
   const px = (v: number) => (WIDTH * (f(X.log)(v) - f(X.log)(xd[0]))) / (f(X.log)(xd[1]) - f(X.log)(xd[0]));
   const py = (v: number) => HEIGHT * (1 - (f(Y.log)(v) - f(Y.log)(yd[0])) / (f(Y.log)(yd[1]) - f(Y.log)(yd[0])));
