@@ -60,8 +60,8 @@ class Emitter {
     }
     if (m instanceof GoogLeNet) {
       const names = new Map(m.namedChildren().map(([n, c]) => [c, n]));
-      // flatten is no registered child (it holds nothing): it takes the seed's view(N, -1)'s place
-      const at = (c: Module) => child(names.get(c) ?? 'flatten');
+      // flatten is no registered child (it holds nothing; the seed's view(N, -1)): named here
+      const at = (c: Module) => child(names.get(c) ?? (c === m.flatten ? 'flatten' : `(unregistered ${c.constructor.name})`));
       let h = this.emit(m.prelayer, at(m.prelayer), x);
       m.stages.forEach((modules, stage) => {
         if (stage > 0) h = this.emit(m.maxpool, at(m.maxpool), h);
