@@ -12,6 +12,7 @@ import { readCifar, type DatasetName } from '../src/data/cifar.js';
 import { NORMALIZATIONS } from '../src/data/transforms.js';
 import { decodeOnnx, encodeOnnx, ONNX_OPSET, type DecodedOnnx } from '../src/io/onnx.js';
 import { writeWeightsFile } from '../src/io/weights.js';
+import { readWeights } from '../src/train/checkpoint.js';
 import { createModel, modelNames, type GoogLeNet } from '../src/models/googlenet.js';
 import { toOnnx } from '../src/models/onnx-export.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
@@ -203,6 +204,32 @@ test('googlenet export --model --weights --format onnx: the file runs in onnxrun
     oneLineError(cli(['export', '--weights', weights, '--out', out]), /export --weights needs --model/);
     oneLineError(cli(['export', 'googlenet', 'cifar10', '--fix-bn-eps', '--out', out, '--store', dir]), /--fix-bn-eps go with --weights/);
     assert.deepEqual(fs.readdirSync(dir).sort(), before);
+  } finally {
+    net.dispose();
+  }
+});
+
+test("googlenet export MODEL DATASET --store --format onnx: a run's checkpoint with its recipe's classes (--coarse) and eps (--fix-bn-eps)", sharedOpts, async () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'store-'));
+  const store = `sqlite:${path.join(dir, 'runs.sqlite')}`;
+  let r = cli(['experiment', '--store', store, '--models', 'googlenet-short4', '--dataset', 'cifar100', '--coarse', '--fix-bn-eps', '--limit-train', '64', '--limit-test', '10',
+    '--batch-size', '32', '--epochs', '1', '--data-dir', sharedPath('data'), '--out', path.join(dir, 'out'), '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  const onnx = path.join(dir, 'model.bin');
+  r = cli(['export', 'googlenet-short4', 'cifar100', '--store', store, '--format', 'onnx', '--out', onnx]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /googlenet-short4 on cifar100 after 1 epochs \(complete, onnx\)/);
+  const weights = path.join(dir, 'w.safetensors');
+  assert.equal(cli(['export', 'googlenet-short4', 'cifar100', '--store', store, '--out', weights]).code, 0);
+  const net = createModel('googlenet-short4', 20, { fixBatchNormEps: true });
+  try {
+    net.loadStateDict(readWeights(weights));
+    net.eval();
+    const decoded = decodeOnnx(fs.readFileSync(onnx));
+    assertStructure(decoded, net, 'store export');
+    assert.deepEqual(Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value])),
+      { model: 'googlenet-short4', classes: '20', dataset: 'cifar100', coarse: 'true', fix_bn_eps: 'true' });
+    await assertRunsLikeOurs(onnx, net, 'cifar100', 'store export');
   } finally {
     net.dispose();
   }
