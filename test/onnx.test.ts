@@ -202,7 +202,7 @@ test('googlenet export --model --weights --format onnx: the file runs in onnxrun
     }
     oneLineError(cli(['export', '--model', 'googlenet-short4', '--weights', weights, '--out', path.join(dir, 'no-such-dir', 'm.onnx')]), /no-such-dir/);
     oneLineError(cli(['export', '--weights', weights, '--out', out]), /export --weights needs --model/);
-    oneLineError(cli(['export', 'googlenet', 'cifar10', '--fix-bn-eps', '--out', out, '--store', dir]), /--fix-bn-eps go with --weights/);
+    oneLineError(cli(['export', 'googlenet', 'cifar10', '--fix-bn-eps', '--out', out, '--store', dir]), /--fix-bn-eps: only with --weights \(a weights file\); a run in a store brings its own recipe/);
     assert.deepEqual(fs.readdirSync(dir).sort(), before);
   } finally {
     net.dispose();

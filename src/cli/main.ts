@@ -552,7 +552,7 @@ program
       return;
     }
     const weightsOnly = (['model', 'classes', 'dataset', 'coarse', 'fixBnEps'] as const).filter((k) => o[k] !== undefined);
-    if (weightsOnly.length) throw new Error(`${weightsOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} go with --weights; a run in a store brings its own recipe`);
+    if (weightsOnly.length) throw new Error(`${weightsOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: only with --weights (a weights file); a run in a store brings its own recipe`);
     if (!model || !dataset) throw new Error('export needs --model and --weights (a weights file), or MODEL DATASET (a run in a store)');
     const store = await openStore(storeUrl(o));
     try {
