@@ -18,13 +18,16 @@ export * from './tensor/host.js';
 export * from './io/safetensors.js';
 export { readTorch, parseTorch, writeTorch, encodeTorch, CHECKPOINT_KEYS, type TorchRead } from './io/torch.js';
 export { readWeightsFile, parseWeights, writeWeightsFile, sniffWeights, formatOfName, WEIGHTS_FORMATS, type WeightsFormat } from './io/weights.js';
+export { EXPORT_FORMATS, exportFormatOfName, type ExportFormat } from './io/weights.js';
+export { encodeOnnx, decodeOnnx, writeOnnxFile, ONNX_OPSET, ONNX_IR_VERSION, type OnnxModel, type OnnxNode, type OnnxValue, type OnnxAttribute, type DecodedOnnx } from './io/onnx.js';
+export { toOnnx, ONNX_INPUT, ONNX_OUTPUT, ONNX_BATCH, type OnnxExportInfo } from './models/onnx-export.js';
 export { readWeights } from './train/checkpoint.js';
 export { Rng } from './util/rng.js';
 export { manualSeed, defaultGenerator } from './util/generator.js';
 export * from './models/summary.js';
 export { trainStep, type StepObserver } from './train/step.js';
 // data: CIFAR, its transforms and the seeded loader
-export { DATASETS, readCifar, type CifarSplit, type DatasetName, type DatasetInfo, type ReadOptions, type Split } from './data/cifar.js';
+export { DATASETS, FORMATS, readCifar, type CifarSplit, type DataFormat, type DatasetName, type DatasetInfo, type ReadOptions, type Split } from './data/cifar.js';
 export { DataLoader, type Batch, type LoaderOptions } from './data/loader.js';
 export { NORMALIZATIONS, NO_AUGMENTATION, type Augmentation, type Normalization } from './data/transforms.js';
 export { loadData, type DataRequest } from './data/load.js';

@@ -1,5 +1,5 @@
-// ensureDataset: download (from local HTTP servers on 127.0.0.1), verify, extract, publish; and
-// every way it can fail leaves the data folder as it was. All offline.
+// ensureDataset: download (from local HTTP servers on 127.0.0.1), verify, extract, publish, in both
+// forms (the binary archives and torchvision's); every way it can fail leaves the data folder as it was. All offline.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +12,9 @@ import zlib from 'node:zlib';
 import * as tar from 'tar';
 import { DATASETS, IMAGE_BYTES, readCifar, type DatasetName } from '../src/data/cifar.js';
 import { ensureDataset, md5File, type DownloadOptions } from '../src/data/download.js';
+import { batchPickle, P2Writer } from './cifar-pickle-writer.js';
 import { sharedOpts, sharedPath } from './helpers.js';
+import { start } from './processes.js';
 
 function md5Of(data: Buffer): string {
   return createHash('md5').update(data).digest('hex');
@@ -424,6 +426,179 @@ test('an archive already in the data folder is verified and used without a downl
     assert.deepEqual(listAll(dataDir), ['cifar-10-batches-bin', 'cifar-10-batches-bin/batches.meta.txt', 'cifar-10-batches-bin/data_batch_1.bin', 'cifar-10-binary.tar.gz']);
     await assert.rejects(ensureDataset('cifar100', dataDir, { ...quiet, mirror: 'ftp://example.com/' }), /unsupported mirror URL 'ftp:\/\/example\.com\/'/);
   } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// --- torchvision's archives (format: 'python') -------------------------------------------------
+
+/** A torchvision-form folder's files: each batch's records (random images, labels r * 7 % classes), the meta pickle, and what readCifar must give back. */
+function pythonFiles(dataset: DatasetName, perBatch: Record<string, number>) {
+  const info = DATASETS[dataset];
+  const files: Record<string, Buffer> = {};
+  const want = { train: { images: [] as Buffer[], labels: [] as number[], coarse: [] as number[] }, test: { images: [] as Buffer[], labels: [] as number[], coarse: [] as number[] } };
+  for (const [name, n] of Object.entries(perBatch)) {
+    const images = randomBytes(n * IMAGE_BYTES);
+    const fine = Uint8Array.from({ length: n }, (_, r) => (r * 7 + name.length) % info.classes);
+    const coarse = fine.map((l) => l % 20);
+    files[name] = dataset === 'cifar100'
+      ? batchPickle({ images, labels: coarse }, { images, labels: fine }, 0, n, name)
+      : batchPickle({ images, labels: fine }, null, 0, n, name);
+    const split = info.python.files.test.includes(name) ? want.test : want.train;
+    split.images.push(images);
+    split.labels.push(...fine);
+    split.coarse.push(...coarse);
+  }
+  const names = (k: number, tag: string) => Array.from({ length: k }, (_, i) => `${tag}${i}`);
+  files[info.python.meta] = P2Writer.dump({
+    dict: dataset === 'cifar100' ? [['fine_label_names', names(100, 'fine')], ['coarse_label_names', names(20, 'coarse')]] : [['label_names', names(10, 'class')]],
+  });
+  return { files, want };
+}
+
+function assertRead(dataDir: string, dataset: DatasetName, want: ReturnType<typeof pythonFiles>['want']) {
+  for (const split of ['train', 'test'] as const) {
+    const got = readCifar(dataDir, dataset, split, { format: 'python' });
+    assert.ok(Buffer.from(got.images).equals(Buffer.concat(want[split].images)), `${dataset} ${split}: images differ`);
+    assert.deepEqual(Array.from(got.labels), want[split].labels, `${dataset} ${split}: labels differ`);
+    assert.ok(got.files.every((f) => f.file.includes(DATASETS[dataset].python.folder)));
+    if (dataset === 'cifar100') assert.deepEqual(Array.from(readCifar(dataDir, dataset, split, { format: 'python', coarse: true }).labels), want[split].coarse);
+  }
+}
+
+const C10_PY = { data_batch_1: 3, data_batch_2: 2, data_batch_3: 4, data_batch_4: 1, data_batch_5: 2, test_batch: 5 };
+
+test("format python: torchvision's CIFAR-10 archive is requested by its name, verified, extracted (its members only) and read back exactly", async () => {
+  const { files, want } = pythonFiles('cifar10', C10_PY);
+  const root = tmpDir();
+  const body = await tarFolder('cifar-10-batches-py', { ...files, 'readme.html': '<html></html>', 'notes.txt': 'not ours' }, path.join(root, 'cifar-10-python.tar.gz'));
+  const md5 = md5Of(body);
+  const server = await serveFile('cifar-10-python.tar.gz', body);
+  const dataDir = path.join(root, 'data');
+  try {
+    // the official md5 (size unchecked) and the official size (from Content-Length) both refuse it, in one line, leaving nothing
+    await assert.rejects(ensureDataset('cifar10', dataDir, { ...quiet, format: 'python', mirror: server.base, expectBytes: null }), (e: Error) => {
+      assert.equal(e.message, `download of ${server.base}cifar-10-python.tar.gz failed: md5 ${md5} does not match c58f30108f718f92721af3b95e74349a; the download is corrupt or not the official archive — run the command again to retry, or pass --mirror URL`);
+      return true;
+    });
+    await assert.rejects(ensureDataset('cifar10', dataDir, { ...quiet, format: 'python', mirror: server.base }), /the server reports \d+ bytes, expected 170498071;/);
+    assert.ok(!fs.existsSync(dataDir), 'the folder the failed download made is gone');
+
+    // a binary folder does not count as the python one: it is fetched all the same
+    const bin = path.join(dataDir, 'cifar-10-batches-bin');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'data_batch_1.bin'), fakeCifar10(2));
+    const lines: string[] = [];
+    const opts: DownloadOptions = { format: 'python', mirror: server.base, expectMd5: md5, expectBytes: null, progress: false, log: (l) => lines.push(l) };
+    const dir = await ensureDataset('cifar10', dataDir, opts);
+    assert.equal(dir, path.join(dataDir, 'cifar-10-batches-py'));
+    assert.deepEqual(server.requests, ['/cifar-10-python.tar.gz', '/cifar-10-python.tar.gz', '/cifar-10-python.tar.gz']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['batches.meta', 'data_batch_1', 'data_batch_2', 'data_batch_3', 'data_batch_4', 'data_batch_5', 'readme.html', 'test_batch']);
+    assert.deepEqual(fs.readdirSync(dataDir).sort(), ['cifar-10-batches-bin', 'cifar-10-batches-py']);
+    assert.deepEqual(lines, [`downloading ${server.base}cifar-10-python.tar.gz -> ${dataDir}`, `verified md5 ${md5} (${body.length} bytes)`, `extracted 8 files into ${dir}`]);
+    assertRead(dataDir, 'cifar10', want);
+    assert.deepEqual(readCifar(dataDir, 'cifar10', 'test', { format: 'python' }).classNames, Array.from({ length: 10 }, (_, i) => `class${i}`));
+
+    // now present: no request, for the python form and for either
+    assert.equal(await ensureDataset('cifar10', dataDir, opts), dir);
+    assert.equal(await ensureDataset('cifar10', dataDir, { ...quiet, mirror: server.base }), bin);
+    assert.equal(server.requests.length, 3);
+  } finally {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("format python: torchvision's CIFAR-100 archive from a full archive URL and from a local file; fine and coarse labels read back exactly", async () => {
+  const { files, want } = pythonFiles('cifar100', { train: 7, test: 3 });
+  const root = tmpDir();
+  const archive = path.join(root, 'cifar-100-python.tar.gz');
+  const body = await tarFolder('cifar-100-python', { ...files, 'file.txt~': 'x' }, archive);
+  const server = await serveFile('cifar-100-python.tar.gz', body);
+  try {
+    const viaUrl = path.join(root, 'url');
+    const dir = await ensureDataset('cifar100', viaUrl, { ...quiet, format: 'python', mirror: `${server.base}some/where/cifar-100-python.tar.gz`, expectMd5: md5Of(body), expectBytes: null });
+    assert.deepEqual(server.requests, ['/some/where/cifar-100-python.tar.gz']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['meta', 'test', 'train']);
+    assertRead(viaUrl, 'cifar100', want);
+    const viaFile = path.join(root, 'file');
+    await ensureDataset('cifar100', viaFile, { ...quiet, format: 'python', mirror: root, expectMd5: md5Of(body), expectBytes: null });
+    assertRead(viaFile, 'cifar100', want);
+    assert.deepEqual(readCifar(viaFile, 'cifar100', 'train', { coarse: true }).classNames.slice(0, 2), ['coarse0', 'coarse1']);
+    assert.equal(server.requests.length, 1);
+  } finally {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('format python: traversal, links, a corrupt pickle, labels out of range and a binary archive are refused in one line, leaving nothing', async () => {
+  const { files } = pythonFiles('cifar10', { data_batch_1: 3, test_batch: 2 });
+  const member = (name: string, data: Buffer | string = files[name]) => ({ name: `cifar-10-batches-py/${name}`, data });
+  const outOfRange = batchPickle({ images: randomBytes(3 * IMAGE_BYTES), labels: Uint8Array.from([1, 10, 2]) }, null, 0, 3, 'x');
+  const fix = 'the archive is corrupt — run the command again to download it again';
+  const cases: [string, Member[], RegExp | string][] = [
+    ['dotdot', [member('data_batch_1'), { name: 'cifar-10-batches-py/../../evil.txt', data: 'pwned' }], "archive member 'cifar-10-batches-py/../../evil.txt' escapes the target folder; refusing to extract"],
+    ['symlink', [member('test_batch'), { name: 'cifar-10-batches-py/data_batch_1', type: '2', link: '/etc/passwd' }], /archive member 'cifar-10-batches-py\/data_batch_1' is a symbolic link \(to '\/etc\/passwd'\); refusing to extract$/],
+    ['truncated', [member('data_batch_1', files.data_batch_1.subarray(0, 5000)), member('test_batch')], /\.tar\.gz: cifar-10-batches-py\/data_batch_1: pickle ends early \(at byte \d+, \d+ more needed\); the file is truncated or corrupt/],
+    ['label', [member('data_batch_1', outOfRange)], new RegExp(`: cifar-10-batches-py/data_batch_1: record 1 has label 10, out of range for 10 classes; ${fix}$`)],
+    ['binary', [{ name: 'cifar-10-batches-bin/data_batch_1.bin', data: fakeCifar10(2) }], /holds none of the dataset's files \(cifar-10-batches-py\/data_batch_1, .*test_batch\); it is not the cifar10 python archive — check --mirror$/],
+  ];
+  const root = tmpDir();
+  try {
+    for (const [name, members, error] of cases) {
+      const caseDir = path.join(root, name);
+      const dataDir = path.join(caseDir, 'data');
+      fs.mkdirSync(dataDir, { recursive: true });
+      const archive = path.join(caseDir, 'cifar-10-python.tar.gz');
+      fs.writeFileSync(archive, handTarGz(members));
+      await assert.rejects(ensureDataset('cifar10', dataDir, { ...quiet, format: 'python', mirror: archive, expectMd5: await md5File(archive), expectBytes: null }), (e: Error) => {
+        assert.ok(!e.message.includes('\n'), e.message);
+        if (typeof error === 'string') assert.ok(e.message.endsWith(error), e.message);
+        else assert.match(e.message, error);
+        return true;
+      }, name);
+      assert.deepEqual(listAll(caseDir), ['cifar-10-python.tar.gz', 'data'], name);
+    }
+    assert.ok(!fs.existsSync(path.join(root, 'evil.txt')));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('googlenet download --format python end to end over HTTP; a second run downloads nothing; --format bogus is refused listing the choices', async () => {
+  const { files, want } = pythonFiles('cifar10', C10_PY);
+  const root = tmpDir();
+  const body = await tarFolder('cifar-10-batches-py', files, path.join(root, 'cifar-10-python.tar.gz'));
+  const server = await serveFile('cifar-10-python.tar.gz', body);
+  const dataDir = path.join(root, 'data');
+  const run = async (...args: string[]) => {
+    const p = start(['download', '--dataset', 'cifar10', '--data-dir', dataDir, '--mirror', server.base, ...args]);
+    return { code: await p.exit, ...p.out };
+  };
+  try {
+    const ok = await run('--format', 'python', '--expect-md5', md5Of(body));
+    assert.equal(ok.code, 0, ok.stderr);
+    const dir = path.join(dataDir, 'cifar-10-batches-py');
+    assert.equal(ok.stdout, [
+      'cifar10 train: 12 images (data_batch_1 3, data_batch_2 2, data_batch_3 4, data_batch_4 1, data_batch_5 2); the official set has 50000, this folder holds a subset',
+      'cifar10 test: 5 images (test_batch 5); the official set has 10000, this folder holds a subset',
+      `ready: ${dir}`, ''].join('\n'));
+    assert.deepEqual(server.requests, ['/cifar-10-python.tar.gz']);
+    assertRead(dataDir, 'cifar10', want);
+
+    const again = await run('--format', 'python');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, new RegExp(`${dir} is already there; nothing to download`));
+    assert.match(again.stdout, new RegExp(`ready: ${dir}\n$`));
+    assert.equal(server.requests.length, 1);
+
+    const bogus = await run('--format', 'bogus');
+    assert.equal(bogus.code, 1);
+    assert.equal(bogus.stderr.trim(), "googlenet: --format must be one of binary, python, got 'bogus'");
+    assert.equal(server.requests.length, 1);
+  } finally {
+    await server.close();
     fs.rmSync(root, { recursive: true, force: true });
   }
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { buildResults, formatDuration, MODEL_ORDER, renderMarkdown, SEED_TABLES, writeReport } from '../src/experiment/report.js';
+import { buildResults, formatDuration, MODEL_ORDER, parseDuration, renderMarkdown, SEED_TABLES, writeReport } from '../src/experiment/report.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
 import { defaultRecipe } from '../src/train/config.js';
@@ -146,7 +146,8 @@ test('report: results.md, results.json and plots drawn from the store', async ()
     const files = await writeReport(store, out);
     const md = fs.readFileSync(files.markdown, 'utf8');
     assert.equal(md, fs.readFileSync(path.join(out, 'results.md'), 'utf8'));
-    assert.match(md, /## CIFAR-10\n/);
+    assert.ok(md.includes("## CIFAR-10\n\nOurs: CIFAR-10 · 50,000 training images · 10,000 test images · 2 of 14 epochs · adadelta lr 0.1 · batch 64. " +
+      "The seed columns are the seed's own runs: all 50,000 training images, 14 epochs, PyTorch 1.6 on its GPU.\n"), md);
     assert.match(md, /\| network \| Top 1 Error \| Top 5 Error \| Parameters \| MACs \| Time \(2 epochs\) \| seed Top 1 \|/);
     assert.ok(md.includes('| googlenet-short4 | 0.41 | 0.07 | 1,551,546† | 156,575,744 | 3m22s | 0.15 | 0.01 | 1,557,834 | 25m30s |'), md);
     assert.ok(md.includes('| googlenet-short3 (running, epoch 1 of 2) | 0.60 | 0.10 | 1,872,914† | 364,718,080 | 4m10s (1 epoch) | 0.11 | 0.00 | 1,892,970 | 26m31s |'), md);
@@ -161,7 +162,8 @@ test('report: results.md, results.json and plots drawn from the store', async ()
     assert.deepEqual(json.runs.find((x: { id: number }) => x.id === s4.run.id).epochs, await store.epochs(s4.run.id));
 
     assert.deepEqual(files.plots.map((p) => path.basename(p)).sort(),
-      ['cifar10-test-top1.svg', 'cifar10-top1-vs-params.svg', 'cifar10-train-loss.svg']);
+      ['cifar10-lr.svg', 'cifar10-test-top1.svg', 'cifar10-test-top5.svg', 'cifar10-time.svg', 'cifar10-top1-vs-macs.svg',
+        'cifar10-top1-vs-params.svg', 'cifar10-top5-vs-params.svg', 'cifar10-train-loss.svg']);
     for (const p of files.plots) {
       const svg = fs.readFileSync(p, 'utf8');
       assert.ok(svg.startsWith('<svg'), p);
@@ -179,7 +181,11 @@ test('report: results.md, results.json and plots drawn from the store', async ()
   }
 });
 
-test('formatDuration: the seed style', () => {
+test('formatDuration and parseDuration: the seed style, both ways', () => {
+  for (const t of ['29m8s', '52m51s', '8m56s', '1h2m3s', '45s', '0s']) assert.equal(formatDuration(parseDuration(t)), t);
+  assert.equal(parseDuration('29m8s'), 1748);
+  assert.equal(parseDuration('2h'), 7200);
+  for (const bad of ['', '29 min', '8s29m', 'm']) assert.throws(() => parseDuration(bad), /parseDuration: '.*' is not a duration like 29m8s or 1h2m3s/);
   assert.equal(formatDuration(1748), '29m8s');
   assert.equal(formatDuration(45), '45s');
   assert.equal(formatDuration(3723), '1h2m3s');

@@ -3,16 +3,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { benchModel } from '../bench/bench.js';
-import { DATASETS, readCifar, type DatasetName } from '../data/cifar.js';
-import { ensureDataset } from '../data/download.js';
+import { DATASETS, FORMATS, readCifar, type DataFormat, type DatasetName } from '../data/cifar.js';
+import { ensureDataset, presentFolder } from '../data/download.js';
 import { loadData } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
 import { DB_FILE, runExperiment, saveModel, type ExperimentResult } from '../experiment/experiment.js';
 import { writeReport } from '../experiment/report.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { formatOfName, WEIGHTS_FORMATS, writeWeightsFile } from '../io/weights.js';
-import { createModel, modelNames, reconstructionNoteFor, VARIANTS } from '../models/googlenet.js';
+import { EXPORT_FORMATS, exportFormatOfName, formatOfName, WEIGHTS_FORMATS, writeWeightsFile, type ExportFormat } from '../io/weights.js';
+import { writeOnnxFile } from '../io/onnx.js';
+import { classesOfWeights, createModel, modelNames, reconstructionNoteFor, VARIANTS } from '../models/googlenet.js';
+import { toOnnx } from '../models/onnx-export.js';
+import type { StateDict } from '../nn/module.js';
 import { formatSummary, summarize } from '../models/summary.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { backend } from '../tensor/tensor.js';
@@ -548,14 +551,60 @@ program
     display.info(`wrote ${out}: ${sd.size} tensors (${format})`);
   });
 
+/** Options of export's weights-file form (--model, --weights): the weights decide the class count, these must agree. */
+interface ExportOptions {
+  store?: string; out: string; format?: ExportFormat; weights?: string; model?: string;
+  classes?: number; dataset?: DatasetName; coarse?: boolean; fixBnEps?: boolean;
+}
+
+/**
+ * Writes `sd` (the weights of `model` for `classes` classes) to `out` as `format`; first loads them
+ * into the network, so weights of another network or shape are refused before anything is written.
+ */
+function writeExport(out: string, format: ExportFormat, model: string, classes: number, fixBnEps: boolean, sd: StateDict, source: string, metadata: Record<string, string>): void {
+  const net = createModel(model, classes, { fixBatchNormEps: fixBnEps });
+  try {
+    net.loadStateDict(sd, source);
+    if (format === 'onnx') writeOnnxFile(out, toOnnx(net.eval(), { model, producerVersion: VERSION, metadata: { ...metadata, fix_bn_eps: String(fixBnEps) } }));
+    else writeWeightsFile(out, sd, format, { format: 'pt', model, ...metadata });
+  } finally {
+    net.dispose();
+  }
+}
+
 program
   .command('export')
-  .description("a run's trained weights from its store's current checkpoint, as a safetensors state dict with PyTorch names (for `test --weights` or PyTorch's load_state_dict)")
+  .description("a network's weights as an ONNX model (the eval-mode graph, opset 13, dynamic batch) or a state dict with PyTorch names: from a weights file (--model, --weights), or a run's current checkpoint in a store (MODEL DATASET)")
+  .argument('[model]', `the store form: ${modelHelp}`)
+  .argument('[dataset]', `the store form: ${listChoices(DATASET_NAMES)}`)
   .addOption(storeOption())
-  .argument('<model>', modelHelp)
-  .argument('<dataset>', listChoices(DATASET_NAMES))
-  .requiredOption('--out <file>', 'the file to write: safetensors, or torch.save when it ends in .pt/.pth')
-  .action(async (model: string, dataset: string, o: { store?: string; out: string }) => {
+  .requiredOption('--out <file>', 'the file to write')
+  .addOption(new Option('--format <format>', `${listChoices(EXPORT_FORMATS)} (default: by --out's name: .onnx, .pt/.pth, else safetensors)`).argParser(choice('--format', EXPORT_FORMATS)))
+  .option('--weights <file>', 'the weights-file form: a state dict or training checkpoint (safetensors or .pt/.pth, told apart by content)')
+  .option('--model <name>', `the weights-file form: ${modelHelp}`, modelName)
+  .option('--classes <n>', "the weights-file form: the weights' class count (default: their classifier's rows; another count is refused)", positiveInt('--classes'))
+  .addOption(new Option('--dataset <name>', `the weights-file form: the dataset the weights were trained on (${listChoices(DATASET_NAMES)}), kept in the ONNX metadata; its class count must be the weights'`).argParser(choice('--dataset', DATASET_NAMES)))
+  .option('--coarse', "the weights-file form: CIFAR-100's 20 superclasses (with --dataset cifar100)")
+  .option('--fix-bn-eps', 'the weights-file form: eps 1e-5 in the quirky BatchNorm (for weights trained that way; the store form takes it from the recipe)')
+  .addHelpText('after', '\nExamples:\n  googlenet export --model googlenet --weights model.safetensors --out model.onnx\n  googlenet export googlenet cifar100 --store sqlite:runs.db --format onnx --out model.onnx')
+  .action(async (model: string | undefined, dataset: string | undefined, o: ExportOptions) => {
+    const format = o.format ?? exportFormatOfName(o.out);
+    if (o.weights !== undefined) {
+      if (model !== undefined || o.store !== undefined) throw new Error('export takes either --model and --weights (a weights file) or MODEL DATASET [--store URL] (a run in a store), not both');
+      if (!o.model) throw new Error(`export --weights needs --model (${modelNames().join(', ')})`);
+      const sd = readWeights(o.weights, (l) => display.info(l));
+      const classes = classesOfWeights(sd, o.weights);
+      if (o.classes !== undefined && o.classes !== classes) throw new Error(`${o.weights} holds a classifier for ${classes} classes, not --classes ${o.classes}`);
+      if (o.coarse && o.dataset !== 'cifar100') throw new Error('--coarse is for --dataset cifar100');
+      if (o.dataset && classCount({ dataset: o.dataset, coarse: !!o.coarse }) !== classes)
+        throw new Error(`${o.weights} holds a classifier for ${classes} classes, not the ${classCount({ dataset: o.dataset, coarse: !!o.coarse })} of ${o.dataset}${o.coarse ? ' --coarse' : ''}`);
+      writeExport(o.out, format, o.model, classes, !!o.fixBnEps, sd, o.weights, o.dataset ? { dataset: o.dataset, coarse: String(!!o.coarse) } : {});
+      display.info(`wrote ${o.out}: ${o.model} for ${classes} classes (${format})`);
+      return;
+    }
+    const weightsOnly = (['model', 'classes', 'dataset', 'coarse', 'fixBnEps'] as const).filter((k) => o[k] !== undefined);
+    if (weightsOnly.length) throw new Error(`${weightsOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: only with --weights (a weights file); a run in a store brings its own recipe`);
+    if (!model || !dataset) throw new Error('export needs --model and --weights (a weights file), or MODEL DATASET (a run in a store)');
     const store = await openStore(storeUrl(o));
     try {
       const run = await store.run(model, dataset);
@@ -563,8 +612,9 @@ program
       const c = await store.checkpoint(run.id);
       if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
       const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
-      writeWeightsFile(o.out, c.model, formatOfName(o.out) ?? 'safetensors', { format: 'pt', model, dataset });
-      display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status})`);
+      const r = c.meta.recipe;
+      writeExport(o.out, format, model, classCount(r), r.fixBnEps, c.model, `${store.url}'s ${model} on ${dataset}`, { dataset, coarse: String(r.coarse) });
+      display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status}, ${format})`);
     } finally {
       await store.close();
     }
@@ -593,15 +643,19 @@ program
 
 program
   .command('download')
-  .description('download, verify (size and md5) and extract the official CIFAR binary archive; an existing dataset folder is used as is')
+  .description('download, verify (size and md5) and extract the official CIFAR archive, binary or (--format python) torchvision\'s; an existing dataset folder is used as is')
   .addOption(datasetOption())
+  .addOption(new Option('--format <form>', `which archive to fetch: ${listChoices(FORMATS)} (torchvision's pickles, read without Python); `
+    + 'given, only that form\'s folder counts; without it, either form\'s folder is used and binary is fetched when neither is there, as train, test, experiment and worker do').argParser(choice('--format', FORMATS)))
   .option('--data-dir <dir>', 'where to put the dataset folder', d.run.dataDir)
   .option('--mirror <url>', 'base URL (or archive URL, or local archive) to fetch from instead of the dataset authors\' site')
   .addOption(new Option('--expect-md5 <hex>', 'test only: the md5 to verify instead of the official one (size is then not checked)').hideHelp())
-  .action(async (o: { dataset: DatasetName; dataDir: string; mirror?: string; expectMd5?: string }) => {
-    const folder = await ensureDataset(o.dataset, o.dataDir, { mirror: o.mirror, ...(o.expectMd5 ? { expectMd5: o.expectMd5, expectBytes: null } : {}) });
+  .action(async (o: { dataset: DatasetName; format?: DataFormat; dataDir: string; mirror?: string; expectMd5?: string }) => {
+    const present = presentFolder(o.dataset, o.dataDir, o.format);
+    if (present) display.info(`${present} is already there; nothing to download`);
+    const folder = await ensureDataset(o.dataset, o.dataDir, { mirror: o.mirror, format: o.format, ...(o.expectMd5 ? { expectMd5: o.expectMd5, expectBytes: null } : {}) });
     for (const split of ['train', 'test'] as const) {
-      const data = readCifar(o.dataDir, o.dataset, split);
+      const data = readCifar(o.dataDir, o.dataset, split, o.format ? { format: o.format } : {});
       const official = DATASETS[o.dataset].records[split];
       const files = data.files.map((f) => `${path.basename(f.file)} ${f.records}`).join(', ');
       display.out(`${o.dataset} ${split}: ${data.count} images (${files})${data.count < official ? `; the official set has ${official}, this folder holds a subset` : ''}`);

@@ -2,14 +2,19 @@
 // and cifar-100-binary.tar.gz). A record is the label byte(s) then 3072 pixel bytes: the
 // R, G and B planes, each 32x32 row-major. Any whole number of records is accepted, so
 // subsets read too; the count read is reported. torchvision's folders of Python pickles
-// (cifar-10-batches-py/, cifar-100-python/) are read when the binary folder is absent.
+// (cifar-10-batches-py/, cifar-100-python/; `download --format python` fetches them) are read
+// when the binary folder is absent.
 import fs from 'node:fs';
 import path from 'node:path';
-import { metaNames, parseCifarBatch, unpickleCifar } from '../io/cifar-pickle.js';
+import { metaNames, parseCifarBatch, unpickleCifar, type CifarBatch } from '../io/cifar-pickle.js';
 import { readFileBytes } from '../io/disk.js';
 
 export type DatasetName = 'cifar10' | 'cifar100';
 export type Split = 'train' | 'test';
+
+/** The two forms each dataset is published in: the authors' binary files, and their Python pickles (torchvision's folders). */
+export const FORMATS = ['binary', 'python'] as const;
+export type DataFormat = (typeof FORMATS)[number];
 
 export const IMAGE_BYTES = 3 * 32 * 32;
 
@@ -113,6 +118,8 @@ export interface ReadOptions {
   coarse?: boolean;
   /** Read only the first N records (over the files in order). */
   limit?: number;
+  /** Read this form's folder; default: the one cifarFolders picks. */
+  format?: DataFormat;
 }
 
 /** The names in a class-names file: one per non-empty line. */
@@ -136,8 +143,8 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   const info = DATASETS[dataset];
   const dir = path.join(root, info.folder);
   const { used } = cifarFolders(root, dataset);
-  if (used && used !== dir) return readCifarPython(root, dataset, split, opts);
-  if (!used)
+  if (opts.format === 'python' || (opts.format === undefined && used && used !== dir)) return readCifarPython(root, dataset, split, opts);
+  if (!fs.existsSync(dir))
     throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --data-dir ${root}\` (torchvision's ${info.python.folder}/ is read too)`);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
   const present = info.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
@@ -186,6 +193,12 @@ export function readCifar(root: string, dataset: DatasetName, split: Split, opts
   };
 }
 
+/** A form's folder (its name: cifar-10-batches-bin, cifar-10-batches-py, …) and the files of each split in it. */
+export function layoutOf(dataset: DatasetName, format: DataFormat): { folder: string; files: Record<Split, string[]> } {
+  const info = DATASETS[dataset];
+  return format === 'python' ? info.python : info;
+}
+
 /** The folder readCifar reads in `root` (the binary one first), and the other one when both exist (it is ignored). */
 export function cifarFolders(root: string, dataset: DatasetName): { used: string | null; ignored: string | null } {
   const info = DATASETS[dataset];
@@ -197,6 +210,32 @@ export function cifarFolders(root: string, dataset: DatasetName): { used: string
 }
 
 /**
+ * One torchvision batch file (`name` in errors): its records, with every label list checked to be in
+ * range. Errors are one line ending in `fix` (default: delete the file and download again).
+ */
+export function readPythonBatch(bytes: Uint8Array, name: string, dataset: DatasetName, fix?: string): CifarBatch {
+  const info = DATASETS[dataset];
+  const py = info.python;
+  const ranges: [string, number][] = [[py.labelKey, info.classes]];
+  if (py.coarseLabelKey) ranges.push([py.coarseLabelKey, info.coarseClasses!]);
+  const batch = parseCifarBatch(bytes, name, ranges.map(([k]) => k), fix);
+  for (const [k, n] of ranges) {
+    const bad = batch.labels[k].findIndex((v) => v < 0 || v >= n);
+    if (bad >= 0) throw new Error(`${name}: record ${bad} has label ${batch.labels[k][bad]}, out of range for ${n} classes; ${fix ?? 'the file is corrupt, delete it and download again'}`);
+  }
+  return batch;
+}
+
+/** The class names in a torchvision meta file (`name` in errors): the fine (or only) ones, or CIFAR-100's coarse ones, as many as there are classes. */
+export function readPythonNames(bytes: Uint8Array, name: string, dataset: DatasetName, coarse: boolean, fix?: string): string[] {
+  const info = DATASETS[dataset];
+  const classes = coarse ? info.coarseClasses! : info.classes;
+  const names = metaNames(unpickleCifar(bytes, name, fix), coarse ? info.python.coarseNamesKey! : info.python.namesKey);
+  if (!names || names.length !== classes) throw new Error(`${name}: ${names ? names.length : 'no'} class names, expected ${classes}${fix ? `; ${fix}` : ''}`);
+  return names;
+}
+
+/**
  * readCifar for torchvision's folder (`cifar-10-batches-py/`, `cifar-100-python/`): the same
  * CifarSplit, from the same files in the same order, with the same checks; the class names
  * come from the meta pickle (numbers when it is absent).
@@ -205,23 +244,18 @@ function readCifarPython(root: string, dataset: DatasetName, split: Split, opts:
   const info = DATASETS[dataset];
   const py = info.python;
   const dir = path.join(root, py.folder);
+  if (!fs.existsSync(dir)) throw new Error(`${dir}: no such folder; run \`googlenet download --dataset ${dataset} --format python --data-dir ${root}\``);
   if (opts.coarse && !info.coarseClasses) throw new Error(`${dataset} has no coarse labels`);
   const present = py.files[split].map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
   if (present.length === 0)
-    throw new Error(`${dir}: none of ${py.files[split].join(', ')} found; run \`googlenet download --dataset ${dataset} --data-dir ${root}\``);
+    throw new Error(`${dir}: none of ${py.files[split].join(', ')} found; run \`googlenet download --dataset ${dataset} --format python --data-dir ${root}\``);
   const classes = opts.coarse ? info.coarseClasses! : info.classes;
   const key = opts.coarse ? py.coarseLabelKey! : py.labelKey;
-  const ranges: [string, number][] = [[py.labelKey, info.classes]];
-  if (py.coarseLabelKey) ranges.push([py.coarseLabelKey, info.coarseClasses!]);
   const chunks: { file: string; data: Uint8Array; labels: number[]; records: number }[] = [];
   let total = 0;
   for (const file of present) {
     if (opts.limit !== undefined && total >= opts.limit) break;
-    const batch = parseCifarBatch(readFileBytes(file), file, ranges.map(([k]) => k));
-    for (const [k, n] of ranges) {
-      const bad = batch.labels[k].findIndex((v) => v < 0 || v >= n);
-      if (bad >= 0) throw new Error(`${file}: record ${bad} has label ${batch.labels[k][bad]}, out of range for ${n} classes; the file is corrupt, delete it and download again`);
-    }
+    const batch = readPythonBatch(readFileBytes(file), file, dataset);
     let records = batch.count;
     if (opts.limit !== undefined) records = Math.min(records, opts.limit - total);
     chunks.push({ file, data: batch.data, labels: batch.labels[key], records });
@@ -237,10 +271,6 @@ function readCifarPython(root: string, dataset: DatasetName, split: Split, opts:
   }
   let classNames = Array.from({ length: classes }, (_, i) => String(i));
   const metaFile = path.join(dir, py.meta);
-  if (fs.existsSync(metaFile)) {
-    const names = metaNames(unpickleCifar(readFileBytes(metaFile), metaFile), opts.coarse ? py.coarseNamesKey! : py.namesKey);
-    if (!names || names.length !== classes) throw new Error(`${metaFile}: ${names ? names.length : 'no'} class names, expected ${classes}`);
-    classNames = names;
-  }
+  if (fs.existsSync(metaFile)) classNames = readPythonNames(readFileBytes(metaFile), metaFile, dataset, !!opts.coarse);
   return { dataset, split, images, labels, count: total, classes, classNames, files: chunks.map(({ file, records }) => ({ file, records })) };
 }

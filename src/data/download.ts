@@ -1,10 +1,12 @@
-// Download, verify and extract the official CIFAR binary archives (torchvision's
-// `download=True`, done carefully): the archive streams to a temporary file while its md5
-// is computed, is checked against the published size and md5, only the dataset's own
-// files are extracted (into a temporary folder), each .bin is checked to hold whole
-// records with labels in range, and the folder is published with one rename. Any failure
-// removes every temporary file and folder, so the data folder is left as it was; an
-// existing dataset folder is the cache and is never downloaded over.
+// Download, verify and extract the official CIFAR archives (torchvision's `download=True`,
+// done carefully), in either form: the binary files (the default) or the Python pickles
+// (torchvision's own archives, `format: 'python'`). The archive streams to a temporary file
+// while its md5 is computed, is checked against the published size and md5, only the
+// dataset's own files are extracted (into a temporary folder), each data file is checked to
+// hold whole records with labels in range (the pickles through the allow-listed reader),
+// and the folder is published with one rename. Any failure removes every temporary file
+// and folder, so the data folder is left as it was; an existing dataset folder is the
+// cache and is never downloaded over.
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -14,21 +16,39 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
-import { requireFreeSpace, writeFailure } from '../io/disk.js';
-import { cifarFolders, DATASETS, labelProblem, parseClassNames, recordBytes, wholeRecords, type DatasetName } from './cifar.js';
+import { readFileBytes, requireFreeSpace, writeFailure } from '../io/disk.js';
+import {
+  cifarFolders, DATASETS, FORMATS, labelProblem, layoutOf, parseClassNames, readPythonBatch, readPythonNames, recordBytes, wholeRecords,
+  type DataFormat, type DatasetName,
+} from './cifar.js';
 import { clock, display } from '../util/display.js';
 
 export interface ArchiveInfo { file: string; bytes: number; md5: string }
 
-/** The official archives (https://www.cs.toronto.edu/~kriz/cifar.html), with the md5s torchvision checks. */
-export const ARCHIVES: Record<DatasetName, ArchiveInfo> = {
-  cifar10: { file: 'cifar-10-binary.tar.gz', bytes: 170052171, md5: 'c32a1d4ab5d03f1284b67883e8d87530' },
-  cifar100: { file: 'cifar-100-binary.tar.gz', bytes: 168513733, md5: '03b5dce01913d631647c71ecec9e9cb8' },
+/**
+ * The official archives (https://www.cs.toronto.edu/~kriz/cifar.html) of each dataset in each form,
+ * with the md5s torchvision checks (the python ones are the archives torchvision downloads).
+ */
+export const ARCHIVES: Record<DatasetName, Record<DataFormat, ArchiveInfo>> = {
+  cifar10: {
+    binary: { file: 'cifar-10-binary.tar.gz', bytes: 170052171, md5: 'c32a1d4ab5d03f1284b67883e8d87530' },
+    python: { file: 'cifar-10-python.tar.gz', bytes: 170498071, md5: 'c58f30108f718f92721af3b95e74349a' },
+  },
+  cifar100: {
+    binary: { file: 'cifar-100-binary.tar.gz', bytes: 168513733, md5: '03b5dce01913d631647c71ecec9e9cb8' },
+    python: { file: 'cifar-100-python.tar.gz', bytes: 169001437, md5: 'eb9058c3a382ffc7106e4002c42a8d85' },
+  },
 };
 
 export const DEFAULT_BASE_URL = 'https://www.cs.toronto.edu/~kriz/';
 
 export interface DownloadOptions {
+  /**
+   * Which form to fetch. Given, that form's folder is the one looked for and made (the other
+   * form's folder does not count); absent, a folder of either form is used as is and the
+   * binary archive is fetched when there is none.
+   */
+  format?: DataFormat;
   /**
    * Where to get the archive: a base URL (the archive's file name is appended), a full URL
    * ending in .tar.gz / .tgz (http: and https:), or a local archive (a path, a folder
@@ -52,12 +72,33 @@ const DEFAULT_TIMEOUT_MS = 20000;
 const USER_AGENT = 'googlenet-cifar-download/0.1 (node)';
 
 /** The archive members that are extracted: the split files and the class-name files (and CIFAR-10's readme). */
-export function expectedMembers(dataset: DatasetName): string[] {
+export function expectedMembers(dataset: DatasetName, format: DataFormat = 'binary'): string[] {
   const info = DATASETS[dataset];
-  const names = [...info.files.train, ...info.files.test, info.classNamesFile];
-  if (info.coarseNamesFile) names.push(info.coarseNamesFile);
+  const names = dataFiles(dataset, format);
+  if (format === 'python') names.push(info.python.meta);
+  else {
+    names.push(info.classNamesFile);
+    if (info.coarseNamesFile) names.push(info.coarseNamesFile);
+  }
   if (dataset === 'cifar10') names.push('readme.html');
   return names;
+}
+
+/** The files holding a form's records, train then test. */
+function dataFiles(dataset: DatasetName, format: DataFormat): string[] {
+  const { files } = layoutOf(dataset, format);
+  return [...files.train, ...files.test];
+}
+
+/**
+ * The folder ensureDataset would return at once, without a request, or null: with a format,
+ * that form's folder when it exists; without, the one readCifar reads (either form).
+ */
+export function presentFolder(dataset: DatasetName, dataDir: string, format?: DataFormat): string | null {
+  const root = path.resolve(dataDir);
+  if (format === undefined) return cifarFolders(root, dataset).used;
+  const target = path.join(root, layoutOf(dataset, format).folder);
+  return fs.existsSync(target) ? target : null;
 }
 
 /** md5 (hex) of a file, streamed. */
@@ -68,19 +109,23 @@ export async function md5File(file: string): Promise<string> {
 }
 
 /**
- * Returns the dataset's folder (e.g. `<dataDir>/cifar-10-batches-bin`). If that folder exists
- * it is the cache and is returned at once, without any request. Otherwise the archive is
+ * Returns the dataset's folder (e.g. `<dataDir>/cifar-10-batches-bin`, or with `format: 'python'`
+ * `<dataDir>/cifar-10-batches-py`). If a folder exists (presentFolder) it is the cache and is
+ * returned at once, without any request. Otherwise the form's archive is
  * downloaded (or taken from a local `mirror`, or from `<dataDir>/<archive>` when a
  * previous manual download left it there), verified, extracted and renamed into place.
  */
 export async function ensureDataset(dataset: DatasetName, dataDir: string, opts: DownloadOptions = {}): Promise<string> {
   const info = DATASETS[dataset];
-  const archive = ARCHIVES[dataset];
-  if (!info || !archive) throw new Error(`unknown dataset '${String(dataset)}'; expected one of ${Object.keys(DATASETS).join(', ')}`);
+  if (!info) throw new Error(`unknown dataset '${String(dataset)}'; expected one of ${Object.keys(DATASETS).join(', ')}`);
+  const format = opts.format ?? 'binary';
+  if (!FORMATS.includes(format)) throw new Error(`unknown format '${String(format)}'; expected one of ${FORMATS.join(', ')}`);
+  const archive = ARCHIVES[dataset][format];
+  const folder = layoutOf(dataset, format).folder;
   const root = path.resolve(dataDir);
-  const target = path.join(root, info.folder);
-  // the binary folder, or torchvision's folder of pickles, read as is (readCifar), never downloaded over
-  const present = cifarFolders(root, dataset).used;
+  const target = path.join(root, folder);
+  // an existing folder is read as is (readCifar), never downloaded over
+  const present = presentFolder(dataset, root, opts.format);
   if (present) return present;
 
   const log = opts.log ?? ((line: string) => display.info(line));
@@ -147,9 +192,10 @@ export async function ensureDataset(dataset: DatasetName, dataDir: string, opts:
     const extractDir = path.join(root, `.extract-${process.pid}-${randomBytes(4).toString('hex')}`);
     temps.add(extractDir);
     fs.mkdirSync(extractDir);
-    const files = await extractMembers(archivePath, extractDir, dataset, label);
-    const staged = path.join(extractDir, info.folder);
-    validateFolder(staged, dataset, label);
+    const files = await extractMembers(archivePath, extractDir, dataset, format, label);
+    const staged = path.join(extractDir, folder);
+    if (format === 'python') validatePythonFolder(staged, dataset, label);
+    else validateFolder(staged, dataset, label);
     try {
       fs.renameSync(staged, target);
     } catch (e) {
@@ -388,10 +434,10 @@ const LINK_TYPES = new Set(['Link', 'SymbolicLink']);
  * empty folder). Others are skipped; an absolute or `..` path or a link anywhere refuses the
  * whole archive. Writes every file itself (never links, modes or owners from the archive).
  */
-async function extractMembers(archive: string, dest: string, dataset: DatasetName, label: string): Promise<string[]> {
-  const info = DATASETS[dataset];
-  const wanted = new Set(expectedMembers(dataset));
-  const folderDir = path.join(dest, info.folder);
+async function extractMembers(archive: string, dest: string, dataset: DatasetName, format: DataFormat, label: string): Promise<string[]> {
+  const { folder } = layoutOf(dataset, format);
+  const wanted = new Set(expectedMembers(dataset, format));
+  const folderDir = path.join(dest, folder);
   fs.mkdirSync(folderDir);
   const written = new Set<string>();
   const writes: Promise<void>[] = [];
@@ -433,7 +479,7 @@ async function extractMembers(archive: string, dest: string, dataset: DatasetNam
         return refuse(`archive member '${raw}' is a ${entry.type === 'Link' ? 'hard' : 'symbolic'} link (to '${entry.linkpath ?? ''}')`);
       }
       const rel = parts.filter((p) => p !== '' && p !== '.');
-      const member = rel.length === 2 && rel[0] === info.folder && wanted.has(rel[1]) ? rel[1] : null;
+      const member = rel.length === 2 && rel[0] === folder && wanted.has(rel[1]) ? rel[1] : null;
       if (member === null) {
         entry.resume(); // the dataset folder itself, or something that is not ours: skipped
         return;
@@ -474,9 +520,9 @@ async function extractMembers(archive: string, dest: string, dataset: DatasetNam
     await Promise.allSettled(writes);
   }
   await Promise.all(writes);
-  const bins = [...info.files.train, ...info.files.test].filter((f) => written.has(f));
-  if (bins.length === 0)
-    throw new Error(`${label}: the archive holds none of the dataset's files (${info.folder}/${[...info.files.train, ...info.files.test].join(', ')}); it is not the ${dataset} binary archive — check --mirror`);
+  const data = dataFiles(dataset, format);
+  if (!data.some((f) => written.has(f)))
+    throw new Error(`${label}: the archive holds none of the dataset's files (${folder}/${data.join(', ')}); it is not the ${dataset} ${format} archive — check --mirror`);
   return [...written];
 }
 
@@ -513,6 +559,22 @@ function validateFolder(dir: string, dataset: DatasetName, label: string): void 
     const names = parseClassNames(fs.readFileSync(file, 'utf8'));
     if (names.length !== count) throw bad(name, `has ${names.length} class names, expected ${count}`);
   }
+}
+
+/** The python form's check: every batch file parses (allow-listed) into whole records with labels in range, the meta file has the right number of names. */
+function validatePythonFolder(dir: string, dataset: DatasetName, label: string): void {
+  const info = DATASETS[dataset];
+  const fix = 'the archive is corrupt — run the command again to download it again';
+  const name = (file: string) => `${label}: ${info.python.folder}/${file}`;
+  const bytesOf = (file: string) => (fs.existsSync(path.join(dir, file)) ? readFileBytes(path.join(dir, file)) : null);
+  for (const file of dataFiles(dataset, 'python')) {
+    const bytes = bytesOf(file);
+    if (bytes) readPythonBatch(bytes, name(file), dataset, fix);
+  }
+  const meta = bytesOf(info.python.meta);
+  if (!meta) return;
+  readPythonNames(meta, name(info.python.meta), dataset, false, fix);
+  if (info.coarseClasses) readPythonNames(meta, name(info.python.meta), dataset, true, fix);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,15 @@
 // (plots.ts renders them) and for the dashboard's page (vega-embed draws them in the browser).
 // Every spec names its data (`datasets` + `data: {name}`), so the page can swap a chart's rows
 // with a vega changeset when an epoch lands, instead of drawing the chart again from scratch.
+// Specs are self-contained (no URLs, no fonts) and use no expressions beyond formats, so vega's
+// expression interpreter (a CSP without 'unsafe-eval') draws them as well as compiled code.
 import type { TopLevelSpec } from 'vega-lite';
-import type { ResultsJson } from './report.js';
-import { VARIANTS } from '../models/googlenet.js';
-import { compareModels, datasetTitle } from './report.js';
+import type { ResultsJson, ResultRow } from './report.js';
+import { VARIANTS, modelNames } from '../models/googlenet.js';
+import { compareModels, datasetTitle, formatDuration, MODEL_ORDER, parseDuration } from './report.js';
+import { caption } from './caption.js';
+import { placeLabels } from './labels.js';
+import { defaultRecipe } from '../train/config.js';
 
 export type ChartRows = Record<string, unknown>[];
 
@@ -13,62 +18,218 @@ export interface Chart {
   /** The plot's file stem and the page's element id: `cifar10-test-top1`. */
   id: string;
   dataset: string;
+  /** The chart's title as plain text (the spec's title also carries the recipe as subtitle). */
+  title: string;
   /** A vega-lite spec whose data are all named: `spec.datasets[name]` holds the rows of `{data: {name}}`. */
   spec: TopLevelSpec & { datasets: Record<string, ChartRows> };
 }
 
-const WIDTH = 640, HEIGHT = 400;
+const WIDTH = 640, HEIGHT = 400, FONT = 11;
+/** Point marks' area (px²) and the radius label placement keeps clear of (a little over its half-width). */
+const POINT_SIZE = 70, POINT_RADIUS = 6;
+const SEED_EPOCHS = defaultRecipe().epochs;
+const SEED_LABEL = `seed (PyTorch 1.6, ${SEED_EPOCHS} epochs)`;
+const SEED_GREY = '#777777';
 const reconstructed = (model: string) => !!VARIANTS[model]?.reconstructed;
-const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: WIDTH, height: HEIGHT, background: 'white' } as const;
+const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: WIDTH, height: HEIGHT, background: 'white', padding: 8,
+  config: { legend: { labelLimit: 260, labelFontSize: FONT, titleFontSize: FONT } } } as const;
 
-/** One line per model of an epoch series (test top-1 error, train loss). */
-function perEpoch(title: string, yTitle: string, models: string[], rows: ChartRows): Chart['spec'] {
+// One style per network, the same in every chart and dataset: the seed's table order, then any
+// other network of VARIANTS. Okabe–Ito's colour-blind-safe colours (yellow left out: unreadable on
+// white; its sky blue swapped for a purple, too near the blue), each with its own dash and point shape, so lines that cross or overlap stay apart.
+const PALETTE = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '#6A3D9A', '#000000'];
+const DASHES = [[1, 0], [8, 3], [2, 2], [9, 3, 2, 3], [4, 3], [12, 3, 2, 3, 2, 3], [6, 2, 1, 2]];
+const SHAPES = ['square', 'circle', 'triangle-up', 'diamond', 'triangle-down', 'cross', 'triangle-left'];
+// (computed on first use: report.ts, which declares MODEL_ORDER, imports this module through plots.ts)
+let styled: string[] | undefined;
+/** A network's colour, dash and point shape (a network outside VARIANTS gets one by its name's position). */
+export function networkStyle(model: string, fallbackIndex = 0): { color: string; dash: number[]; shape: string } {
+  styled ??= [...MODEL_ORDER, ...modelNames().filter((m) => !MODEL_ORDER.includes(m)).sort()];
+  const i = styled.indexOf(model);
+  const k = i >= 0 ? i : styled.length + fallbackIndex;
+  return { color: PALETTE[k % PALETTE.length]!, dash: DASHES[k % DASHES.length]!, shape: SHAPES[(k + Math.floor(k / SHAPES.length)) % SHAPES.length]! };
+}
+
+/**
+ * color, strokeDash and shape channels of the networks present, in one legend titled `network`
+ * (vega-lite merges legends of one field): with `lines` the legend draws each network's dashed
+ * stroke (the shape channel keeps out of it), else its point shape.
+ */
+function styleScales(models: string[], legend: 'lines' | 'points' | null) {
+  const s = models.map((m, i) => networkStyle(m, i));
+  const l = legend ? { title: 'network', symbolStrokeWidth: 2, ...(legend === 'lines' ? { symbolType: 'stroke', symbolSize: 500 } : { symbolSize: 100 }) } : null;
   return {
-    ...base, title, datasets: { epochs: rows }, data: { name: 'epochs' },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'epoch', type: 'ordinal', title: 'epoch', axis: { labelAngle: 0 } },
-      y: { field: 'y', type: 'quantitative', title: yTitle, scale: { zero: false } },
-      color: { field: 'model', type: 'nominal', title: 'network', scale: { domain: models } },
-    },
+    color: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.color) }, legend: l },
+    strokeDash: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.dash) }, legend: l },
+    shape: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.shape) }, legend: legend === 'points' ? l : null },
+  } as const;
+}
+/** The seed marks' own legend entry: hollow grey, explained once. */
+const seedStroke = { datum: SEED_LABEL, type: 'nominal', scale: { domain: [SEED_LABEL], range: [SEED_GREY] }, legend: { title: null, symbolType: 'circle' } } as const;
+const title = (text: string, subtitle: string[]) => ({ text, subtitle, subtitleColor: '#333', subtitleFontSize: FONT, anchor: 'start' as const });
+
+type Run = ResultsJson['runs'][number];
+type Epoch = Run['epochs'][number];
+
+interface Metric { id: string; what: string; axis: string; pick: (e: Epoch) => number; percent: boolean; seed?: (s: NonNullable<ResultRow['seed']>) => number }
+const METRICS: Metric[] = [
+  { id: 'test-top1', what: 'test top-1 error', axis: 'test top-1 error (% of test images)', pick: (e) => e.top1Error, percent: true, seed: (s) => s.top1 },
+  { id: 'test-top5', what: 'test top-5 error', axis: 'test top-5 error (% of test images)', pick: (e) => e.top5Error, percent: true, seed: (s) => s.top5 },
+  { id: 'train-loss', what: 'training loss', axis: 'mean training loss (cross-entropy, nats)', pick: (e) => e.trainLoss, percent: false },
+  { id: 'lr', what: 'learning rate', axis: 'learning rate (the optimizer\'s lr in the epoch)', pick: (e) => e.lr, percent: false },
+];
+
+/** One line per network of an epoch series; the seed's final values at its last epoch when the runs are as long. */
+function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs: Run[], seedRows: ResultRow[]): Chart {
+  // each row carries its point shape: read as is (scale null), so the legend stays the lines' one
+  const shapeOf = (model: string) => networkStyle(model, models.indexOf(model)).shape;
+  const epochs = runs.flatMap((x) => x.epochs.map((e) => ({ model: x.model, epoch: e.epoch, y: m.pick(e), shape: shapeOf(x.model) })));
+  const lastEpoch = Math.max(2, ...runs.map((x) => Math.max(x.epochsPlanned, x.epochs.length)));
+  // the seed's values are its 14th epoch's: drawn only where the x axis reaches it, so short runs are not squeezed
+  const seed = m.seed && lastEpoch === SEED_EPOCHS ? seedRows.filter((x) => x.seed).map((x) => ({ model: x.model, epoch: SEED_EPOCHS, y: m.seed!(x.seed!), shape: shapeOf(x.model) })) : [];
+  // drawn a little right of epoch 14, beside (not on) the runs' own last points
+  const seedAt = SEED_EPOCHS + 0.3;
+  const format = m.percent ? '.2%' : '.4~g';
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd', labelFontSize: FONT } } as const;
+  const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.1~%' : '~g', labelFontSize: FONT } } as const;
+  const style = styleScales(models, 'lines');
+  const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
+  const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
+  const text = `${name}: ${m.what} per epoch`;
+  const same = runs.every((x) => JSON.stringify(x.epochs.map(m.pick)) === JSON.stringify(runs[0]!.epochs.map(m.pick)));
+  if (runs.length > 1 && same) sub = [...sub, 'the same for every network: the lines coincide'];
+  const layer: unknown[] = [
+    { data: { name: 'epochs' }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: style.color, strokeDash: style.strokeDash } },
+    { data: { name: 'epochs' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape, tooltip } },
+  ];
+  if (seed.length) layer.push({
+    data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.6, strokeWidth: 1.5 },
+    encoding: { x: { ...x, datum: seedAt, field: undefined }, y, shape, stroke: seedStroke, tooltip: [{ field: 'model', title: 'seed network' }, { field: 'y', title: `seed ${m.what} (epoch ${SEED_EPOCHS})`, format }] },
+  });
+  return {
+    id: m.id, dataset: '', title: text,
+    spec: { ...base, title: title(text, sub), datasets: seed.length ? { epochs, seed } : { epochs }, layer } as Chart['spec'],
   };
 }
 
-/** Per dataset with epochs: `<dataset>-test-top1`, `<dataset>-train-loss`, `<dataset>-top1-vs-params`. */
+interface Axis { field: string; title: string; format: string; log: boolean }
+interface ScatterPoint { model: string; x: number; y: number; label: string; tip: Record<string, unknown> }
+
+/** Pixel scales for fixed domains: the label placement and the drawn chart agree exactly. */
+function domain(values: number[], log: boolean, pixels: number, minSpan: number, ceiling = Infinity): [number, number] {
+  const f = log ? Math.log10 : (v: number) => v;
+  const g = log ? (v: number) => 10 ** v : (v: number) => v;
+  let lo = Math.min(...values.map(f)), hi = Math.max(...values.map(f));
+  // errors and counts are never negative: the axis starts at 0 rather than below it
+  const floor = !log && lo >= 0 ? 0 : -Infinity;
+  if (hi - lo < minSpan) { const mid = (lo + hi) / 2; lo = Math.max(floor, mid - minSpan / 2); hi = lo + minSpan; }
+  const pad = ((hi - lo) * 24) / (pixels - 48); // 24 px on each side
+  return [g(Math.max(floor, lo - pad)), g(Math.min(ceiling, hi + pad))];
+}
+
+/** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
+function scatter(id: string, text: string, sub: string[], models: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
+  const all = [...ours, ...seed];
+  const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
+  // errors are fractions: the axis ends at 100% at most
+  const yd = domain(all.map((p) => p.y), Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
+  const f = (log: boolean) => (log ? Math.log10 : (v: number) => v);
+  const px = (v: number) => (WIDTH * (f(X.log)(v) - f(X.log)(xd[0]))) / (f(X.log)(xd[1]) - f(X.log)(xd[0]));
+  const py = (v: number) => HEIGHT * (1 - (f(Y.log)(v) - f(Y.log)(yd[0])) / (f(Y.log)(yd[1]) - f(Y.log)(yd[0])));
+  const ix = (p: number) => (X.log ? 10 ** (Math.log10(xd[0]) + (p / WIDTH) * (Math.log10(xd[1]) - Math.log10(xd[0]))) : xd[0] + (p / WIDTH) * (xd[1] - xd[0]));
+  const iy = (p: number) => (Y.log ? 10 ** (Math.log10(yd[0]) + (1 - p / HEIGHT) * (Math.log10(yd[1]) - Math.log10(yd[0]))) : yd[0] + (1 - p / HEIGHT) * (yd[1] - yd[0]));
+  const placed = placeLabels(ours.map((p) => ({ x: px(p.x), y: py(p.y), text: p.label })), seed.map((p) => ({ x: px(p.x), y: py(p.y) })),
+    { width: WIDTH, height: HEIGHT, fontSize: FONT, radius: POINT_RADIUS });
+  const row = (p: ScatterPoint) => ({ model: p.model, [X.field]: p.x, [Y.field]: p.y, ...p.tip });
+  const points = ours.map(row);
+  const labels = ours.flatMap((p, i) => (placed[i] ? [{ model: p.model, label: p.label, lx: ix(placed[i]!.x), ly: iy(placed[i]!.y) }] : []));
+  const leaders = ours.flatMap((p, i) => (placed[i]?.leader ? [{ model: p.model, [X.field]: p.x, [Y.field]: p.y, ex: ix(placed[i]!.leader!.x), ey: iy(placed[i]!.leader!.y) }] : []));
+  const scale = (d: [number, number], log: boolean) => (log ? { type: 'log', domain: d, nice: false } : { type: 'linear', domain: d, nice: false, zero: false });
+  const x = { field: X.field, type: 'quantitative', title: X.title, scale: scale(xd, X.log), axis: { format: X.format, labelFontSize: FONT } } as const;
+  const y = { field: Y.field, type: 'quantitative', title: Y.title, scale: scale(yd, Y.log), axis: { format: Y.format, labelFontSize: FONT } } as const;
+  const style = styleScales(models, 'points');
+  const tipOf = (rows: ScatterPoint[]) => Object.keys(rows[0]?.tip ?? {}).map((k) => ({ field: k, title: k }));
+  const layer: unknown[] = [];
+  if (leaders.length) layer.push({ data: { name: 'leaders' }, mark: { type: 'rule', color: '#999', strokeWidth: 1 }, encoding: { x, y, x2: { field: 'ex' }, y2: { field: 'ey' } } });
+  if (seed.length) layer.push({
+    data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.3, strokeWidth: 1.5 },
+    encoding: { x, y, shape: style.shape, stroke: seedStroke, tooltip: [{ field: 'model', title: 'seed network' }, ...tipOf(seed)] },
+  });
+  layer.push({ data: { name: 'points' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape: style.shape, tooltip: [{ field: 'model', title: 'network' }, ...tipOf(ours)] } });
+  layer.push({
+    data: { name: 'labels' }, mark: { type: 'text', align: 'left', baseline: 'middle', fontSize: FONT },
+    encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' } },
+  });
+  const datasets: Record<string, ChartRows> = { points, labels };
+  if (seed.length) datasets.seed = seed.map(row);
+  if (leaders.length) datasets.leaders = leaders;
+  return { id, dataset: '', title: text, spec: { ...base, title: title(text, sub), datasets, layer } as Chart['spec'] };
+}
+
+const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
+const int = (n: number) => n.toLocaleString('en-US');
+
+/** Time per run: ours (its epochs, its images) beside the seed's 14 epochs on its GPU, one row per network. */
+function timeChart(name: string, sub: string[], models: string[], rows: ResultRow[]): Chart {
+  const ours = rows.filter((x) => x.seconds !== null && x.epochs > 0).map((x) => ({
+    model: x.model, minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
+  }));
+  const seed = rows.filter((x) => x.seed).map((x) => {
+    const s = parseDuration(x.seed!.time);
+    return { model: x.model, minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
+  });
+  const style = styleScales(models, null);
+  const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
+  const y = { field: 'model', type: 'nominal', title: null, sort: models, scale: { domain: models }, axis: { labelFontSize: FONT, labelLimit: 220 } } as const;
+  const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
+  const layer: unknown[] = [];
+  if (seed.length) layer.push({ data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.3, strokeWidth: 1.5 }, encoding: { x, y, shape: style.shape, stroke: seedStroke, tooltip: tip('seed network') } });
+  layer.push({ data: { name: 'times' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape: style.shape, tooltip: tip('network') } });
+  const text = `${name}: training time per run`;
+  sub = [...sub, `ours: the epochs' wall times summed, test passes included; the seed's: its document's times for its ${SEED_EPOCHS} epochs on its GPU`];
+  return {
+    id: 'time', dataset: '', title: text,
+    spec: { ...base, height: Math.max(120, 36 * models.length), title: title(text, sub), datasets: seed.length ? { times: ours, seed } : { times: ours }, layer } as Chart['spec'],
+  };
+}
+
+/**
+ * Per dataset with epochs: `<dataset>-test-top1`, `-test-top5`, `-train-loss`, `-lr` (per epoch),
+ * `-top1-vs-params`, `-top5-vs-params`, `-top1-vs-macs` (final values) and `-time`.
+ */
 export function charts(r: ResultsJson): Chart[] {
   const out: Chart[] = [];
   for (const dataset of Object.keys(r.datasets)) {
     const name = datasetTitle(dataset);
-    const runs = r.runs.filter((x) => x.dataset === dataset && x.epochs.length > 0).sort((a, b) => compareModels(a.model, b.model));
+    const all = r.runs.filter((x) => x.dataset === dataset).sort((a, b) => compareModels(a.model, b.model));
+    const runs = all.filter((x) => x.epochs.length > 0);
     if (runs.length === 0) continue;
     const models = runs.map((x) => x.model);
-    const series = (pick: (e: ResultsJson['runs'][number]['epochs'][number]) => number) =>
-      runs.flatMap((x) => x.epochs.map((e) => ({ model: x.model, epoch: e.epoch, y: pick(e) })));
-    out.push({ id: `${dataset}-test-top1`, dataset, spec: perEpoch(`${name}: test top-1 error per epoch`, 'test top-1 error', models, series((e) => e.top1Error)) });
-    out.push({ id: `${dataset}-train-loss`, dataset, spec: perEpoch(`${name}: training loss per epoch`, 'train loss (cross-entropy)', models, series((e) => e.trainLoss)) });
+    const c = caption(dataset, name, all);
+    const sub = [c.line];
+    const rows = r.datasets[dataset]!.filter((x) => models.includes(x.model)).sort((a, b) => compareModels(a.model, b.model));
+    const add = (ch: Chart) => out.push({ ...ch, id: `${dataset}-${ch.id}`, dataset });
+    for (const m of METRICS) add(perEpoch(m, name, sub, models, runs, rows));
 
-    const points = r.datasets[dataset]!.filter((x) => x.top1Error !== null).sort((a, b) => compareModels(a.model, b.model))
-      .map((x) => ({
-        model: x.model, params: x.params, top1: x.top1Error,
-        label: `${x.model}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : 'running'}, epoch ${x.epochs})`}`,
-      }));
-    out.push({
-      id: `${dataset}-top1-vs-params`, dataset, spec: {
-        ...base,
-        title: points.some((p) => reconstructed(p.model))
-          ? { text: `${name}: final test top-1 error against parameters`, subtitle: '† reconstruction: its parameter count differs from the seed\'s' }
-          : `${name}: final test top-1 error against parameters`,
-        datasets: { points }, data: { name: 'points' },
-        encoding: {
-          x: { field: 'params', type: 'quantitative', title: 'parameters (log scale)', scale: { type: 'log', nice: false, padding: 30 }, axis: { format: '~s' } },
-          y: { field: 'top1', type: 'quantitative', title: 'final test top-1 error', scale: { zero: false, padding: 20 } },
-        },
-        layer: [
-          { mark: { type: 'point', filled: true, size: 80, opacity: 1 }, encoding: { color: { field: 'model', type: 'nominal', title: 'network', scale: { domain: models } } } },
-          { mark: { type: 'text', align: 'left', dx: 7, dy: -7, fontSize: 11 }, encoding: { text: { field: 'label' } } },
-        ],
-      },
-    });
+    const done = rows.filter((x) => x.top1Error !== null);
+    const label = (x: ResultRow) => `${x.model}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
+    const recon = done.some((x) => reconstructed(x.model)) ? ["† reconstruction: its parameter count differs from the seed's"] : [];
+    const tip = (x: ResultRow) => ({ parameters: int(x.params), MACs: int(x.macs), 'top-1 error': pct(x.top1Error!), 'top-5 error': pct(x.top5Error!), epochs: x.epochs, status: x.status });
+    const seedTip = (x: ResultRow) => ({ parameters: int(x.seed!.params), 'top-1 error': pct(x.seed!.top1), 'top-5 error': pct(x.seed!.top5), epochs: SEED_EPOCHS });
+    const params: Axis = { field: 'params', title: 'parameters (log scale)', format: '~s', log: true };
+    const macs: Axis = { field: 'macs', title: 'multiply-accumulates per 32x32 image (log scale)', format: '~s', log: true };
+    const top = (k: 1 | 5): Axis => ({ field: `top${k}`, title: `final test top-${k} error (% of test images)`, format: '.1~%', log: false });
+    const pick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.top1Error! : x.top5Error!);
+    const seedPick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.seed!.top1 : x.seed!.top5);
+    const seeded = done.filter((x) => x.seed);
+    for (const k of [1, 5] as const) {
+      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...recon], models, params, top(k),
+        done.map((x) => ({ model: x.model, x: x.params, y: pick(k)(x), label: label(x), tip: tip(x) })),
+        seeded.map((x) => ({ model: x.model, x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) }))));
+    }
+    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, sub, models, macs, top(1),
+      done.map((x) => ({ model: x.model, x: x.macs, y: x.top1Error!, label: label(x), tip: tip(x) })), []));
+    add(timeChart(name, sub, models, rows));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { DATASET_NAMES, defaultRecipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { renderPlots } from './plots.js';
+import { caption } from './caption.js';
 
 /** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
 export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Object.fromEntries(
@@ -105,6 +106,13 @@ export function timeCell(x: ResultRow, mixedPlans: boolean): string {
   return mixedPlans || x.epochs !== x.epochsPlanned ? `${time} (${x.epochs} epoch${x.epochs === 1 ? '' : 's'})` : time;
 }
 
+/** The seed's durations (29m8s, 1h2m3s, 45s) in seconds; the inverse of formatDuration. */
+export function parseDuration(text: string): number {
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!m || text.trim() === '') throw new Error(`parseDuration: '${text}' is not a duration like 29m8s or 1h2m3s`);
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
+}
+
 const int = (n: number) => n.toLocaleString('en-US');
 const err = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
@@ -119,6 +127,10 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
     const timeHead = timeHeading(rows);
     out.push(`## ${datasetTitle(dataset)}`, '');
+    const c = caption(dataset, datasetTitle(dataset), r.runs.filter((x) => x.dataset === dataset).sort((a, b) => compareModels(a.model, b.model)));
+    const total = DATASETS[dataset as DatasetName]?.records.train;
+    out.push(`Ours: ${c.line}. The seed columns are the seed's own runs: ${total ? `all ${int(total)} training images, ` : ''}${SEED_EPOCHS} epochs, PyTorch 1.6 on its GPU.`, '');
+    if (c.mixed.length) out.push(...c.mixed.map((m) => `- ${m.model}: ${m.differences}`), '');
     out.push(`| network | Top 1 Error | Top 5 Error | Parameters | MACs | ${timeHead} | seed Top 1 | seed Top 5 | seed Parameters | ${SEED_TIME_HEAD} |`);
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const notes: string[] = [];

@@ -7,6 +7,9 @@ import { PickleError, PyBytes, PyDict, PyTuple, pyCallable, unpickle, type PyCal
 
 const ROW = 3 * 32 * 32;
 
+/** What an error tells the user to do about a bad file in a data folder (a caller checking an archive names its own fix). */
+export const CIFAR_FILE_FIX = 'the file is not a torchvision CIFAR batch, delete it and download again';
+
 /** One batch file's contents: N rows of 3072 bytes, and its label lists by key. */
 export interface CifarBatch {
   count: number;
@@ -69,16 +72,16 @@ export function pyField(d: PyDict, key: string): unknown {
   return undefined;
 }
 
-/** Runs a CIFAR pickle (batch or meta) and returns its top-level dict; errors are one line naming `name`. */
-export function unpickleCifar(bytes: Uint8Array, name: string): PyDict {
+/** Runs a CIFAR pickle (batch or meta) and returns its top-level dict; errors are one line naming `name`, ending in `fix`. */
+export function unpickleCifar(bytes: Uint8Array, name: string, fix = CIFAR_FILE_FIX): PyDict {
   const fail = (msg: string): never => {
-    throw new PickleError(`${name}: ${msg}; the file is not a torchvision CIFAR batch, delete it and download again`);
+    throw new PickleError(`${name}: ${msg}; ${fix}`);
   };
   const obj = unpickle(bytes, {
     name,
     globals: globals(fail),
     refuseReason: 'a CIFAR batch holds only a numpy uint8 array, lists and strings',
-    refuseFix: 'the file is not a torchvision CIFAR batch, delete it and download again',
+    refuseFix: fix,
   });
   if (!(obj instanceof PyDict)) fail('pickle is not a dict');
   return obj as PyDict;
@@ -88,11 +91,11 @@ export function unpickleCifar(bytes: Uint8Array, name: string): PyDict {
  * Parses one batch file: 'data' must be uint8 ('u1') of shape (N, 3072) with N·3072 bytes, and
  * each of `labelKeys` a list of N ints. Label ranges are the caller's check.
  */
-export function parseCifarBatch(bytes: Uint8Array, name: string, labelKeys: string[]): CifarBatch {
+export function parseCifarBatch(bytes: Uint8Array, name: string, labelKeys: string[], fix = CIFAR_FILE_FIX): CifarBatch {
   const fail = (msg: string): never => {
-    throw new PickleError(`${name}: ${msg}; the file is not a torchvision CIFAR batch, delete it and download again`);
+    throw new PickleError(`${name}: ${msg}; ${fix}`);
   };
-  const d = unpickleCifar(bytes, name);
+  const d = unpickleCifar(bytes, name, fix);
   const arr = pyField(d, 'data');
   if (!(arr instanceof NdArray) || !arr.dtype || !arr.raw) return fail("no numpy array under 'data'");
   if (arr.dtype.code !== 'u1') fail(`'data' has dtype '${arr.dtype.code}', expected uint8 ('u1')`);

@@ -37,6 +37,15 @@ export function formatOfName(file: string): WeightsFormat | null {
   return null;
 }
 
+/** What `export` writes: a state dict in either weights format, or an ONNX model (src/io/onnx.ts). */
+export type ExportFormat = WeightsFormat | 'onnx';
+export const EXPORT_FORMATS: readonly ExportFormat[] = [...WEIGHTS_FORMATS, 'onnx'];
+
+/** The format `export` writes when none is asked for: .onnx is ONNX, else as formatOfName, else safetensors. */
+export function exportFormatOfName(file: string): ExportFormat {
+  return /\.onnx$/i.test(file) ? 'onnx' : formatOfName(file) ?? 'safetensors';
+}
+
 /** Writes a state dict in `format`, atomically. */
 export function writeWeightsFile(file: string, tensors: Map<string, HostTensor>, format: WeightsFormat, metadata: Record<string, string> = { format: 'pt' }): void {
   if (format === 'pt') writeTorch(file, tensors);

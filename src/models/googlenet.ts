@@ -3,7 +3,7 @@
 // which of them run at each resolution. See ../shared/variants/README.md.
 import { cat } from '../autograd/ops.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { Module, type StateDict } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 
@@ -231,6 +231,13 @@ export class GoogLeNet extends Module {
     h = this.dropout.call(h);
     return this.linear.call(this.flatten.call(h));
   }
+}
+
+/** The class count weights of this family were trained for: the rows of their classifier (linear.weight). */
+export function classesOfWeights(sd: StateDict, source: string): number {
+  const w = sd.get('linear.weight');
+  if (!w || w.shape.length !== 2) throw new Error(`${source} has no linear.weight [classes, features]: not the weights of a network of this family`);
+  return w.shape[0];
 }
 
 export function modelNames(): string[] {

@@ -1,0 +1,47 @@
+// What the runs of one dataset were trained with, as one line for chart subtitles and results.md
+// captions: data size, epochs, optimizer and batch, and whatever else differs from the seed's
+// recipe (defaultRecipe), so short runs on subsets are never read as the seed's full 14-epoch runs.
+import { DATASETS, type DatasetName } from '../data/cifar.js';
+import { defaultRecipe, flagOf, type Recipe } from '../train/config.js';
+
+export interface Caption {
+  /** `CIFAR-10 · 2,000 of 50,000 training images · 2 of 14 epochs · adadelta lr 1 · batch 64` */
+  line: string;
+  /** Per network, its recipe fields that differ from the others' (empty unless recipes are mixed). */
+  mixed: { model: string; differences: string }[];
+}
+
+const int = (n: number) => n.toLocaleString('en-US');
+const show = (v: unknown) => (v === null || v === undefined ? 'unset' : Array.isArray(v) ? v.join(',') || 'none' : String(v));
+/** Fields the caption writes itself (or that name the run rather than its recipe). */
+const SHOWN = new Set<keyof Recipe>(['model', 'dataset', 'limitTrain', 'limitTest', 'epochs', 'optimizer', 'lr', 'batchSize']);
+
+/** `2,000 of 50,000` for a subset, `50,000` for the whole split. */
+function size(limit: number | null, total: number | undefined): string {
+  if (total === undefined) return limit === null ? 'all' : int(limit);
+  return limit === null || limit >= total ? int(total) : `${int(limit)} of ${int(total)}`;
+}
+
+/** The caption of a dataset's runs (their recipes, in table order); title is the dataset's display name. */
+export function caption(dataset: string, title: string, recipes: { model: string; recipe: Recipe }[]): Caption {
+  const seed = defaultRecipe(undefined, (DATASETS[dataset as DatasetName] ? dataset : 'cifar10') as DatasetName);
+  const records = DATASETS[dataset as DatasetName]?.records;
+  const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'dataset');
+  const same = (k: keyof Recipe) => new Set(recipes.map((r) => JSON.stringify(r.recipe[k]))).size <= 1;
+  const varying = keys.filter((k) => !same(k));
+  const first = recipes[0]?.recipe ?? seed;
+  const parts: string[] = [title];
+  if (same('limitTrain')) parts.push(`${size(first.limitTrain, records?.train)} training images`);
+  if (same('limitTest')) parts.push(`${size(first.limitTest, records?.test)} test images`);
+  if (same('epochs')) parts.push(first.epochs === seed.epochs ? `${first.epochs} epochs` : `${first.epochs} of ${seed.epochs} epochs`);
+  if (same('optimizer')) parts.push(same('lr') ? `${first.optimizer} lr ${first.lr}` : first.optimizer);
+  if (same('batchSize')) parts.push(`batch ${first.batchSize}`);
+  const other = keys.filter((k) => !SHOWN.has(k) && same(k) && JSON.stringify(first[k]) !== JSON.stringify(seed[k]));
+  if (other.length) parts.push(`unlike the seed: ${other.map((k) => `${flagOf(k)} ${show(first[k])}`).join(' ')}`);
+  else if (varying.length === 0 && keys.every((k) => JSON.stringify(first[k]) === JSON.stringify(seed[k]))) parts.push("the seed's recipe");
+  if (varying.length) parts.push(`mixed recipes: ${varying.map(flagOf).join(', ')} differ${varying.length === 1 ? 's' : ''}`);
+  const mixed = varying.length === 0 ? [] : recipes.map((r) => ({
+    model: r.model, differences: varying.map((k) => `${flagOf(k)} ${show(r.recipe[k])}`).join(' '),
+  }));
+  return { line: parts.join(' · '), mixed };
+}

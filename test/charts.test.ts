@@ -1,0 +1,204 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { charts, networkStyle, type Chart } from '../src/experiment/charts.js';
+import { boxesOverlap, placeLabels, textWidth, type Box } from '../src/experiment/labels.js';
+import { renderPlots } from '../src/experiment/plots.js';
+import { MODEL_ORDER, parseDuration, renderMarkdown, SEED_TABLES, type ResultsJson } from '../src/experiment/report.js';
+import type { DatasetName } from '../src/data/cifar.js';
+import { resultsFixture } from './chart-fixture.js';
+import { repoRoot } from './helpers.js';
+
+const WIDTH = 640, HEIGHT = 400, FONT = 11, RADIUS = 6;
+const full = resultsFixture({ models: MODEL_ORDER, datasets: ['cifar10', 'cifar100'], epochs: 14 });
+const small = resultsFixture({ models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 2, limitTrain: 2000, limitTest: 1000 });
+/** The seed's clustered case made tighter: googlenet-long as large and as good as googlenet-short, googlenet-short2 beside them. */
+function clustered(): ResultsJson {
+  const r = resultsFixture({ models: MODEL_ORDER, datasets: ['cifar10'], epochs: 14 });
+  const rows = r.datasets.cifar10!;
+  const short = rows.find((x) => x.model === 'googlenet-short')!;
+  for (const [m, dp, de] of [['googlenet-long', 1.01, 0.001], ['googlenet-short2', 0.98, -0.001], ['googlenet', 1.03, 0.002]] as const) {
+    const x = rows.find((y) => y.model === m)!;
+    x.params = Math.round(short.params * dp);
+    x.top1Error = short.top1Error! + de;
+  }
+  return r;
+}
+const PER_EPOCH = ['test-top1', 'test-top5', 'train-loss', 'lr'];
+const IDS = [...PER_EPOCH, 'top1-vs-params', 'top5-vs-params', 'top1-vs-macs', 'time'];
+const byId = (cs: Chart[], id: string) => cs.find((c) => c.id === id)!;
+
+/** Every object under `v` with its key path, for checks over the whole spec. */
+function* walk(v: unknown, at = ''): Generator<[string, Record<string, unknown>]> {
+  if (v && typeof v === 'object') {
+    if (!Array.isArray(v)) yield [at, v as Record<string, unknown>];
+    for (const [k, x] of Object.entries(v)) yield* walk(x, `${at}.${k}`);
+  }
+}
+
+/** The marks vega drew, from its SVG: [aria-label, x, y] of each point or text, relative to the plot. */
+function drawn(svg: string, kind: 'point' | 'text mark'): { label: string; x: number; y: number; text?: string }[] {
+  const re = new RegExp(`<(?:path|text) aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="${kind}"[^>]*?transform="translate\\(([-\\d.e]+),([-\\d.e]+)\\)"[^>]*>(?:([^<]*)</text>)?`, 'g');
+  return [...svg.matchAll(re)].map((m) => ({ label: m[1]!, x: Number(m[2]), y: Number(m[3]), text: m[4] }));
+}
+
+/** Every label box (left-aligned, middle baseline, estimated width) clear of the others, of every point, and inside the plot. */
+function assertLabelsClear(svg: string, expected: number, what: string) {
+  const labels = drawn(svg, 'text mark').map((t) => {
+    const w = textWidth(t.text!, FONT), h = Math.ceil(FONT * 1.25);
+    return { text: t.text!, box: { x0: t.x - 1, y0: t.y - h / 2, x1: t.x - 1 + w, y1: t.y + h / 2 } as Box };
+  });
+  const points = drawn(svg, 'point').map((p) => ({ x0: p.x - RADIUS, y0: p.y - RADIUS, x1: p.x + RADIUS, y1: p.y + RADIUS }));
+  assert.equal(labels.length, expected, `${what}: a label per network`);
+  assert.ok(points.length >= expected, what);
+  for (const [i, a] of labels.entries()) {
+    assert.ok(a.box.x0 >= 0 && a.box.y0 >= 0 && a.box.x1 <= WIDTH && a.box.y1 <= HEIGHT, `${what}: ${a.text} leaves the plot ${JSON.stringify(a.box)}`);
+    for (const b of labels.slice(i + 1)) assert.ok(!boxesOverlap(a.box, b.box), `${what}: ${a.text} overlaps ${b.text}`);
+    for (const p of points) assert.ok(!boxesOverlap(a.box, p), `${what}: ${a.text} covers a point at ${p.x0 + RADIUS},${p.y0 + RADIUS}`);
+  }
+}
+
+let rendered: Map<string, string> | undefined, renderedSmall: Map<string, string> | undefined;
+const svgs = async () => (rendered ??= await renderPlots(full));
+const svgsSmall = async () => (renderedSmall ??= await renderPlots(small));
+
+test('charts: the same eight charts per dataset, all data named, nothing fetched', () => {
+  const cs = charts(full);
+  assert.deepEqual(cs.map((c) => c.id), ['cifar10', 'cifar100'].flatMap((d) => IDS.map((id) => `${d}-${id}`)));
+  for (const c of cs) {
+    const names = new Set<string>();
+    for (const [at, o] of walk(c.spec)) {
+      assert.ok(!('url' in o), `${c.id}${at}: no URL`);
+      if (at.endsWith('.data')) {
+        assert.deepEqual(Object.keys(o), ['name'], `${c.id}${at}: named data only, no inline values`);
+        assert.ok(Array.isArray(c.spec.datasets[o.name as string]), `${c.id}${at}: ${String(o.name)} is in datasets`);
+        names.add(o.name as string);
+      }
+    }
+    assert.deepEqual([...names].sort(), Object.keys(c.spec.datasets).sort(), `${c.id}: every dataset drawn`);
+    assert.ok(c.title.startsWith(c.dataset === 'cifar10' ? 'CIFAR-10: ' : 'CIFAR-100: '), c.title);
+    // every mark with data has a tooltip
+    for (const l of (c.spec as unknown as { layer: { encoding: Record<string, unknown>; mark: { type: string } }[] }).layer)
+      if (l.mark.type === 'point') assert.ok(Array.isArray(l.encoding.tooltip), `${c.id}: point tooltips`);
+  }
+});
+
+test('charts: one line per run with one point per epoch, in the named data and in the SVG; one style per network everywhere', async () => {
+  const cs = charts(full), out = await svgs(), outSmall = await svgsSmall();
+  const styles = MODEL_ORDER.map((m) => networkStyle(m));
+  for (const k of ['color', 'shape'] as const) assert.equal(new Set(styles.map((s) => s[k])).size, 7, `seven ${k}s`);
+  assert.equal(new Set(styles.map((s) => s.dash.join())).size, 7, 'seven dashes');
+  for (const dataset of ['cifar10', 'cifar100'] as DatasetName[]) for (const id of PER_EPOCH) {
+    const c = byId(cs, `${dataset}-${id}`);
+    const rows = c.spec.datasets.epochs as { model: string; epoch: number }[];
+    for (const m of MODEL_ORDER) assert.deepEqual(rows.filter((r) => r.model === m).map((r) => r.epoch), Array.from({ length: 14 }, (_, i) => i + 1), `${c.id} ${m}`);
+    const svg = out.get(`${c.id}.svg`)!;
+    const lines = [...svg.matchAll(/<path aria-label="[^"]*model: ([^";]+)" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)" stroke="([^"]*)"(?: stroke-width="\d+")?(?: stroke-dasharray="([^"]*)")?/g)];
+    assert.deepEqual(lines.map((l) => l[1]).sort(), [...MODEL_ORDER].sort(), `${c.id}: a line per network`);
+    for (const l of lines) {
+      assert.equal(l[2]!.split('L').length, 14, `${c.id} ${l[1]}: 14 vertices`);
+      assert.equal(l[3], networkStyle(l[1]!).color, `${c.id} ${l[1]}: its colour`);
+      assert.equal(l[4] ?? '1,0', networkStyle(l[1]!).dash.join(','), `${c.id} ${l[1]}: its dash`);
+    }
+  }
+  // two networks alone keep their colours of the seven-network report
+  const s4 = /<path aria-label="[^"]*model: googlenet-short4" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)" stroke="([^"]*)"/.exec(outSmall.get('cifar10-test-top1.svg')!)!;
+  assert.equal(s4[2], networkStyle('googlenet-short4').color);
+  assert.equal(s4[1]!.split('L').length, 2);
+});
+
+test("charts: the seed's values as reference marks, with its parameters, errors and times; none against MACs", async () => {
+  const cs = charts(full);
+  for (const dataset of ['cifar10', 'cifar100'] as DatasetName[]) {
+    for (const k of [1, 5] as const) {
+      const seed = byId(cs, `${dataset}-top${k}-vs-params`).spec.datasets.seed as Record<string, number | string>[];
+      assert.deepEqual(seed.map((s) => [s.model, s.params, s[`top${k}`]]),
+        MODEL_ORDER.map((m) => [m, SEED_TABLES[dataset][m]!.params, k === 1 ? SEED_TABLES[dataset][m]!.top1 : SEED_TABLES[dataset][m]!.top5]));
+    }
+    assert.equal(byId(cs, `${dataset}-top1-vs-macs`).spec.datasets.seed, undefined);
+    const time = byId(cs, `${dataset}-time`).spec.datasets;
+    assert.deepEqual((time.seed as { model: string; minutes: number }[]).map((s) => [s.model, s.minutes]), MODEL_ORDER.map((m) => [m, parseDuration(SEED_TABLES[dataset][m]!.time) / 60]));
+    const ours = full.datasets[dataset]!;
+    assert.deepEqual((time.times as { model: string; minutes: number }[]).map((s) => s.minutes), MODEL_ORDER.map((m) => ours.find((x) => x.model === m)!.seconds! / 60));
+    // 14-epoch runs: the seed's final errors beside epoch 14; drawn as hollow points in the SVG
+    assert.equal((byId(cs, `${dataset}-test-top1`).spec.datasets.seed as unknown[]).length, 7);
+  }
+  const svg = (await svgs()).get('cifar10-top1-vs-params.svg')!;
+  const seedPoints = drawn(svg, 'point').filter((p) => p.label.includes('seed network: '));
+  assert.equal(seedPoints.length, 7);
+  assert.ok(svg.includes('seed (PyTorch 1.6, 14 epochs)'), 'the legend explains the seed marks');
+  // short runs: no seed marks squeezed in at epoch 14
+  assert.equal(byId(charts(small), 'cifar10-test-top1').spec.datasets.seed, undefined);
+});
+
+test('charts and results.md: the recipe and data size in every subtitle and table caption', () => {
+  const sub = (r: ResultsJson) => charts(r).map((c) => (c.spec.title as { subtitle: string[] }).subtitle[0]!);
+  for (const s of sub(small)) assert.equal(s, 'CIFAR-10 · 2,000 of 50,000 training images · 1,000 of 10,000 test images · 2 of 14 epochs · adadelta lr 1 · batch 64');
+  assert.deepEqual([...new Set(sub(full))], [
+    "CIFAR-10 · 50,000 training images · 10,000 test images · 14 epochs · adadelta lr 1 · batch 64 · the seed's recipe",
+    "CIFAR-100 · 50,000 training images · 10,000 test images · 14 epochs · adadelta lr 1 · batch 64 · the seed's recipe",
+  ]);
+  const md = renderMarkdown(small);
+  assert.match(md, /## CIFAR-10\n\nOurs: CIFAR-10 · 2,000 of 50,000 training images · 1,000 of 10,000 test images · 2 of 14 epochs · adadelta lr 1 · batch 64\. The seed columns are the seed's own runs: all 50,000 training images, 14 epochs, PyTorch 1\.6 on its GPU\.\n/);
+  // mixed recipes: named in the subtitle, listed per network in results.md; other changes from the seed named as flags
+  const mixed = resultsFixture({ models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 2,
+    recipeOf: (m) => (m === 'googlenet-short4' ? { lr: 0.5, augment: 'none' } : { augment: 'none' }) });
+  assert.equal(sub(mixed)[0], 'CIFAR-10 · 50,000 training images · 10,000 test images · 2 of 14 epochs · adadelta · batch 64 · unlike the seed: --augment none · mixed recipes: --lr differs');
+  assert.ok(renderMarkdown(mixed).includes('\n- googlenet-short3: --lr 1\n- googlenet-short4: --lr 0.5\n'));
+});
+
+test('scatter labels: no label overlaps another label or any point, and none leaves the plot', async () => {
+  const out = await svgs(), outSmall = await svgsSmall();
+  for (const d of ['cifar10', 'cifar100']) for (const id of ['top1-vs-params', 'top5-vs-params', 'top1-vs-macs']) assertLabelsClear(out.get(`${d}-${id}.svg`)!, 7, `${d}-${id}`);
+  for (const id of ['top1-vs-params', 'top5-vs-params', 'top1-vs-macs']) assertLabelsClear(outSmall.get(`cifar10-${id}.svg`)!, 2, `small ${id}`);
+  const tight = await renderPlots(clustered());
+  assertLabelsClear(tight.get('cifar10-top1-vs-params.svg')!, 7, 'clustered top1-vs-params');
+  // the drawn labels sit where the placement put them: the spec's pixel arithmetic is vega's
+  const texts = drawn(tight.get('cifar10-top1-vs-params.svg')!, 'text mark').map((t) => t.text);
+  assert.deepEqual(texts.sort(), MODEL_ORDER.map((m) => m + (m.endsWith('short3') || m.endsWith('short4') ? '†' : '')).sort());
+});
+
+test('placeLabels: seven nearly coincident points all labelled apart; too crowded a plot leaves labels out rather than overlap', () => {
+  const o = { width: WIDTH, height: HEIGHT, fontSize: FONT, radius: RADIUS };
+  const pts = MODEL_ORDER.map((m, i) => ({ x: 300 + (i % 3) * 4, y: 200 + Math.floor(i / 3) * 3, text: m }));
+  const placed = placeLabels(pts, [{ x: 310, y: 210 }], o);
+  assert.ok(placed.every((p) => p !== null), 'all seven placed');
+  const marks = [...pts, { x: 310, y: 210 }].map((p) => ({ x0: p.x - RADIUS, y0: p.y - RADIUS, x1: p.x + RADIUS, y1: p.y + RADIUS }));
+  for (const [i, a] of placed.entries()) {
+    assert.ok(a!.box.x0 >= 0 && a!.box.x1 <= WIDTH && a!.box.y0 >= 0 && a!.box.y1 <= HEIGHT);
+    assert.ok(a!.box.x1 - a!.box.x0 >= textWidth(pts[i]!.text, FONT));
+    for (const b of placed.slice(i + 1)) assert.ok(!boxesOverlap(a!.box, b!.box));
+    for (const m of marks) assert.ok(!boxesOverlap(a!.box, m));
+  }
+  // at a plot's corner in a tiny plot not all fit: some are left out, none overlap
+  const tiny = placeLabels(pts.map((p) => ({ ...p, x: 10, y: 10 })), [], { ...o, width: 160, height: 60 });
+  assert.ok(tiny.some((p) => p === null));
+  const kept = tiny.filter((p) => p !== null);
+  for (const [i, a] of kept.entries()) for (const b of kept.slice(i + 1)) assert.ok(!boxesOverlap(a!.box, b!.box));
+});
+
+test("charts draw the same under vega's expression interpreter (the dashboard's CSP without 'unsafe-eval')", async () => {
+  const [vega, { compile }, interpreter] = await Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]);
+  const out = await svgs();
+  const F = globalThis.Function;
+  for (const c of charts(full).filter((x) => x.dataset === 'cifar10')) {
+    // as under the CSP: compiling code from strings throws (vega's default expression code generator does it)
+    globalThis.Function = function refused() { throw new Error(`${c.id}: code generated from a string`); } as unknown as FunctionConstructor;
+    const view = new vega.View(vega.parse(compile(c.spec).spec, undefined, { ast: true }), { renderer: 'none', expr: interpreter.expressionInterpreter });
+    try {
+      assert.equal(await view.toSVG(), out.get(`${c.id}.svg`), c.id);
+    } finally {
+      globalThis.Function = F;
+      view.finalize();
+    }
+  }
+});
+
+test("README's table of the plots names every chart id, and no other", () => {
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const table = readme.slice(readme.indexOf('**The report.**')).split('\n\n')[1]!;
+  const named = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-z0-9-]+)`/g)].map((x) => x[1]!));
+  const ids = charts(small).map((c) => c.id.replace(/^cifar10-/, ''));
+  assert.deepEqual(named.sort(), ids.sort());
+});
