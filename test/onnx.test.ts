@@ -18,53 +18,14 @@ import { toOnnx } from '../src/models/onnx-export.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { Module } from '../src/nn/module.js';
 import { toFloat32 } from '../src/tensor/host.js';
-import { Tensor } from '../src/tensor/tensor.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
-import type { Rng } from '../src/util/rng.js';
 import { sharedOpts, sharedPath } from './helpers.js';
+import { maxRelErr, ourLogits, randomNet, TOL } from './onnx-fixture.js';
 import { cli } from './processes.js';
-import { fillUniform, toFloatBatch } from './random.js';
+import { toFloatBatch } from './random.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-onnx-'));
-const TOL = 1e-4;
-
-/**
- * max |a − b| / max |b| over the batch: the error against the logits' own scale. Per element it
- * would divide by logits that happen to be near 0 (random networks give many), measuring nothing.
- */
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
-
-/** A seeded network whose BatchNorms are no identity: weight, bias, running mean and var drawn from `rng`. */
-function randomNet(name: string, classes: number, rng: Rng, fixBatchNormEps = false): GoogLeNet {
-  const net = createModel(name, classes, { rng, fixBatchNormEps });
-  const sd = net.stateDict();
-  for (const [prefix, m] of net.namedModules()) {
-    if (!(m instanceof BatchNorm2d)) continue;
-    const ranges = { weight: [0.5, 1.5], bias: [-0.2, 0.2], running_mean: [-0.3, 0.3], running_var: [0.5, 2] } as const;
-    for (const [k, [lo, hi]] of Object.entries(ranges)) fillUniform(rng, sd.get(`${prefix}.${k}`)!.data as Float32Array, lo, hi);
-  }
-  net.loadStateDict(sd);
-  return net.eval();
-}
-
-/** Our eval-mode logits of an NCHW float batch. */
-function ourLogits(net: GoogLeNet, x: Float32Array, n: number): Float32Array {
-  const input = Tensor.fromArray(x, [n, 3, 32, 32]);
-  const y = net.forward(input);
-  const out = toFloat32(y.toHost());
-  y.dispose();
-  input.dispose();
-  return out;
-}
-
 /** Runs the model bytes in onnxruntime-node on two batch sizes (one session: the batch is dynamic) and compares. */
 async function assertRunsLikeOurs(bytes: Uint8Array | string, net: GoogLeNet, dataset: DatasetName, what: string): Promise<void> {
   const session = await ort.InferenceSession.create(bytes as Uint8Array);
