@@ -24,8 +24,9 @@ export const launchChromium = (): Promise<Browser> => chromium.launch({
 export const VIEWPORT = { width: 1400, height: 1000 };
 
 /**
- * A PNG of the page's top (the tables and the first charts), halved in size so the README's copy
- * stays small: what the test saves and what `node dist/test/dashboard-screenshot.js` writes to docs/.
+ * A PNG of the page's top (the tables and the first charts), at CSS pixels (not the device's) so
+ * the README's copy stays small: what the test saves and what `node dist/test/dashboard-screenshot.js`
+ * writes to docs/.
  */
 export async function screenshot(page: Page, file: string): Promise<Buffer> {
   const png = await page.screenshot({ clip: { x: 0, y: 0, width: VIEWPORT.width, height: 1700 }, fullPage: true, scale: 'css' });

@@ -39,7 +39,7 @@ function resultsTable(t: ResultTable): HTMLElement {
   const name = (x: Row) => {
     const done = x.status === 'complete';
     return el('span', {}, runLink(x.runId, x.model), x.reconstruction ? el('span', { class: 'dagger', title: x.reconstruction }, '†') : null,
-      done ? null : el('span', { class: 'row-status' }, ` (${x.status.startsWith('failed') ? x.status : `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`})`));
+      done ? null : el('span', { class: x.status.startsWith('failed') ? 'row-status failed' : 'row-status' }, ` (${x.status.startsWith('failed') ? x.status : `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`})`));
   };
   const cols: Column<Row>[] = [
     { head: 'network', cell: name, cls: () => 'name' },
