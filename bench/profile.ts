@@ -109,11 +109,14 @@ const peakBefore = measurePeak();
 const ours = oursProfile();
 const peak = Math.max(peakBefore, measurePeak());
 const peakMethod = `best of ${2 * PEAK_REPEATS} oneDNN f32 ${PEAK_N}³ matmuls (linearForward) at ${threads} threads, half before and half after our steps`;
-console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s f32, measured: ${peakMethod}${load > threads ? `; load average ${load.toFixed(1)} on ${threads} cores: a shared machine, so % peak is rough` : ''}`);
+console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s f32, measured: ${peakMethod}`);
 const py = argv.includes('--skip-torch') ? null : findTorchPython();
+const torchLoad = os.loadavg()[0];
 const theirs = py ? torchProfile(py.python) : null;
 if (!py) console.log(argv.includes('--skip-torch') ? 'PyTorch: skipped (--skip-torch)' : 'PyTorch: not found (install Debian\'s python3-torch to compare); ours only');
 else console.log(`PyTorch ${theirs!.torch}, f32 channels_last, torch.profiler (CPU), record_shapes`);
+// the two sides run one after the other: on a shared machine the load can differ between them
+console.log(`1-minute load average at the start: ours ${load.toFixed(1)}${theirs ? `, PyTorch's ${torchLoad.toFixed(1)}` : ''} (${threads} cores)${Math.max(load, torchLoad) > threads / 2 ? ': a shared machine, so times and % peak are rough' : ''}`);
 
 // rows: every family either side has, in a fixed order where known, then the overhead and combined BatchNorm + ReLU
 const ORDER = ['conv 3x3', 'conv 1x1', BN_RELU, BN, 'relu', 'max pool', 'avg pool', 'concat', 'linear', 'dropout', 'loss', 'other ops', 'grad accumulation', 'data copy', 'zero_grad', 'optimizer'];
@@ -153,7 +156,7 @@ console.log(`ratio: PyTorch ms ÷ ours (above 1: ours faster). Ours: ${BN_RELU} 
 console.log('so compare "(BatchNorm + ReLU together)". Framework overhead: the step\'s wall time minus its families (autograd, tensors, the JS/Python between kernels).');
 
 const result = {
-  machine: m, batch_size: batch, steps, peak_gflops: peak, peak_method: peakMethod, load_average: load,
+  machine: m, batch_size: batch, steps, peak_gflops: peak, peak_method: peakMethod, load_average: { ours: load, pytorch: theirs ? torchLoad : null },
   ours: { step_ms: ours.stepMs, families: Object.fromEntries(ours.families) }, pytorch: theirs, rows,
 };
 if (argv.includes('--json')) console.log(JSON.stringify(result));

@@ -93,14 +93,19 @@ def main():
             train_step()
             step_ms += (time.perf_counter() - t0) * 1000
         events = prof.events()
-        roots = [e for e in events if e.cpu_parent is None]
-        stack = list(roots)
+        # an event the profiler left without its parent (any thread), inside an op already claimed, is not counted twice
+        claimed = []
+        stack = sorted((e for e in events if e.cpu_parent is None), key=lambda e: -e.time_range.start)
         while stack:
             e = stack.pop()
+            r = e.time_range
+            if e.cpu_parent is None and any(s <= r.start and r.end <= end for s, end in claimed):
+                continue
             fam = classify(e)
             if fam is None:
-                stack.extend(e.cpu_children)
+                stack.extend(reversed(e.cpu_children))
                 continue
+            claimed.append((r.start, r.end))
             f = families.setdefault(fam, {'ms': 0.0, 'calls': 0})
             f['ms'] += e.cpu_time_total / 1000
             f['calls'] += 1

@@ -2,9 +2,11 @@
 // never add up to more than the step, and each convolution lands in its kernel size's family.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { noGrad } from '../src/autograd/engine.js';
 import { createModel, VARIANTS } from '../src/models/googlenet.js';
-import { Conv2d } from '../src/nn/layers.js';
+import { BatchNorm2d, Conv2d } from '../src/nn/layers.js';
 import type { Module } from '../src/nn/module.js';
 import { Adadelta } from '../src/optim/optimizer.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
@@ -12,6 +14,7 @@ import { trainStep } from '../src/train/step.js';
 import { manualSeed } from '../src/util/generator.js';
 import { convFamily, profile } from '../src/util/profile.js';
 import { Rng } from '../src/util/rng.js';
+import { repoRoot, requireTorchPython, TORCH_PYTHON } from './helpers.js';
 
 const CLASSES = 10;
 
@@ -73,4 +76,21 @@ test('each convolution of the seed\'s googlenet is counted in its kernel size\'s
   // the prelayer alone at batch 1: 2·(192·32·32)·(3·3·3) flops; the whole 3x3 family is more
   assert.ok(p.families.get('conv 3x3')!.flops > 2 * 192 * 32 * 32 * 27);
   model.dispose();
+});
+
+test('bench/pytorch_profile.py groups PyTorch\'s convolutions by kernel size like ours: one forward and one backward per declared conv', (t) => {
+  const torch = requireTorchPython();
+  if ('skip' in torch) return t.skip(torch.skip);
+  manualSeed(1);
+  const model = createModel('googlenet', CLASSES);
+  const declared = declaredConvs(model);
+  const batchNorms = model.namedModules().filter(([, m]) => m instanceof BatchNorm2d).length;
+  model.dispose();
+  const out = execFileSync(TORCH_PYTHON, [path.join(repoRoot, 'bench', 'pytorch_profile.py'), '--batch-size', '1', '--steps', '1', '--warmup', '0', '--threads', '1', '--classes', String(CLASSES)], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { step_ms: number; families: Record<string, { ms: number; calls: number }> };
+  const convs = Object.entries(r.families).filter(([k]) => k.startsWith('conv '));
+  assert.deepEqual(Object.fromEntries(convs.map(([k, f]) => [k, f.calls])), Object.fromEntries([...declared].map(([k, n]) => [k, 2 * n])), out);
+  assert.equal(r.families.batchnorm.calls, 2 * batchNorms, out);
+  const sum = Object.values(r.families).reduce((s, f) => s + f.ms, 0);
+  assert.ok(sum > 0 && sum <= r.step_ms, `families ${sum} ms, step ${r.step_ms} ms`);
 });
