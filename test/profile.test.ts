@@ -77,20 +77,3 @@ test('each convolution of the seed\'s googlenet is counted in its kernel size\'s
   assert.ok(p.families.get('conv 3x3')!.flops > 2 * 192 * 32 * 32 * 27);
   model.dispose();
 });
-
-test('bench/pytorch_profile.py groups PyTorch\'s convolutions by kernel size like ours: one forward and one backward per declared conv', (t) => {
-  const torch = requireTorchPython();
-  if ('skip' in torch) return t.skip(torch.skip);
-  manualSeed(1);
-  const model = createModel('googlenet', CLASSES);
-  const declared = declaredConvs(model);
-  const batchNorms = model.namedModules().filter(([, m]) => m instanceof BatchNorm2d).length;
-  model.dispose();
-  const out = execFileSync(TORCH_PYTHON, [path.join(repoRoot, 'bench', 'pytorch_profile.py'), '--batch-size', '1', '--steps', '1', '--warmup', '0', '--threads', '1', '--classes', String(CLASSES)], { encoding: 'utf8' });
-  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { step_ms: number; families: Record<string, { ms: number; calls: number }> };
-  const convs = Object.entries(r.families).filter(([k]) => k.startsWith('conv '));
-  assert.deepEqual(Object.fromEntries(convs.map(([k, f]) => [k, f.calls])), Object.fromEntries([...declared].map(([k, n]) => [k, 2 * n])), out);
-  assert.equal(r.families.batchnorm.calls, 2 * batchNorms, out);
-  const sum = Object.values(r.families).reduce((s, f) => s + f.ms, 0);
-  assert.ok(sum > 0 && sum <= r.step_ms, `families ${sum} ms, step ${r.step_ms} ms`);
-});
