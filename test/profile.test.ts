@@ -2,11 +2,9 @@
 // never add up to more than the step, and each convolution lands in its kernel size's family.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import { noGrad } from '../src/autograd/engine.js';
 import { createModel, VARIANTS } from '../src/models/googlenet.js';
-import { BatchNorm2d, Conv2d } from '../src/nn/layers.js';
+import { Conv2d } from '../src/nn/layers.js';
 import type { Module } from '../src/nn/module.js';
 import { Adadelta } from '../src/optim/optimizer.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
@@ -14,7 +12,6 @@ import { trainStep } from '../src/train/step.js';
 import { manualSeed } from '../src/util/generator.js';
 import { convFamily, profile } from '../src/util/profile.js';
 import { Rng } from '../src/util/rng.js';
-import { repoRoot, requireTorchPython, TORCH_PYTHON } from './helpers.js';
 
 const CLASSES = 10;
 
