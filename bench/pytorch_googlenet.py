@@ -81,6 +81,19 @@ def peak_rss_mb():
     return None
 
 
+def setup(mode, batch_size, threads, classes):
+    """The seeded model, a random batch (channels_last unless mode is nchw) and Adadelta, at `threads` threads."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = GoogleNet(classes)
+    x = torch.randn(batch_size, 3, 32, 32)
+    t = torch.randint(0, classes, (batch_size,))
+    if mode != 'nchw':
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    return model, x, t, torch.optim.Adadelta(model.parameters(), lr=1.0)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--mode', choices=['nchw', 'channels_last', 'bf16'], default='nchw')
@@ -89,15 +102,7 @@ def main():
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--classes', type=int, default=100)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
-    model = GoogleNet(a.classes)
-    x = torch.randn(a.batch_size, 3, 32, 32)
-    t = torch.randint(0, a.classes, (a.batch_size,))
-    if a.mode != 'nchw':
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    model, x, t, opt = setup(a.mode, a.batch_size, a.threads, a.classes)
     autocast = a.mode == 'bf16'
 
     def train_step():

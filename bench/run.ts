@@ -9,7 +9,11 @@
 //     in its own process).
 //  4. Threads on a shared machine: training images/s at 1 thread and every core, alone and beside a
 //     competing process, ours (passive and spinning OpenMP waits) and PyTorch's (bench/threads.ts).
-// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --skip-threads, --json,
+//  5. One training step by op family (3x3 conv, 1x1 conv, BatchNorm, pooling, concat, optimizer, loss,
+//     framework overhead): time, share and GFLOP/s against the measured FMA peak, ours and PyTorch's
+//     (bench/profile.ts), under the CPU's name, family/model numbers and the ISA oneDNN chose.
+// Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --skip-threads,
+// --skip-profile, --json,
 // --against DIR: also run the `googlenet bench` of another built checkout (e.g. a worktree of an
 // earlier commit), alternating with ours, and report ours ÷ theirs: a slowdown check in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -172,6 +176,11 @@ if (!flag('--skip-store')) {
 // ---- 4. threads on a shared machine ----------------------------------------------------------------
 if (!flag('--skip-threads')) {
   report.threads = part('threads', flag('--skip-torch') ? ['--skip-torch'] : []);
+}
+
+// ---- 5. one training step by op family ------------------------------------------------------------
+if (!flag('--skip-profile')) {
+  report.profile = part('profile', flag('--skip-torch') ? ['--skip-torch'] : []);
 }
 
 if (flag('--json')) console.log(JSON.stringify(report));

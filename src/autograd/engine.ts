@@ -4,6 +4,7 @@
 // several ops, frees each intermediate gradient as soon as it is consumed, and drops
 // the graph afterwards, as PyTorch does.
 import { backend, Tensor } from '../tensor/tensor.js';
+import { timed } from '../util/profile.js';
 
 export interface Node {
   readonly name: string;
@@ -85,7 +86,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
     if (!node) {
       // a leaf: PyTorch accumulates into .grad across backward() calls
       if (t.grad) {
-        const sum = new Tensor(b.add(t.grad.handle, g.handle), t.shape);
+        const sum = new Tensor(timed('grad accumulation', 'backward', 0, () => b.add(t.grad!.handle, g.handle)), t.shape);
         t.grad.dispose();
         g.dispose();
         t.grad = sum.keep();
@@ -107,7 +108,7 @@ export function backward(root: Tensor, grad?: Tensor): void {
       }
       const prev = grads.get(input);
       if (prev) {
-        grads.set(input, new Tensor(b.add(prev.handle, ig.handle), input.shape));
+        grads.set(input, new Tensor(timed('grad accumulation', 'backward', 0, () => b.add(prev.handle, ig.handle)), input.shape));
         prev.dispose();
         ig.dispose();
       } else grads.set(input, ig);

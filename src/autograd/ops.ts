@@ -7,6 +7,7 @@ import { backend, Tensor } from '../tensor/tensor.js';
 import { needsGrad, record } from './engine.js';
 import type { Rng } from '../util/rng.js';
 import { defaultGenerator } from '../util/generator.js';
+import { convFamily, convFlops, timed } from '../util/profile.js';
 
 function outSize(size: number, kernel: number, stride: number, padding: number): number {
   return Math.floor((size + 2 * padding - kernel) / stride) + 1;
@@ -27,12 +28,13 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1
   expectRank(x, 4, 'conv2d');
   const B = backend();
   const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
-  const y = new Tensor(B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, training: needsGrad([x, w, b]) }), shape);
+  const family = convFamily(w.shape), flops = convFlops(shape, w.shape);
+  const y = new Tensor(timed(family, 'forward', flops, () => B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, training: needsGrad([x, w, b]) })), shape);
   return record(y, 'conv2d', [x, w, b], (gy) => {
     const hasBias = b !== null;
-    const gx = x.requiresGrad ? new Tensor(B.convBackwardData(gy.handle, x.handle, w.handle, { stride, padding, bf16, hasBias }), x.shape) : null;
+    const gx = x.requiresGrad ? new Tensor(timed(family, 'backward', flops, () => B.convBackwardData(gy.handle, x.handle, w.handle, { stride, padding, bf16, hasBias })), x.shape) : null;
     if (!w.requiresGrad && !b?.requiresGrad) return [gx, null, null];
-    const [gw, gb] = B.convBackwardWeights(gy.handle, x.handle, { stride, padding, bf16, weightShape: w.shape, hasBias });
+    const [gw, gb] = timed(family, 'backward', flops, () => B.convBackwardWeights(gy.handle, x.handle, { stride, padding, bf16, weightShape: w.shape, hasBias }));
     return [gx, new Tensor(gw, w.shape), gb ? new Tensor(gb, [w.shape[0]]) : null];
   });
 }
@@ -51,6 +53,9 @@ export interface BatchNormState {
  * running averages with the unbiased variance; eval mode uses the running averages.
  * With fuseRelu, returns relu(batch_norm(x)) from one fused kernel (no intermediate tensor).
  */
+/** The profiler's BatchNorm families: on its own, and with the ReLU fused into its kernel. */
+export const BN = 'batchnorm', BN_RELU = 'batchnorm+relu (fused)';
+
 export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: BatchNormState, training: boolean, eps: number, fuseRelu = false): Tensor {
   if (x.shape.length < 2) throw new Error(`batch_norm: expected an input with a channel dim, got shape [${x.shape.join(', ')}]`);
   const B = backend();
@@ -59,22 +64,24 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
     const { runningMean, runningVar } = state;
     const grad = needsGrad([x, weight, bias]);
     // the fused inference kernel keeps no ReLU mask, so with a backward the ReLU runs on its own
-    const y = new Tensor(B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, { eps, fuseRelu: fuseRelu && !grad }), x.shape);
+    const y = new Tensor(timed(BN, 'forward', 0, () => B.batchNormForwardInference(x.handle, weight.handle, bias.handle, runningMean.handle, runningVar.handle, { eps, fuseRelu: fuseRelu && !grad })), x.shape);
     if (!grad) return y;
     // the running statistics may change before backward (they are buffers): snapshot them
     const mean = runningMean.clone();
     const variance = runningVar.clone();
-    const out = record(y, 'batch_norm_eval', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, true, null));
+    const out = record(y, 'batch_norm_eval', [x, weight, bias], (gy) => timed(BN, 'backward', 0, () => bnBackward(gy, x, weight, bias, mean, variance, eps, true, null)));
     return fuseRelu ? relu(out) : out;
   }
-  const [hy, hmean, hvar, hws] = B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, { eps, fuseRelu });
+  const family = fuseRelu ? BN_RELU : BN;
+  const [hy, hmean, hvar, hws] = timed(family, 'forward', 0, () => B.batchNormForwardTraining(x.handle, weight.handle, bias.handle, { eps, fuseRelu }));
   const y = new Tensor(hy, x.shape);
   const workspace = hws ? new Tensor(hws, [0]) : null;
   const mean = new Tensor(hmean, [x.shape[1]]);
   const variance = new Tensor(hvar, [x.shape[1]]);
-  if (state.runningMean && state.runningVar) {
+  const { runningMean, runningVar } = state;
+  if (runningMean && runningVar) {
     const count = x.numel / x.shape[1];
-    B.batchNormUpdateRunning(state.runningMean.handle, state.runningVar.handle, mean.handle, variance.handle, { momentum: state.momentum, count });
+    timed(family, 'forward', 0, () => B.batchNormUpdateRunning(runningMean.handle, runningVar.handle, mean.handle, variance.handle, { momentum: state.momentum, count }));
   }
   if (!needsGrad([x, weight, bias])) {
     mean.dispose();
@@ -82,7 +89,7 @@ export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: Batc
     workspace?.dispose();
     return y;
   }
-  return record(y, fuseRelu ? 'batch_norm_relu' : 'batch_norm', [x, weight, bias], (gy) => bnBackward(gy, x, weight, bias, mean, variance, eps, false, workspace));
+  return record(y, fuseRelu ? 'batch_norm_relu' : 'batch_norm', [x, weight, bias], (gy) => timed(family, 'backward', 0, () => bnBackward(gy, x, weight, bias, mean, variance, eps, false, workspace)));
 }
 
 function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, eps: number, globalStats: boolean, workspace: Tensor | null): Tensor[] {
@@ -97,10 +104,10 @@ function bnBackward(gy: Tensor, x: Tensor, weight: Tensor, bias: Tensor, mean: T
 
 export function relu(x: Tensor): Tensor {
   const B = backend();
-  const y = new Tensor(B.reluForward(x.handle), x.shape);
+  const y = new Tensor(timed('relu', 'forward', 0, () => B.reluForward(x.handle)), x.shape);
   // the backward reads only the output (gradient flows where y > 0), not x; x stays referenced
   // as the node's input until the graph is dropped (nothing frees it sooner)
-  return record(y, 'relu', [x], (gy) => [new Tensor(B.reluBackward(gy.handle, y.handle), x.shape)]);
+  return record(y, 'relu', [x], (gy) => [new Tensor(timed('relu', 'backward', 0, () => B.reluBackward(gy.handle, y.handle)), x.shape)]);
 }
 
 // ---- pooling --------------------------------------------------------------------------------
@@ -111,12 +118,12 @@ export function maxPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel, paddin
   const B = backend();
   const shape = [x.shape[0], x.shape[1], outSize(x.shape[2], kernel[0], stride[0], padding[0]), outSize(x.shape[3], kernel[1], stride[1], padding[1])];
   const training = needsGrad([x]);
-  const [hy, hws] = B.maxPoolForward(x.handle, { kernel, stride, padding, training });
+  const [hy, hws] = timed('max pool', 'forward', 0, () => B.maxPoolForward(x.handle, { kernel, stride, padding, training }));
   const y = new Tensor(hy, shape);
   if (!training) return y;
   const workspace = new Tensor(hws!, [0]);
   return record(y, 'max_pool2d', [x], (gy) => {
-    const gx = new Tensor(B.maxPoolBackward(gy.handle, x.handle, workspace.handle, { kernel, stride, padding }), x.shape);
+    const gx = new Tensor(timed('max pool', 'backward', 0, () => B.maxPoolBackward(gy.handle, x.handle, workspace.handle, { kernel, stride, padding })), x.shape);
     workspace.dispose();
     return [gx];
   });
@@ -126,9 +133,9 @@ export function maxPool2d(x: Tensor, kernel: Pair, stride: Pair = kernel, paddin
 export function globalAvgPool2d(x: Tensor): Tensor {
   expectRank(x, 4, 'adaptive_avg_pool2d');
   const B = backend();
-  const [hy] = B.avgPoolForward(x.handle, { training: needsGrad([x]) });
+  const [hy] = timed('avg pool', 'forward', 0, () => B.avgPoolForward(x.handle, { training: needsGrad([x]) }));
   const y = new Tensor(hy, [x.shape[0], x.shape[1], 1, 1]);
-  return record(y, 'adaptive_avg_pool2d', [x], (gy) => [new Tensor(B.avgPoolBackward(gy.handle, x.handle, null), x.shape)]);
+  return record(y, 'adaptive_avg_pool2d', [x], (gy) => [new Tensor(timed('avg pool', 'backward', 0, () => B.avgPoolBackward(gy.handle, x.handle, null)), x.shape)]);
 }
 
 // ---- shape ops -------------------------------------------------------------------------------
@@ -139,21 +146,21 @@ export function cat(xs: Tensor[]): Tensor {
   const B = backend();
   const shape = [...xs[0].shape];
   shape[1] = xs.reduce((s, t) => s + t.shape[1], 0);
-  const y = new Tensor(B.concat(xs.map((t) => t.handle)), shape);
-  return record(y, 'cat', xs, (gy) => B.concatBackward(gy.handle, xs.map((t) => t.handle)).map((h, i) => new Tensor(h, xs[i].shape)));
+  const y = new Tensor(timed('concat', 'forward', 0, () => B.concat(xs.map((t) => t.handle))), shape);
+  return record(y, 'cat', xs, (gy) => timed('concat', 'backward', 0, () => B.concatBackward(gy.handle, xs.map((t) => t.handle))).map((h, i) => new Tensor(h, xs[i].shape)));
 }
 
 /** x.view(N, -1). */
 export function flatten(x: Tensor): Tensor {
   const B = backend();
   const shape = [x.shape[0], x.numel / x.shape[0]];
-  const y = new Tensor(B.reshape(x.handle, { shape }), shape);
-  return record(y, 'flatten', [x], (gy) => [new Tensor(B.reshape(gy.handle, { shape: x.shape }), x.shape)]);
+  const y = new Tensor(timed('other ops', 'forward', 0, () => B.reshape(x.handle, { shape })), shape);
+  return record(y, 'flatten', [x], (gy) => [new Tensor(timed('other ops', 'backward', 0, () => B.reshape(gy.handle, { shape: x.shape })), x.shape)]);
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const B = backend();
-  const y = new Tensor(B.add(a.handle, b.handle), a.shape);
+  const y = new Tensor(timed('other ops', 'forward', 0, () => B.add(a.handle, b.handle)), a.shape);
   return record(y, 'add', [a, b], (gy) => [gy.clone(), gy.clone()]);
 }
 
@@ -163,11 +170,12 @@ export function add(a: Tensor, b: Tensor): Tensor {
 export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
   expectRank(x, 2, 'linear');
   const B = backend();
-  const y = new Tensor(B.linearForward(x.handle, w.handle, b.handle), [x.shape[0], w.shape[0]]);
+  const flops = 2 * x.shape[0] * x.shape[1] * w.shape[0];
+  const y = new Tensor(timed('linear', 'forward', flops, () => B.linearForward(x.handle, w.handle, b.handle)), [x.shape[0], w.shape[0]]);
   return record(y, 'linear', [x, w, b], (gy) => {
-    const gx = x.requiresGrad ? new Tensor(B.linearBackwardData(gy.handle, w.handle), x.shape) : null;
+    const gx = x.requiresGrad ? new Tensor(timed('linear', 'backward', flops, () => B.linearBackwardData(gy.handle, w.handle)), x.shape) : null;
     if (!w.requiresGrad && !b.requiresGrad) return [gx, null, null];
-    const [gw, gb] = B.linearBackwardWeights(gy.handle, x.handle);
+    const [gw, gb] = timed('linear', 'backward', flops, () => B.linearBackwardWeights(gy.handle, x.handle));
     return [gx, new Tensor(gw, w.shape), new Tensor(gb, b.shape)];
   });
 }
@@ -180,8 +188,8 @@ function maskedDropout(x: Tensor, p: number, maskShape: number[], rng: Rng, name
   const mask = new Float32Array(numel(maskShape));
   for (let i = 0; i < mask.length; i++) mask[i] = keep > 0 && rng.random() < keep ? 1 / keep : 0;
   const B = backend();
-  const y = new Tensor(B.mulMask(x.handle, mask, { maskShape }), x.shape);
-  return record(y, name, [x], (gy) => [new Tensor(B.mulMask(gy.handle, mask, { maskShape }), x.shape)]);
+  const y = new Tensor(timed('dropout', 'forward', 0, () => B.mulMask(x.handle, mask, { maskShape })), x.shape);
+  return record(y, name, [x], (gy) => [new Tensor(timed('dropout', 'backward', 0, () => B.mulMask(gy.handle, mask, { maskShape })), x.shape)]);
 }
 
 /** Zeroes each element with probability p and scales the rest by 1/(1-p) (training only). */
@@ -209,10 +217,10 @@ export function crossEntropy(logits: Tensor, labels: Int32Array | number[], redu
   const targets = toTargets(labels);
   expectRank(logits, 2, 'cross_entropy');
   const B = backend();
-  const [loss] = B.crossEntropy(logits.handle, targets, { reduction });
+  const [loss] = timed('loss', 'forward', 0, () => B.crossEntropy(logits.handle, targets, { reduction }));
   const y = Tensor.fromArray([loss], []);
   return record(y, 'cross_entropy', [logits], (gy) => {
-    const [, g] = B.crossEntropy(logits.handle, targets, { reduction, dloss: gy.item() });
+    const [, g] = timed('loss', 'backward', 0, () => B.crossEntropy(logits.handle, targets, { reduction, dloss: gy.item() }));
     return [new Tensor(g!, logits.shape)];
   });
 }

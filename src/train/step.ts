@@ -7,6 +7,7 @@ import type { Batch } from '../data/loader.js';
 import type { Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
+import { timed } from '../util/profile.js';
 
 /** Looks inside a step without changing it (the fixture step records logits, loss and gradients). */
 export interface StepObserver {
@@ -18,7 +19,7 @@ export interface StepObserver {
 
 /** The batch's images as a tensor (in the current tidy scope). */
 export function batchInput(b: Pick<Batch, 'input' | 'shape'>): Tensor {
-  return Tensor.fromArray(b.input, b.shape);
+  return timed('data copy', 'forward', 0, () => Tensor.fromArray(b.input, b.shape));
 }
 
 /**
@@ -26,7 +27,7 @@ export function batchInput(b: Pick<Batch, 'input' | 'shape'>): Tensor {
  * a backward pass or an update, so the parameters stay as they were and the caller decides.
  */
 export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, observe: StepObserver = {}): number {
-  optimizer.zeroGrad();
+  timed('zero_grad', 'forward', 0, () => optimizer.zeroGrad());
   const loss = tidy(() => {
     const logits = model.call(batchInput(batch));
     const l = crossEntropy(logits, batch.targets);
@@ -37,6 +38,6 @@ export function trainStep(model: Module, optimizer: Optimizer, batch: Batch, obs
   });
   if (!Number.isFinite(loss)) return loss;
   observe.beforeUpdate?.();
-  optimizer.step();
+  timed('optimizer', 'forward', 0, () => optimizer.step());
   return loss;
 }
