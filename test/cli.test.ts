@@ -91,3 +91,16 @@ test('train, experiment and worker --help: options grouped as recipe, data, run 
 test('excess arguments are refused (commander 13+)', () => {
   expectError(['summary', 'googlenet'], /too many arguments for 'summary'/);
 });
+
+test('status, report, dashboard, export and retry refuse a store that is not there, in one line, and create nothing', () => {
+  const missing = path.join(tmp, 'no-such-experiment');
+  const db = `sqlite:${path.join(missing, 'experiment.sqlite')}`;
+  const noStore = /no such store \(.*experiment\.sqlite does not exist\); check the path/;
+  expectError(['status', '--store', db], noStore);
+  expectError(['report', '--store', db, '--out', path.join(tmp, 'report-out')], noStore);
+  expectError(['dashboard', '--out', missing, '--port', '0'], noStore);
+  expectError(['export', 'googlenet', 'cifar10', '--store', db, '--out', path.join(tmp, 'x.safetensors')], noStore);
+  expectError(['retry', '--store', db, 'googlenet', 'cifar10'], noStore);
+  expectError(['status', '--store', missing], /no-such-experiment: no such run folder; check the path/);
+  for (const p of [missing, path.join(tmp, 'report-out'), path.join(tmp, 'x.safetensors')]) assert.ok(!fs.existsSync(p), `${p} was created`);
+});

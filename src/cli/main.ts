@@ -465,7 +465,7 @@ program
   .addOption(storeOption())
   .option('--json', 'make the last stdout line {runs: [{model, dataset, status, epochs_done, epochs_planned, worker, attempts: [...]}]}')
   .action(async (o: { store?: string; json?: boolean }) => {
-    const store = await openStore(storeUrl(o));
+    const store = await openStore(storeUrl(o), { existing: true });
     try {
       const runs = await storeStatus(store);
       display.out(o.json ? JSON.stringify({ runs: runs.map(statusJson) }) : formatStatus(store.url, runs));
@@ -480,7 +480,7 @@ program
   .addOption(storeOption())
   .requiredOption('--out <dir>', 'folder for results.md, results.json and plots/')
   .action(async (o: { store?: string; out: string }) => {
-    const store = await openStore(storeUrl(o));
+    const store = await openStore(storeUrl(o), { existing: true });
     try {
       const r = await writeReport(store, o.out);
       display.info(`wrote ${r.markdown}, ${r.json} and ${r.plots.length} plots from ${store.url}`);
@@ -515,7 +515,7 @@ program
   ))
   .action(async (o: { store?: string; out?: string; port: number; host: string; token?: string; allowHost: string[] }) => {
     if (o.store && o.out) throw new Error('give --store or --out, not both');
-    const store = await openStore(o.out ? `sqlite:${path.join(o.out, DB_FILE)}` : storeUrl(o));
+    const store = await openStore(o.out ? `sqlite:${path.join(o.out, DB_FILE)}` : storeUrl(o), { existing: true });
     const loopback = isLoopback(o.host);
     const token = o.token ?? (loopback ? undefined : newToken());
     let dash;
@@ -605,7 +605,7 @@ program
     const weightsOnly = (['model', 'classes', 'dataset', 'coarse', 'fixBnEps'] as const).filter((k) => o[k] !== undefined);
     if (weightsOnly.length) throw new Error(`${weightsOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: only with --weights (a weights file); a run in a store brings its own recipe`);
     if (!model || !dataset) throw new Error('export needs --model and --weights (a weights file), or MODEL DATASET (a run in a store)');
-    const store = await openStore(storeUrl(o));
+    const store = await openStore(storeUrl(o), { existing: true });
     try {
       const run = await store.run(model, dataset);
       if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
@@ -627,7 +627,7 @@ program
   .argument('<model>', modelHelp)
   .argument('<dataset>', listChoices(DATASET_NAMES))
   .action(async (model: string, dataset: string, o: { store?: string }) => {
-    const store = await openStore(storeUrl(o));
+    const store = await openStore(storeUrl(o), { existing: true });
     try {
       const run = await store.run(model, dataset);
       if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
