@@ -48,14 +48,14 @@ export interface BatchNormState {
   momentum: number;
 }
 
+/** The profiler's BatchNorm families: on its own, and with the ReLU fused into its kernel. */
+export const BN = 'batchnorm', BN_RELU = 'batchnorm+relu (fused)';
+
 /**
  * Training mode normalises with the batch statistics (biased variance) and updates the
  * running averages with the unbiased variance; eval mode uses the running averages.
  * With fuseRelu, returns relu(batch_norm(x)) from one fused kernel (no intermediate tensor).
  */
-/** The profiler's BatchNorm families: on its own, and with the ReLU fused into its kernel. */
-export const BN = 'batchnorm', BN_RELU = 'batchnorm+relu (fused)';
-
 export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, state: BatchNormState, training: boolean, eps: number, fuseRelu = false): Tensor {
   if (x.shape.length < 2) throw new Error(`batch_norm: expected an input with a channel dim, got shape [${x.shape.join(', ')}]`);
   const B = backend();

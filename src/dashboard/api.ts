@@ -3,7 +3,7 @@
 // camelCase, as in results.json. The README's "Dashboard" section documents them.
 import { charts, type Chart } from '../experiment/charts.js';
 import {
-  datasetTitle, formatDuration, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
+  datasetTitle, finalValues, formatDuration, mixedPlans, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
 } from '../experiment/report.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
@@ -33,14 +33,14 @@ export interface RunSummary {
 
 export function runSummary(r: Run): RunSummary {
   const current = r.attempts.find((a) => a.id === r.attemptId) ?? r.attempts.at(-1);
-  const last = r.epochs.at(-1);
+  const final = finalValues(r);
   return {
     id: r.id, model: r.model, dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
     eta: r.status === 'running' && r.progress?.etaSeconds != null ? formatDuration(r.progress.etaSeconds) : null,
-    epochsDone: last?.epoch ?? 0, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
+    epochsDone: final.epochs, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
     lastError: r.error ?? [...r.attempts].reverse().find((a) => a.error !== null)?.error ?? null,
-    top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
-    params: r.params, macs: r.macs, seconds: r.seconds ?? (last ? r.epochs.reduce((s, e) => s + e.seconds, 0) : null),
+    top1Error: final.top1Error, top5Error: final.top5Error,
+    params: r.params, macs: r.macs, seconds: final.seconds,
     startedAt: r.startedAt, finishedAt: r.finishedAt, reconstruction: reconstructionNote(r.model, r.dataset, r.params),
   };
 }
@@ -70,7 +70,7 @@ export interface ResultTable {
 
 export function resultTables(r: ResultsJson): { citation: string; tables: ResultTable[] } {
   const tables = Object.entries(r.datasets).map(([dataset, rows]): ResultTable => {
-    const mixed = new Set(rows.map((x) => x.epochsPlanned)).size > 1;
+    const mixed = mixedPlans(rows);
     return {
       dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD,
       rows: rows.map((x) => ({

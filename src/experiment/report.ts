@@ -64,20 +64,29 @@ export interface ResultsJson {
   runs: (RunRow & { epochs: EpochRecord[]; attempts: AttemptRow[] })[];
 }
 
+/**
+ * A run's final values: those of its last recorded epoch, and its training time (the run's own
+ * once it ended, else the sum of its epochs so far; null before any epoch).
+ */
+export function finalValues(r: { seconds: number | null; epochs: EpochRecord[] }): Pick<ResultRow, 'top1Error' | 'top5Error' | 'seconds' | 'epochs'> {
+  const last = r.epochs.at(-1);
+  return {
+    top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
+    seconds: r.seconds ?? (last ? r.epochs.reduce((s, e) => s + e.seconds, 0) : null),
+    epochs: last?.epoch ?? 0,
+  };
+}
+
 /** Every run with its epochs; per dataset, each run's final values (those of its last recorded epoch). */
 export async function buildResults(store: RunStore): Promise<ResultsJson> {
   const sorted = (await store.runs()).sort((a, b) => compareDatasets(a.dataset, b.dataset) || compareModels(a.model, b.model));
   const runs = await Promise.all(sorted.map(async (r) => ({ ...r, epochs: await store.epochs(r.id), attempts: await store.attempts(r.id) })));
   const datasets: ResultsJson['datasets'] = {};
   for (const r of runs) {
-    const last = r.epochs.at(-1);
-    const sum = r.epochs.reduce((s, e) => s + e.seconds, 0);
     const seed = SEED_TABLES[r.dataset as DatasetName]?.[r.model];
     (datasets[r.dataset] ??= []).push({
       model: r.model, params: r.params, macs: r.macs,
-      top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
-      seconds: r.seconds ?? (last ? sum : null),
-      epochs: last?.epoch ?? 0,
+      ...finalValues(r),
       status: r.status === 'failed' ? `failed: ${r.error ?? 'unknown error'}` : r.status,
       epochsPlanned: r.epochsPlanned,
       ...(seed ? { seed } : {}),
@@ -93,10 +102,13 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
+/** Whether a dataset table's runs plan different numbers of epochs (then each time cell says its epochs). */
+export const mixedPlans = (rows: ResultRow[]) => new Set(rows.map((x) => x.epochsPlanned)).size > 1;
+
 /** A dataset table's time column heading: `Time (2 epochs)` when every run plans the same epochs. */
 export function timeHeading(rows: ResultRow[]): string {
-  const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
-  return planned.length === 1 && planned[0] !== undefined ? `Time (${planned[0]} epochs)` : 'Time';
+  const planned = rows[0]?.epochsPlanned;
+  return planned !== undefined && !mixedPlans(rows) ? `Time (${planned} epochs)` : 'Time';
 }
 
 /** A row's time cell: `1m2s`, with its epochs when they are not the heading's. */
@@ -124,7 +136,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
   out.push(`Final values are those of each run's last recorded epoch (exact values in \`results.json\`). ` +
     `Seed columns quote ${SEED_CITATION}.`, '');
   for (const [dataset, rows] of Object.entries(r.datasets)) {
-    const planned = [...new Set(rows.map((x) => x.epochsPlanned))];
+    const mixed = mixedPlans(rows);
     const timeHead = timeHeading(rows);
     out.push(`## ${datasetTitle(dataset)}`, '');
     const c = caption(dataset, datasetTitle(dataset), r.runs.filter((x) => x.dataset === dataset).sort((a, b) => compareModels(a.model, b.model)));
@@ -141,7 +153,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
       const note = reconstructionNote(x.model, dataset, x.params);
       const mark = note ? '†' : '';
       if (note) notes.push(`† ${note}`);
-      const time = timeCell(x, planned.length > 1);
+      const time = timeCell(x, mixed);
       const s = x.seed;
       out.push(`| ${name} | ${err(x.top1Error)} | ${err(x.top5Error)} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
         (s ? `${err(s.top1)} | ${err(s.top5)} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |'));

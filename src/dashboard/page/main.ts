@@ -126,13 +126,13 @@ function runPage(id: number): View {
   main.replaceChildren(head, el('h3', {}, 'Recipe'), recipe, el('h3', {}, 'Epochs'), epochs, el('h3', {}, 'Attempts'), attempts, el('h3', {}, 'Curves'), curves);
   return {
     async render() {
-      const found = await getJson<RunDetail>(`/api/runs/${id}`).then(() => true, (e) => { if (e instanceof HttpError && e.status === 404) return false; throw e; });
-      if (!found) {
+      const d = await getJson<RunDetail>(`/api/runs/${id}`).catch((e) => { if (e instanceof HttpError && e.status === 404) return null; throw e; });
+      if (!d) {
         for (const part of [recipe, epochs, attempts]) part.replaceChildren();
         chartSet.clear();
         return void head.replaceChildren(el('h2', {}, `No run ${id} in the store`), el('p', {}, el('a', { href: '#/' }, 'All runs')));
       }
-      const [d, e, c] = await Promise.all([getJson<RunDetail>(`/api/runs/${id}`), getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`), getTables()]);
+      const [e, c] = await Promise.all([getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`), getTables()]);
       const s = d.summary;
       head.replaceChildren(el('div', {},
         el('h2', {}, `${s.model} on ${s.dataset} `, statusBadge(s.status)),
