@@ -104,3 +104,33 @@ test('status, report, dashboard, export and retry refuse a store that is not the
   expectError(['status', '--store', missing], /no-such-experiment: no such run folder; check the path/);
   for (const p of [missing, path.join(tmp, 'report-out'), path.join(tmp, 'x.safetensors')]) assert.ok(!fs.existsSync(p), `${p} was created`);
 });
+
+test('experiment needs --out only where it writes a report: not with --enqueue-only (nor --dry-run)', () => {
+  const small = ['--dataset', 'cifar10', '--models', 'googlenet-short4', '--limit-train', '8', '--limit-test', '8', '--epochs', '1'];
+  expectError(['experiment', ...small], /^googlenet: experiment writes its report to --out DIR: pass --out \(only --enqueue-only and --dry-run, which write no report, go without\)$/);
+  // --enqueue-only without a store to record into: the store is what is missing, named with its fixes
+  const env = { ...process.env };
+  delete env.GOOGLENET_STORE;
+  const none = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), 'experiment', ...small, '--enqueue-only'], { encoding: 'utf8', env });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /^googlenet: no run store: pass --store URL .* or set GOOGLENET_STORE\n$/);
+  const db = path.join(tmp, 'enqueue-only.sqlite');
+  const r = cli('experiment', ...small, '--enqueue-only', '--store', `sqlite:${db}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /recorded 1 runs in sqlite:/);
+  const listed = cli('status', '--store', `sqlite:${db}`, '--json');
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.deepEqual(JSON.parse(listed.stdout.trim().split('\n').at(-1)!).runs.map((x: { model: string; status: string }) => `${x.model} ${x.status}`), ['googlenet-short4 queued']);
+  assert.match(cli('experiment', '--help').stdout, /required, except with --enqueue-only or\s+--dry-run, which write no report/);
+});
+
+test('one file per command: each file in src/cli/commands is a command the program lists, and no file under src/cli is over 200 lines', () => {
+  const dir = path.join(repoRoot, 'src', 'cli');
+  const files = fs.readdirSync(path.join(dir, 'commands')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort();
+  const listed = cli('--help').stdout.split('\n').map((l) => l.match(/^  ([a-z]+)\b/)?.[1]).filter((c): c is string => !!c && c !== 'help');
+  assert.deepEqual(listed.slice().sort(), files);
+  for (const f of [...fs.readdirSync(dir).filter((f) => f.endsWith('.ts')), ...files.map((f) => `commands/${f}.ts`)]) {
+    const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n').length;
+    assert.ok(lines <= 200, `src/cli/${f} has ${lines} lines`);
+  }
+});

@@ -24,8 +24,11 @@ import { display } from '../util/display.js';
 export const DB_FILE = 'experiment.sqlite';
 
 export interface ExperimentOptions {
-  /** Where results.md, results.json, plots/ (and with --save-model each run's model.safetensors) go. */
-  out: string;
+  /**
+   * Where results.md, results.json, plots/ (and with --save-model each run's model.safetensors) go;
+   * null only with enqueueOnly or a dry run, which write no report.
+   */
+  out: string | null;
   store: RunStore;
   worker: WorkerIdentity;
   datasets: DatasetName[];
@@ -50,7 +53,13 @@ export interface ExperimentResult {
 }
 
 const configFor = (o: ExperimentOptions, model: string, dataset: DatasetName): TrainConfig =>
-  ({ recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out, `${model}-${dataset}`) } });
+  ({ recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out ?? '.', `${model}-${dataset}`) } });
+
+/** The folder the report goes to: every path that writes one has it. */
+function reportDir(o: ExperimentOptions): string {
+  if (o.out === null) throw new Error('an experiment that writes a report needs its folder (--out)');
+  return o.out;
+}
 
 /** Seconds between looks at runs other processes hold. */
 const POLL_SECONDS = 2;
@@ -92,7 +101,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       claimedAny = true;
       info(`${tag} (attempt id ${claim.attemptId}, on ${o.worker.name})`);
       const end = await runAttempt(claim, g.config, { data: await data.get(g.config.recipe), stop: o.stop }, { log: o.log, info });
-      if (end.outcome === 'interrupted') return { runs: [...results.values()], report: await writeReport(o.store, o.out), interrupted: end };
+      if (end.outcome === 'interrupted') return { runs: [...results.values()], report: await writeReport(o.store, reportDir(o)), interrupted: end };
       if (end.outcome === 'complete') {
         if (end.result.weights) saveModel(g.config, end.result, info);
         results.set(name, { model: g.model, dataset: g.dataset, status: 'complete', result: end.result });
@@ -100,7 +109,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
         info(`${tag} failed: ${end.error}`);
         results.set(name, { model: g.model, dataset: g.dataset, status: 'failed', error: end.error });
       } else if (end.outcome === 'crashed') info(`${tag} crashed: ${end.error}; it is queued again`);
-      await writeReport(o.store, o.out);
+      await writeReport(o.store, reportDir(o));
     }
     if (results.size === grid.length) break;
     if (!claimedAny) {
@@ -111,7 +120,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
       await new Promise((r) => setTimeout(r, POLL_SECONDS * 1000));
     }
   }
-  return { runs: [...results.values()], report: await writeReport(o.store, o.out) };
+  return { runs: [...results.values()], report: await writeReport(o.store, reportDir(o)) };
 }
 
 /** The grid through the queue: each run not complete is enqueued (once, however often this runs); then, unless enqueue-only, this process works as a worker until every run is complete or failed. */
@@ -125,7 +134,7 @@ async function viaQueue(o: ExperimentOptions, queue: RunQueue, rows: RunRow[], i
   });
   if (o.enqueueOnly) return { runs: rows.map(asResult), report: null };
   const { interrupted } = await runWorker({ store: o.store, queue, worker: o.worker, run: o.base.run, untilEmpty: true, stop: o.stop, mirror: o.mirror, info, log: o.log });
-  const report = await writeReport(o.store, o.out);
+  const report = await writeReport(o.store, reportDir(o));
   const mine = (await o.store.runs()).filter((r) => rows.some((x) => x.id === r.id));
   return { runs: mine.map(asResult), report, ...(interrupted ? { interrupted } : {}) };
 }

@@ -1,0 +1,76 @@
+// `googlenet experiment`: the seed's experiment, a grid of networks × datasets recorded in a run
+// store and trained here (or, with PostgreSQL, by workers), then its report.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { DB_FILE, runExperiment, type ExperimentResult } from '../../experiment/experiment.js';
+import { modelNames } from '../../models/googlenet.js';
+import { FolderStore } from '../../store/folder.js';
+import { openStore } from '../../store/open.js';
+import { workerName } from '../../store/store.js';
+import type { DatasetName } from '../../data/cifar.js';
+import { DATASET_NAMES } from '../../train/config.js';
+import { display } from '../../util/display.js';
+import { choice, DEFAULTS, examples, globalThreads, heartbeatOption, listChoices, storeOption, storeUrl } from '../args.js';
+import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
+import { addTrainOptions, configFrom, GROUP, type TrainFlags } from '../train-options.js';
+
+const EXPERIMENT_DATASETS = [...DATASET_NAMES, 'both'] as const;
+
+type ExperimentFlags = Omit<TrainFlags, 'dataset'> & {
+  dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out?: string; store?: string; heartbeat: number; enqueueOnly?: boolean;
+};
+
+export const experiment = addTrainOptions(
+  new Command('experiment')
+    .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite"),
+  [
+    new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(DEFAULTS.recipe.dataset),
+    new Option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`).default('all'),
+  ],
+).optionsGroup(GROUP.run)
+  .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
+  .addOption(heartbeatOption())
+  .option('--enqueue-only', 'record the grid in the store (idempotent) and exit; workers train it')
+  .optionsGroup(GROUP.output)
+  .option('--out <dir>', 'experiment folder: results.md, results.json, plots/ (and with the default store experiment.sqlite and the checkpoints); required, except with --enqueue-only or --dry-run, which write no report')
+  .addHelpText('after', examples(
+    '# a small experiment on the data at hand (2 networks, 2 epochs); interrupt it, and the same command resumes',
+    'googlenet experiment --dataset cifar10 --models googlenet-short4,googlenet-short3 --data-dir ../shared/data --limit-train 2000 --limit-test 1000 --epochs 2 --out runs/small',
+    "# the seed's whole experiment: seven networks, both datasets, 14 epochs",
+    'googlenet experiment --dataset both --models all --out runs/seed',
+    '# over many machines: enqueue the grid in PostgreSQL, then run `googlenet worker` on each',
+    'googlenet experiment --dataset both --models all --enqueue-only --store postgres://gn@dbhost:5432/runs',
+  )).action(async (o: ExperimentFlags, cmd: Command) => {
+    const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
+    const unknown = models.find((m) => !modelNames().includes(m));
+    if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
+    const datasets: DatasetName[] = o.dataset === 'both' ? DATASET_NAMES : [o.dataset];
+    const base = configFrom({ ...o, dataset: datasets[0] }, { model: models[0] }, globalThreads(cmd));
+    // the report (results.md, results.json, plots/) goes to --out: needed unless none is written
+    if (o.out === undefined && !o.enqueueOnly && !base.run.dryRun)
+      throw new Error('experiment writes its report to --out DIR: pass --out (only --enqueue-only and --dry-run, which write no report, go without)');
+    const store = base.run.dryRun ? null : await openStore(storeUrl(o, o.out === undefined ? undefined : `sqlite:${path.join(o.out, DB_FILE)}`));
+    if (store instanceof FolderStore && datasets.length * models.length > 1) {
+      await store.close();
+      throw new Error(`--store ${store.url} is a run folder, which holds one run; an experiment of ${datasets.length * models.length} runs needs sqlite:PATH or postgres://…`);
+    }
+    const queue = store ? await queueOf(store) : undefined;
+    const stop = stopOnSignals();
+    let result: ExperimentResult;
+    try {
+      result = await runExperiment({
+        out: o.out ?? null, store: store!, queue, worker: { name: workerName(), heartbeat: o.heartbeat }, datasets, models, base, mirror: o.mirror, stop, enqueueOnly: o.enqueueOnly,
+      });
+    } finally {
+      stop.remove();
+      await queue?.close();
+      await store?.close();
+    }
+    const { runs, report, interrupted } = result;
+    if (report) display.info(`wrote ${report.markdown}, ${report.json} and ${report.plots.length} plots`);
+    if (interrupted) return reportInterrupted(interrupted, resumeCommand());
+    const failed = runs.filter((r) => r.status === 'failed');
+    if (o.json && report) display.out(JSON.stringify(JSON.parse(fs.readFileSync(report.json, 'utf8'))));
+    if (failed.length) throw new Error(`${failed.length} of ${runs.length} runs failed: ${failed.map((r) => `${r.model} on ${r.dataset} (${r.error})`).join('; ')}`);
+  });
