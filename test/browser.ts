@@ -20,12 +20,12 @@ export const launchChromium = (): Promise<Browser> => chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
-/** The page's viewport for tests and the README's picture. */
+/** The page's viewport for tests and docs/dashboard.md's picture. */
 export const VIEWPORT = { width: 1400, height: 1000 };
 
 /**
  * A PNG of the page's top (the tables and the first charts), at CSS pixels (not the device's) so
- * the README's copy stays small: what the test saves and what `node dist/test/dashboard-screenshot.js`
+ * docs/dashboard.md's copy stays small: what the test saves and what `node dist/test/dashboard-screenshot.js`
  * writes to docs/.
  */
 export async function screenshot(page: Page, file: string): Promise<Buffer> {

@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { charts, networkStyle, type Chart } from '../src/experiment/charts.js';
 import { boxesOverlap, placeLabels, textWidth, type Box } from '../src/experiment/labels.js';
 import { renderPlots } from '../src/experiment/plots.js';
 import { MODEL_ORDER, parseDuration, renderMarkdown, SEED_TABLES, type ResultsJson } from '../src/experiment/report.js';
 import type { DatasetName } from '../src/data/cifar.js';
 import { resultsFixture } from './chart-fixture.js';
-import { repoRoot } from './helpers.js';
+import { docSection, readDoc } from './helpers.js';
 
 const WIDTH = 640, HEIGHT = 400, FONT = 11, RADIUS = 6;
 const full = resultsFixture({ models: MODEL_ORDER, datasets: ['cifar10', 'cifar100'], epochs: 14 });
@@ -195,9 +193,10 @@ test("charts draw the same under vega's expression interpreter (the dashboard's 
   }
 });
 
-test("README's table of the plots names every chart id, and no other", () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const table = readme.slice(readme.indexOf('**The report.**')).split('\n\n')[1]!;
+test("docs/stores.md's table of the plots (under \"## The report\") names every chart id, and no other", () => {
+  const section = docSection(readDoc('docs/stores.md'), '## The report', 'docs/stores.md');
+  const table = section.split('\n\n').find((block) => block.trimStart().startsWith('|'));
+  assert.ok(table, 'docs/stores.md\'s "## The report" has no table');
   const named = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-z0-9-]+)`/g)].map((x) => x[1]!));
   const ids = charts(small).map((c) => c.id.replace(/^cifar10-/, ''));
   assert.deepEqual(named.sort(), ids.sort());

@@ -1,4 +1,4 @@
-// What the dashboard's browser test and the README's screenshot share: a real short experiment
+// What the dashboard's browser test and the screenshot in docs/dashboard.md share: a real short experiment
 // (two networks, two epochs on a few CIFAR-10 images) and the dashboard started on it.
 import fs from 'node:fs';
 import os from 'node:os';

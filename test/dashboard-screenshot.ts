@@ -1,4 +1,4 @@
-// Makes docs/dashboard.png, the README's picture: the short experiment of the browser test, its
+// Makes docs/dashboard.png, docs/dashboard.md's picture: the short experiment of the browser test, its
 // dashboard, and the same screenshot() the test saves. Run: npx tsc -p tsconfig.json && node dist/test/dashboard-screenshot.js
 import path from 'node:path';
 import { launchChromium, screenshot, VIEWPORT } from './browser.js';

@@ -14,7 +14,7 @@ import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
 import { defaultRecipe } from '../src/train/config.js';
 import { thisMachine } from '../src/util/machine.js';
 import { start, until } from './processes.js';
-import { repoRoot } from './helpers.js';
+import { readDoc } from './helpers.js';
 
 const MARKUP = '<img src=x onerror=alert(1)>';
 
@@ -160,10 +160,10 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables and c
     assert.match((await get(p, '/api/tables/cifar10?format=csv')).body, /^network,status,top1Error/);
     assert.match((await get(p, `/api/recipes?runs=${runs.map((r: { id: number }) => r.id).join(',')}&format=csv`)).body, /^key,googlenet-short3 on cifar10,googlenet-short4 on cifar10\r\nmodel,googlenet-short3,googlenet-short4\r\n/);
 
-    // every endpoint the README documents answers, as JSON (or an event stream), and as CSV where it says so
-    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-    const documented = [...readme.matchAll(/^\| `(\/api\/[^`]*)` \| (.*) \|$/gm)].map((m) => ({ target: m[1]!, csv: /; CSV/.test(m[2]!) }));
-    assert.ok(documented.length >= 10, `${documented.length} endpoints in the README`);
+    // every endpoint docs/dashboard.md documents answers, as JSON (or an event stream), and as CSV where it says so
+    const doc = readDoc('docs/dashboard.md');
+    const documented = [...doc.matchAll(/^\| `(\/api\/[^`]*)` \| (.*) \|$/gm)].map((m) => ({ target: m[1]!, csv: /; CSV/.test(m[2]!) }));
+    assert.ok(documented.length >= 10, `${documented.length} endpoints in docs/dashboard.md`);
     for (const { target, csv: hasCsv } of documented) {
       if (target === '/api/events') continue; // a stream: the events test reads it
       const r = await get(p, target);

@@ -52,3 +52,29 @@ export function requireTorchPython(): { ok: true } | { skip: string } {
   else torchPython = { skip: `${TORCH_PYTHON} cannot import torch (apt-get install python3-torch); skipping the PyTorch checks` };
   return torchPython;
 }
+
+/** A Markdown file of the repository by its path from the root (`README.md`, `docs/weights.md`): the text the tests check. */
+export function readDoc(file: string): string {
+  return fs.readFileSync(path.join(repoRoot, file), 'utf8');
+}
+
+/**
+ * The section of `doc` under the heading line `heading` (such as `## ONNX`), up to the next heading of the same
+ * or a higher level (or the end); fails when the heading is not there exactly once. Fenced code is not read as headings.
+ */
+export function docSection(doc: string, heading: string, file = 'the document'): string {
+  const level = /^#+/.exec(heading)?.[0].length;
+  if (!level) throw new Error(`'${heading}' is not a Markdown heading`);
+  const lines = doc.split('\n');
+  let fenced = false;
+  const headings: { at: number; level: number; text: string }[] = [];
+  lines.forEach((line, at) => {
+    if (/^\s*```/.test(line)) fenced = !fenced;
+    const m = !fenced && /^(#+) /.exec(line);
+    if (m) headings.push({ at, level: m[1]!.length, text: line.trimEnd() });
+  });
+  const found = headings.filter((h) => h.text === heading);
+  if (found.length !== 1) throw new Error(`${file} has ${found.length} '${heading}' headings, not one`);
+  const end = headings.find((h) => h.at > found[0]!.at && h.level <= level)?.at ?? lines.length;
+  return lines.slice(found[0]!.at + 1, end).join('\n');
+}

@@ -1,5 +1,5 @@
 // The GoogLeNet family (../shared/variants/README.md): exact parameter counts and MACs,
-// counted from the built modules; state-dict names kept; every network trains a step; README's eighth variant.
+// counted from the built modules; state-dict names kept; every network trains a step; docs/networks.md's eighth variant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import { crossEntropy } from '../src/autograd/ops.js';
 import { createModel, modelNames, reconstructionNoteFor, seedParams, VARIANTS } from '../src/models/googlenet.js';
 import { formatSummary, summarize } from '../src/models/summary.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
-import { repoRoot } from './helpers.js';
+import { readDoc, repoRoot } from './helpers.js';
 import { COUNTS as expected } from './counts.js';
 
 
@@ -103,12 +103,11 @@ for (const name of Object.keys(expected)) {
   });
 }
 
-test("README's example declares an eighth variant that builds, counts and runs", () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const match = readme.match(/<!-- variant-example -->\s*```ts\n([\s\S]*?)```/);
-  assert.ok(match, 'README has no <!-- variant-example --> code block');
+test("docs/networks.md's example declares an eighth variant that builds, counts and runs", () => {
+  const match = readDoc('docs/networks.md').match(/<!-- variant-example -->\s*```ts\n([\s\S]*?)```/);
+  assert.ok(match, 'docs/networks.md has no <!-- variant-example --> code block');
   // run it as a user would: an ES module importing the package by name
-  const file = path.join(repoRoot, 'dist', 'readme-variant-example.mjs');
+  const file = path.join(repoRoot, 'dist', 'docs-variant-example.mjs');
   fs.writeFileSync(file, match[1]);
   const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
   fs.rmSync(file);

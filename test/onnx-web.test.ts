@@ -1,4 +1,4 @@
-// The README's onnxruntime-web page in a real browser: its ```html block under "## ONNX", served
+// The documented onnxruntime-web page in a real browser: the ```html block under "## ONNX" in docs/weights.md, served
 // unchanged beside a `googlenet export`ed model, onnxruntime-web's dist/ as ort/ and real CIFAR-10
 // test images as the PNGs it names, runs in headless Chromium (WebAssembly, one thread: the page is
 // not cross-origin isolated) and logs our logits, with no console error or warning.
@@ -14,7 +14,7 @@ import { NORMALIZATIONS } from '../src/data/transforms.js';
 import { writeWeightsFile } from '../src/io/weights.js';
 import { manualSeed } from '../src/util/generator.js';
 import { launchChromium, requireChromium } from './browser.js';
-import { repoRoot, sharedOpts, sharedPath } from './helpers.js';
+import { docSection, readDoc, repoRoot, sharedOpts, sharedPath } from './helpers.js';
 import { maxRelErr, ourLogits, randomNet, TOL } from './onnx-fixture.js';
 import { pngFromChw } from './png.js';
 import { cli } from './processes.js';
@@ -23,15 +23,13 @@ import { toFloatBatch } from './random.js';
 const chromium = requireChromium();
 const opts = { ...sharedOpts, ...(chromium.skip ? { skip: chromium.skip } : {}), timeout: 120_000 };
 const ORT_DIST = path.join(repoRoot, 'node_modules', 'onnxruntime-web', 'dist');
+const ONNX_DOC = 'docs/weights.md';
 
-/** The README's ```html block in its "## ONNX" section. */
-function readmePage(): string {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const at = readme.indexOf('\n## ONNX\n');
-  assert.ok(at >= 0, 'README has no "## ONNX" section');
-  const section = readme.slice(at + 1, readme.indexOf('\n## ', at + 1));
+/** The ```html block in docs/weights.md's "## ONNX" section. */
+function documentedPage(): string {
+  const section = docSection(readDoc(ONNX_DOC), '## ONNX', ONNX_DOC);
   const blocks = [...section.matchAll(/```html\n([\s\S]*?)```/g)];
-  assert.equal(blocks.length, 1, 'README\'s "## ONNX" section should hold one ```html block');
+  assert.equal(blocks.length, 1, `${ONNX_DOC}'s "## ONNX" section should hold one \`\`\`html block`);
   return blocks[0][1];
 }
 
@@ -58,7 +56,7 @@ async function serve(root: string): Promise<{ url: string; served: { path: strin
   return { url: `http://127.0.0.1:${port}/`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-test("README's onnxruntime-web page in Chromium: an exported googlenet-short4 gives our logits on real CIFAR-10 test images, no console errors", opts, async () => {
+test("docs/weights.md's onnxruntime-web page in Chromium: an exported googlenet-short4 gives our logits on real CIFAR-10 test images, no console errors", opts, async () => {
   assert.ok(fs.existsSync(path.join(ORT_DIST, 'ort.min.js')), `${ORT_DIST}/ort.min.js is missing: npm install --ignore-scripts installs the devDependency onnxruntime-web`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-onnx-web-'));
   const net = randomNet('googlenet-short4', 10, manualSeed(21));
@@ -71,12 +69,12 @@ test("README's onnxruntime-web page in Chromium: an exported googlenet-short4 gi
     assert.equal(r.code, 0, r.stderr);
     fs.rmSync(weights);
     fs.symlinkSync(ORT_DIST, path.join(dir, 'ort'));
-    const html = readmePage();
+    const html = documentedPage();
     fs.writeFileSync(path.join(dir, 'index.html'), html);
 
     // each PNG the page names is the first CIFAR-10 test image of the class so named
     const names = [...html.matchAll(/<img src="([a-z]+)\.png">/g)].map((m) => m[1]);
-    assert.ok(names.length >= 2, `the README's page names ${names.length} images; a batch needs 2 or more`);
+    assert.ok(names.length >= 2, `the documented page names ${names.length} images; a batch needs 2 or more`);
     const data = readCifar(sharedPath('data'), 'cifar10', 'test', { limit: 200 });
     const indices = names.map((name) => {
       const i = data.labels.findIndex((l) => data.classNames[l] === name);

@@ -10,9 +10,9 @@ import { DATASETS, type DatasetName } from '../src/data/cifar.js';
 import { MODEL_ORDER } from '../src/experiment/report.js';
 import { createModel, describeStages, VARIANTS } from '../src/models/googlenet.js';
 import { summarize } from '../src/models/summary.js';
-import { repoRoot } from './helpers.js';
+import { readDoc, repoRoot } from './helpers.js';
 
-const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+const readme = readDoc('README.md');
 const int = (n: number) => n.toLocaleString('en-US');
 
 /** The body rows of the first Markdown table after `heading`, as trimmed cells. */
@@ -64,7 +64,6 @@ test("README's tables of the networks: stages from VARIANTS, the seed's results,
 });
 
 test("README's library example trains a step, evaluates and saves, as a user would run it", () => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
   const match = readme.match(/<!-- library-example -->\s*```ts\n([\s\S]*?)```/);
   assert.ok(match, 'README has no <!-- library-example --> code block');
   const file = path.join(repoRoot, 'dist', 'readme-library-example.mjs');

@@ -1,6 +1,6 @@
 // The dashboard's JSON (and CSV) documents, all drawn from one ResultsJson (what results.json
 // holds), so the page, results.md and results.json show the same numbers. Field names are
-// camelCase, as in results.json. The README's "Dashboard" section documents them.
+// camelCase, as in results.json. docs/dashboard.md documents them.
 import { charts, type Chart } from '../experiment/charts.js';
 import {
   datasetTitle, finalValues, formatDuration, mixedPlans, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,

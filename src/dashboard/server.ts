@@ -90,7 +90,7 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (m[2] === '/attempts') return asCsv ? csv(`run-${run.id}-attempts`, attemptsCsv(run.attempts)) : json(200, run.attempts);
     return cached(`run:${run.id}`, () => runDetail(run));
   }
-  return json(404, { error: `no such endpoint ${path}; see the README's Dashboard section` });
+  return json(404, { error: `no such endpoint ${path}; see docs/dashboard.md` });
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
