@@ -12,7 +12,7 @@ import { setPrecision } from '../nn/layers.js';
 import { ClaimLostError, RunFailure, runName, type RunClaim } from '../store/store.js';
 import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
-import { machineDifference, thisMachine } from '../util/machine.js';
+import { isaCap, machineDifference, thisMachine } from '../util/machine.js';
 import { checkpointBytes, CHECKPOINT_VERSION, type EpochPosition } from './checkpoint.js';
 import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
 import { evaluate, testLine } from './evaluate.js';
@@ -108,7 +108,9 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
       const machine = thisMachine(threads);
       const was = claim.previous?.machine;
       const diff = was && checkpoint ? machineDifference(was, machine) : null;
-      if (diff) report.warn(`${runName(recipe)} resumes on another kind of machine: ${diff}; from here on it is no longer bit-reproducible`);
+      // a different ISA under a cap: name the cap, which may be all that differs
+      const cap = was && was.isa !== machine.isa ? isaCap() : null;
+      if (diff) report.warn(`${runName(recipe)} resumes on another kind of machine: ${diff}${cap ? ` (${cap} is set)` : ''}; from here on it is no longer bit-reproducible`);
       await claim.start({ epoch: first, batch: resumeAt?.batches ?? 0 }, machine);
     }
     const summary = summarize(model, recipe.model);

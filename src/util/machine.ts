@@ -21,6 +21,32 @@ function cpuinfo(): (name: string) => string | undefined {
   return (name) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm'))?.[1]?.trim();
 }
 
+/** The CPU's own flags (/proc/cpuinfo): what it can do, whatever oneDNN is capped at. */
+export function cpuFlags(): string[] {
+  return (cpuinfo()('flags') ?? '').split(' ').filter(Boolean);
+}
+
+/**
+ * Whether the CPU itself has the AVX-512 that oneDNN's avx512_core kernels need (F, BW, VL, DQ), and so
+ * bf16 convolutions, whatever ONEDNN_MAX_CPU_ISA caps oneDNN at.
+ */
+export function cpuHasAvx512(flags: readonly string[] = cpuFlags()): boolean {
+  return ['avx512f', 'avx512bw', 'avx512vl', 'avx512dq'].every((f) => flags.includes(f));
+}
+
+/**
+ * The cap on oneDNN's ISA set in the environment, as `ONEDNN_MAX_CPU_ISA=AVX2`, or null. oneDNN reads
+ * ONEDNN_MAX_CPU_ISA, or where that is unset or empty its older name DNNL_MAX_CPU_ISA, once, at the
+ * process's first ISA query; set later, it changes nothing.
+ */
+export function isaCap(env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const name of ['ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA']) {
+    const value = env[name];
+    if (value) return `${name}=${value}`;
+  }
+  return null;
+}
+
 export function thisMachine(threads: number): Machine {
   const field = cpuinfo();
   const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
@@ -31,12 +57,16 @@ export function thisMachine(threads: number): Machine {
   };
 }
 
-/** `AMD EPYC 7B13 (family 25 model 1; avx2 avx512f …)`: the model name, numbers and SIMD flags the bench reports. */
+/**
+ * `AMD EPYC 7B13 (family 25 model 1; avx2 avx512f …)`: the model name, numbers and SIMD flags the bench
+ * reports; with a cap set, also the ISA oneDNN is held to (`…; ONEDNN_MAX_CPU_ISA=AVX2 caps oneDNN at avx2)`).
+ */
 export function cpuDescription(): string {
   const field = cpuinfo();
-  const flags = (field('flags') ?? '').split(' ');
+  const flags = cpuFlags();
   const simd = ['avx2', 'avx512f', 'avx512_bf16', 'avx512_vp2intersect', 'amx_bf16'].filter((f) => flags.includes(f));
-  return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}; ${simd.join(' ') || 'no AVX2'})`;
+  const cap = isaCap();
+  return `${field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU'} (family ${field('cpu family') ?? '?'} model ${field('model') ?? '?'}; ${simd.join(' ') || 'no AVX2'}${cap ? `; ${cap} caps oneDNN at ${backend().cpuIsa()}` : ''})`;
 }
 
 /** How two machines differ in what changes a run's bits (`ISA avx2 (was avx512_core)`…), or null. */
