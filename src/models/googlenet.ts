@@ -237,7 +237,7 @@ export class GoogLeNet extends Module {
     this.network = net;
     const params = networkLayout(net, numClasses).params;
     if (params > NETWORK_MAX_PARAMS)
-      throw new Error(`${net.name}: the network has ${params.toLocaleString('en-US')} parameters with ${numClasses} classes, more than 2^31; make it smaller or use fewer classes`);
+      throw new Error(`network '${net.name}': ${params.toLocaleString('en-US')} parameters with ${numClasses} classes, more than 2^31; make it smaller or use fewer classes`);
     const { stem, settings } = scaledCounts(net);
     this.prelayer = this.registerModule('prelayer', new Sequential(...stem.flatMap((o, i) => convBnRelu(i ? stem[i - 1] : 3, o, 3, opts))));
     let channels = stem.at(-1) ?? 3;

@@ -27,8 +27,8 @@ export const SETTINGS: Record<string, InceptionSetting> = {
 };
 
 export const NETWORK_FORMAT = 'googlenet-network/1';
-/** Every key a network file may hold, in the order formatNetworkFile writes them. */
-export const NETWORK_KEYS = ['format', 'name', 'description', 'origin', 'module', 'stem', 'layers', 'settings', 'width', 'dropout'] as const;
+/** Every key a network file may hold (`$schema`: for editors, ignored), in the order formatNetworkFile writes them. */
+export const NETWORK_KEYS = ['$schema', 'format', 'name', 'description', 'origin', 'module', 'stem', 'layers', 'settings', 'width', 'dropout'] as const;
 export const NETWORK_REQUIRED_KEYS = ['format', 'layers'] as const;
 export const NETWORK_MODULES = ['bottleneck', 'naive'] as const;
 export const SETTING_NAME_PATTERN = '^[a-z][a-z0-9]*$';
@@ -118,7 +118,7 @@ function editDistance(a: string, b: string): number {
 
 function closest(word: string, known: readonly string[]): string | undefined {
   const best = known.map((k) => [k, editDistance(word.toLowerCase(), k)] as const).sort((x, y) => x[1] - y[1])[0];
-  return best && best[1] <= Math.max(1, Math.floor(word.length / 3)) ? best[0] : undefined;
+  return best && best[1] <= (word.length >= 4 ? 2 : 1) ? best[0] : undefined;
 }
 
 function unknownKeys(source: string, at: readonly PathPart[], o: Record<string, unknown>, known: readonly string[]): void {
@@ -265,6 +265,8 @@ export function validateNetwork(value: unknown, source: string, name = defaultNe
       refuse(source, ['name'], `${shown(value.name)} is not a network name (${NETWORK_NAME_PATTERN})`, 'use lower-case letters, digits and -, starting with a letter');
     name = value.name;
   }
+  if (value.$schema !== undefined && typeof value.$schema !== 'string')
+    refuse(source, ['$schema'], `must be a string, got ${shown(value.$schema)}`, 'write the path or URL of network.schema.json, or leave it out');
   if (value.description !== undefined && typeof value.description !== 'string')
     refuse(source, ['description'], `must be a string, got ${shown(value.description)}`, 'write the description as one string');
   let module: NetworkModule = NETWORK_DEFAULTS.module;
@@ -360,7 +362,7 @@ export function parseNetwork(text: string, source: string, name = defaultNetwork
     value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (e) {
     let msg = (e as Error).message.replace(/\s+/g, ' ');
-    const at = /at position (\d+)/.exec(msg);
+    const at = /at position (\d+)(?: \(line \d+ column \d+\))?/.exec(msg);
     if (at) {
       const before = text.replace(/^\uFEFF/, '').slice(0, Number(at[1])).split('\n');
       msg = msg.replace(at[0], `at line ${before.length} column ${before.at(-1)!.length + 1}`);
@@ -466,13 +468,13 @@ export function networkSchema(): Record<string, unknown> {
   const countSchema = { type: 'integer', minimum: 1 };
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
-    $id: 'https://googlenet.invalid/network.schema.json',
     title: `GoogLeNet network file (${NETWORK_FORMAT})`,
     description: 'One network of the GoogLeNet family: the stem, the body in order and the head. See docs/network-files.md.',
     type: 'object',
     required: [...NETWORK_REQUIRED_KEYS],
     additionalProperties: false,
     properties: {
+      $schema: { type: 'string', description: 'for editors: where this schema is; ignored' },
       format: { const: NETWORK_FORMAT },
       name: { type: 'string', pattern: NETWORK_NAME_PATTERN, description: "shown in reports (default: the file's base name); not part of the network" },
       description: { type: 'string' },
