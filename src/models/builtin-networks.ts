@@ -21,7 +21,15 @@ export const BUILTIN_NETWORK_FILES: Readonly<Record<string, Readonly<Record<stri
   'googlenet-short4': file('googlenet-short4', `Two Inception modules, none at 32x32; ${reconstruction}`, ['maxpool', 'a4', 'maxpool', 'b5']),
 };
 
-/** The seven built-in networks, validated. */
-export const BUILTIN_NETWORKS: Readonly<Record<string, Network>> = Object.freeze(
-  Object.fromEntries(Object.entries(BUILTIN_NETWORK_FILES).map(([name, f]) => [name, Object.freeze(validateNetwork(f, `built-in network '${name}'`, name))])),
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/** The seven built-in networks, validated; frozen, as each is the one object wherever it is named. */
+export const BUILTIN_NETWORKS: Readonly<Record<string, Network>> = deepFreeze(
+  Object.fromEntries(Object.entries(BUILTIN_NETWORK_FILES).map(([name, f]) => [name, validateNetwork(f, `built-in network '${name}'`, name)])),
 );
