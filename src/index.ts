@@ -12,6 +12,15 @@ export * from './autograd/ops.js';
 export { Module, CounterBuffer, type StateDict } from './nn/module.js';
 export * from './nn/layers.js';
 export * from './models/googlenet.js';
+export {
+  NETWORK_FORMAT, NETWORK_KEYS, NETWORK_REQUIRED_KEYS, NETWORK_MODULES, SETTING_NAME_PATTERN, NETWORK_NAME_PATTERN, RESERVED_SETTING_NAMES,
+  SETTING_FIELDS, POOL_KEYS, SEED_POOL, NETWORK_DEFAULTS, NETWORK_MAX_BYTES, NETWORK_MAX_PARAMS, NETWORK_CHECK_CLASSES, NETWORK_IMAGE_SIZE,
+  validateNetwork, parseNetwork, readNetworkFile, defaultNetworkName, canonicalNetwork, canonicalNetworkJson, networkHash, describeLayers,
+  formatNetworkFile, isNetworkFileArgument, networkSchema, networkLayout, scaleChannels, scaledCounts, poolOutput, jsonPath,
+  type Network, type NetworkLayer, type NetworkModule, type PoolParams, type LayoutRow,
+} from './models/network.js';
+export { BUILTIN_NETWORKS, BUILTIN_NETWORK_FILES } from './models/builtin-networks.js';
+export { canonicalize } from './util/canonical-json.js';
 export * from './optim/optimizer.js';
 export * from './optim/lr_scheduler.js';
 export * from './tensor/host.js';

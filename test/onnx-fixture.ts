@@ -2,6 +2,7 @@
 // logits, and the measure (with its bound) by which a runtime's logits must equal ours.
 import assert from 'node:assert/strict';
 import { createModel, type GoogLeNet } from '../src/models/googlenet.js';
+import type { Network } from '../src/models/network.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { toFloat32 } from '../src/tensor/host.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -26,7 +27,7 @@ export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** A seeded network whose BatchNorms are no identity: weight, bias, running mean and var drawn from `rng`. */
-export function randomNet(name: string, classes: number, rng: Rng, fixBatchNormEps = false): GoogLeNet {
+export function randomNet(name: string | Network, classes: number, rng: Rng, fixBatchNormEps = false): GoogLeNet {
   const net = createModel(name, classes, { rng, fixBatchNormEps });
   const sd = net.stateDict();
   for (const [prefix, m] of net.namedModules()) {

@@ -15,6 +15,7 @@ import { writeWeightsFile } from '../src/io/weights.js';
 import { readWeights } from '../src/train/checkpoint.js';
 import { createModel, modelNames, type GoogLeNet } from '../src/models/googlenet.js';
 import { toOnnx } from '../src/models/onnx-export.js';
+import { NETWORK_FORMAT, validateNetwork } from '../src/models/network.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { Module } from '../src/nn/module.js';
 import { toFloat32 } from '../src/tensor/host.js';
@@ -98,6 +99,32 @@ for (const [i, c] of CASES.entries()) {
     }
   });
 }
+
+test('ONNX export of a declared network (a two-unit stem, width 0.75, extra pools of both forms, dropouts, a shared pool): onnxruntime-node gives our logits', sharedOpts, async () => {
+  const network = validateNetwork({
+    format: NETWORK_FORMAT, name: 'declared', stem: [32, 64], width: 0.75, dropout: 0.3,
+    layers: ['a3', { dropout: 0.2 }, { maxpool: { kernel: 2 } }, 'mine', { dropout: 0.2 }, 'maxpool', 'a4', { maxpool: { kernel: 3, stride: 1, padding: 1 } }, { maxpool: { kernel: 2 } }, 'b5'],
+    settings: { mine: [40, 24, 48, 8, 16, 16] },
+  }, 'declared.json');
+  const net = randomNet(network, 10, manualSeed(42));
+  try {
+    const bytes = encodeOnnx(toOnnx(net, { model: 'declared', producerVersion: 'test' }));
+    const decoded = decodeOnnx(bytes);
+    assertStructure(decoded, net, 'declared');
+    // every body pool is a MaxPool node with its own attributes; the 2x2 pool runs twice (maxpool, maxpool:2)
+    const pools = decoded.graph.node.filter((n) => n.op_type === 'MaxPool' && !n.name.includes('.b4'))
+      .map((n) => `${n.name} ${n.attribute.map((a) => `${a.name}=${(a.ints ?? []).join(',')}`).join(' ')}`);
+    assert.deepEqual(pools, [
+      'maxpool kernel_shape=2,2 strides=2,2 pads=0,0,0,0',
+      'maxpool_2 kernel_shape=3,3 strides=2,2 pads=1,1,1,1',
+      'maxpool_3 kernel_shape=3,3 strides=1,1 pads=1,1,1,1',
+      'maxpool:2 kernel_shape=2,2 strides=2,2 pads=0,0,0,0',
+    ]);
+    await assertRunsLikeOurs(bytes, net, 'cifar10', 'declared');
+  } finally {
+    net.dispose();
+  }
+});
 
 test('ONNX export names the module it cannot export, in one line', () => {
   const net = createModel('googlenet-short4', 10);

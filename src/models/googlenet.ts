@@ -1,27 +1,20 @@
 // GoogLeNet for CIFAR as in the seed (pytorch-cifar100's GoogleNet), and the family of
-// variants of the seed's experiment, declared as data: a table of Inception settings and
-// which of them run at each resolution. See ../shared/variants/README.md.
+// networks built from network files (./network.ts): a stem, a body of Inception modules, max
+// pools and dropouts in order, and the seed's head. The seven networks of the seed's experiment
+// are built-in network files (./builtin-networks.ts); VARIANTS keeps the seed's results beside them.
+// See ../shared/variants/README.md and docs/network-files.md.
 import { cat } from '../autograd/ops.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
 import { Module, type StateDict } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
+import { BUILTIN_NETWORKS } from './builtin-networks.js';
+import {
+  isNetworkFileArgument, NETWORK_FORMAT, NETWORK_MAX_PARAMS, networkLayout, readNetworkFile, scaledCounts, SEED_POOL,
+  validateNetwork, type InceptionSetting, type Network, type NetworkLayer,
+} from './network.js';
 
-/** (n1x1, n3x3_reduce, n3x3, n5x5_reduce, n5x5, pool_proj), the seed's argument order. */
-export type InceptionSetting = readonly [number, number, number, number, number, number];
-
-/** The seed's nine module settings (GoogLeNet paper, table 1). */
-export const SETTINGS: Record<string, InceptionSetting> = {
-  a3: [64, 96, 128, 16, 32, 32],
-  b3: [128, 128, 192, 32, 96, 64],
-  a4: [192, 96, 208, 16, 48, 64],
-  b4: [160, 112, 224, 24, 64, 64],
-  c4: [128, 128, 256, 24, 64, 64],
-  d4: [112, 144, 288, 32, 64, 64],
-  e4: [256, 160, 320, 32, 128, 128],
-  a5: [256, 160, 320, 32, 128, 128],
-  b5: [384, 192, 384, 48, 128, 128],
-};
+export { SETTINGS, type InceptionSetting } from './network.js';
 
 export interface ModelOptions {
   /**
@@ -112,12 +105,18 @@ export interface SeedResult {
   time: string;
 }
 
-/** A network of the family: which settings run at 32x32, 16x16 and 8x8, and the module kind. */
+/**
+ * A network of the family with the seed's metadata. The seven built-ins carry their network file
+ * (`network`); a spec without one (e.g. added to VARIANTS by a user) is read as the seed's three
+ * stages: the settings at 32x32, 16x16 and 8x8, with the seed's pool between them.
+ */
 export interface GoogLeNetSpec {
   readonly stages: readonly [readonly string[], readonly string[], readonly string[]];
   readonly naive?: boolean;
   /** Extra settings by name, beside SETTINGS (for user-declared variants). */
   readonly settings?: Record<string, InceptionSetting>;
+  /** The network this spec stands for (the built-ins' network files); built from the fields above when absent. */
+  readonly network?: Network;
   /** The seed's own results for this network, per dataset, and its row in the seed's tables (0 first). */
   readonly seed?: { readonly row: number; readonly cifar100: SeedResult; readonly cifar10: SeedResult };
   /**
@@ -143,79 +142,132 @@ export function reconstructionNoteFor(spec: GoogLeNetSpec, classes: number): str
   return spec.reconstructed && seedCount !== null ? `reconstruction: the seed counts ${seedCount.toLocaleString('en-US')} (${classes} classes)` : undefined;
 }
 
-const standard: GoogLeNetSpec['stages'] = [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'b5']];
 const seed = (top1: number, top5: number, params: number, time: string): SeedResult => ({ top1, top5, params, time });
 
-/** The seven networks of the seed's experiment (../shared/variants/README.md). */
-export const VARIANTS: Record<string, GoogLeNetSpec> = {
-  googlenet: {
-    stages: standard,
-    seed: { row: 1, cifar100: seed(0.34, 0.10, 6258500, '29m8s'), cifar10: seed(0.10, 0.00, 6166250, '28m45s') },
-  },
-  'googlenet-naive': {
-    stages: standard, naive: true,
-    seed: { row: 0, cifar100: seed(0.36, 0.09, 65736148, '52m38s'), cifar10: seed(0.15, 0.01, 65291098, '52m51s') },
-  },
-  'googlenet-long': {
-    stages: [['a3', 'b3'], ['a4', 'b4', 'c4', 'd4', 'e4'], ['a5', 'a5', 'a5', 'a5', 'b5']],
-    seed: { row: 2, cifar100: seed(0.35, 0.10, 9641924, '36m41s'), cifar10: seed(0.11, 0.00, 9549674, '40m12s') },
-  },
-  'googlenet-short': {
-    stages: [['a3', 'b3'], ['a4', 'd4', 'e4'], ['a5', 'b5']],
-    seed: { row: 3, cifar100: seed(0.32, 0.09, 5271652, '23m11s'), cifar10: seed(0.10, 0.00, 5179402, '27m30s') },
-  },
-  'googlenet-short2': {
-    stages: [['a3', 'b3'], ['a4'], ['a5', 'b5']],
-    seed: { row: 4, cifar100: seed(0.32, 0.09, 3523556, '16m29s'), cifar10: seed(0.10, 0.00, 3431306, '31m57s') },
-  },
-  'googlenet-short3': {
-    stages: [['a3'], ['c4'], ['b5']], reconstructed: true,
-    seed: { row: 5, cifar100: seed(0.36, 0.11, 1985220, '9m3s'), cifar10: seed(0.11, 0.00, 1892970, '26m31s') },
-  },
-  'googlenet-short4': {
-    stages: [[], ['a4'], ['b5']], reconstructed: true,
-    seed: { row: 6, cifar100: seed(0.44, 0.15, 1650084, '8m56s'), cifar10: seed(0.15, 0.01, 1557834, '25m30s') },
-  },
+const isSeedPool = (l: NetworkLayer) => typeof l === 'object' && 'maxpool' in l &&
+  l.maxpool.kernel === SEED_POOL.kernel && l.maxpool.stride === SEED_POOL.stride && l.maxpool.padding === SEED_POOL.padding;
+
+/** The seed's three stages of a network whose body is settings and exactly two of the seed's pools (null otherwise). */
+export function stagesOf(net: Network): GoogLeNetSpec['stages'] | null {
+  const stages: string[][] = [[]];
+  for (const l of net.layers) {
+    if (typeof l === 'string') stages.at(-1)!.push(l);
+    else if (isSeedPool(l)) stages.push([]);
+    else return null;
+  }
+  return stages.length === 3 ? [stages[0], stages[1], stages[2]] : null;
+}
+
+const builtin = (name: string, meta: Pick<GoogLeNetSpec, 'seed' | 'reconstructed'>): GoogLeNetSpec => {
+  const network = BUILTIN_NETWORKS[name];
+  return { network, stages: stagesOf(network)!, ...(network.module === 'naive' ? { naive: true } : {}), ...meta };
 };
+
+/** The seven networks of the seed's experiment (../shared/variants/README.md): their network files and the seed's results. */
+export const VARIANTS: Record<string, GoogLeNetSpec> = {
+  googlenet: builtin('googlenet', {
+    seed: { row: 1, cifar100: seed(0.34, 0.10, 6258500, '29m8s'), cifar10: seed(0.10, 0.00, 6166250, '28m45s') },
+  }),
+  'googlenet-naive': builtin('googlenet-naive', {
+    seed: { row: 0, cifar100: seed(0.36, 0.09, 65736148, '52m38s'), cifar10: seed(0.15, 0.01, 65291098, '52m51s') },
+  }),
+  'googlenet-long': builtin('googlenet-long', {
+    seed: { row: 2, cifar100: seed(0.35, 0.10, 9641924, '36m41s'), cifar10: seed(0.11, 0.00, 9549674, '40m12s') },
+  }),
+  'googlenet-short': builtin('googlenet-short', {
+    seed: { row: 3, cifar100: seed(0.32, 0.09, 5271652, '23m11s'), cifar10: seed(0.10, 0.00, 5179402, '27m30s') },
+  }),
+  'googlenet-short2': builtin('googlenet-short2', {
+    seed: { row: 4, cifar100: seed(0.32, 0.09, 3523556, '16m29s'), cifar10: seed(0.10, 0.00, 3431306, '31m57s') },
+  }),
+  'googlenet-short3': builtin('googlenet-short3', {
+    reconstructed: true,
+    seed: { row: 5, cifar100: seed(0.36, 0.11, 1985220, '9m3s'), cifar10: seed(0.11, 0.00, 1892970, '26m31s') },
+  }),
+  'googlenet-short4': builtin('googlenet-short4', {
+    reconstructed: true,
+    seed: { row: 6, cifar100: seed(0.44, 0.15, 1650084, '8m56s'), cifar10: seed(0.15, 0.01, 1557834, '25m30s') },
+  }),
+};
+
+/** The network a spec stands for: its network file, or one made from its stages (refused in one line if they name unknown settings). */
+export function networkOfSpec(spec: GoogLeNetSpec, name: string): Network {
+  if (spec.network) return spec.network;
+  const [s0, s1, s2] = spec.stages;
+  return validateNetwork({
+    format: NETWORK_FORMAT, name: /^[a-z][a-z0-9-]*$/.test(name) ? name : undefined,
+    layers: [...s0, 'maxpool', ...s1, 'maxpool', ...s2],
+    ...(spec.settings ? { settings: spec.settings } : {}),
+    ...(spec.naive ? { module: 'naive' } : {}),
+  }, `model '${name}'`, name);
+}
+
+/** A built-in network (one of the seven) by name, the same object each time; undefined for any other name. */
+export function builtinNetwork(name: string): Network | undefined {
+  return Object.hasOwn(BUILTIN_NETWORKS, name) ? BUILTIN_NETWORKS[name] : undefined;
+}
 
 /** The stages as the variants table writes them, e.g. `a3 b3 / a4 / a5 b5` (— for an empty stage). */
 export function describeStages(spec: GoogLeNetSpec): string {
   return spec.stages.map((s) => (s.length ? s.join(' ') : '—')).join(' / ');
 }
 
+/**
+ * A network of the family: `prelayer` (the stem, one flat Sequential of conv + BatchNorm + ReLU
+ * units), the body's layers in order, then avgpool, dropout, flatten and linear. A setting used again
+ * is named with a suffix (a5, a5_2, …). Pools and dropouts hold no parameters: a pool or dropout with
+ * the same parameters as an earlier one in the body is that module again (as the seed's one `maxpool`
+ * runs twice); distinct ones are named maxpool, maxpool_2, … and dropout_2, dropout_3, … (the head's
+ * is `dropout`), so they add no state-dict name and rename nothing.
+ */
 export class GoogLeNet extends Module {
+  readonly network: Network;
   readonly prelayer: Sequential;
-  readonly stages: Module[][];
-  readonly maxpool: MaxPool2d;
+  /** The body's modules in order (a shared pool or dropout appears at each of its places). */
+  readonly body: Module[];
   readonly avgpool: AdaptiveAvgPool2d;
   readonly dropout: Dropout2d;
   readonly flatten = new Flatten();
   readonly linear: Linear;
 
-  constructor(readonly spec: GoogLeNetSpec, readonly numClasses = 100, opts: ModelOptions = {}) {
+  constructor(network: Network | GoogLeNetSpec, readonly numClasses = 100, opts: ModelOptions = {}) {
     super();
     if (!Number.isInteger(numClasses) || numClasses < 1) throw new Error(`GoogLeNet: number of classes must be a positive integer, got ${numClasses}`);
-    this.prelayer = this.registerModule('prelayer', new Sequential(...convBnRelu(3, 192, 3, opts)));
-    let channels = 192;
+    const net = 'format' in network ? network : networkOfSpec(network, 'GoogLeNet');
+    this.network = net;
+    const params = networkLayout(net, numClasses).params;
+    if (params > NETWORK_MAX_PARAMS)
+      throw new Error(`network '${net.name}': ${params.toLocaleString('en-US')} parameters with ${numClasses} classes, more than 2^31; make it smaller or use fewer classes`);
+    const { stem, settings } = scaledCounts(net);
+    this.prelayer = this.registerModule('prelayer', new Sequential(...stem.flatMap((o, i) => convBnRelu(i ? stem[i - 1] : 3, o, 3, opts))));
+    let channels = stem.at(-1) ?? 3;
     const used = new Map<string, number>();
-    const settings = { ...SETTINGS, ...spec.settings };
-    // one pooling module shared by both stage transitions, registered where the seed's is
-    const maxpool = new MaxPool2d(3, 2, 1);
-    this.stages = spec.stages.map((names, stage) => {
-      if (stage === 1) this.registerModule('maxpool', maxpool);
-      return names.map((name) => {
-        const s = settings[name];
-        if (!s) throw new Error(`GoogLeNet: unknown Inception setting '${name}' (known: ${Object.keys(settings).join(', ')})`);
-        const n = (used.get(name) ?? 0) + 1;
-        used.set(name, n);
-        const m = spec.naive ? new NaiveInception(channels, s, opts) : new Inception(channels, s, opts);
+    const unique = (base: string, first: number) => {
+      const n = (used.get(base) ?? first - 1) + 1;
+      used.set(base, n);
+      return n === 1 ? base : `${base}_${n}`;
+    };
+    const shared = new Map<string, Module>();
+    const parameterFree = (key: string, make: () => Module, base: string, first: number) => {
+      let m = shared.get(key);
+      if (!m) shared.set(key, (m = this.registerModule(unique(base, first), make())));
+      return m;
+    };
+    this.body = net.layers.map((layer) => {
+      if (typeof layer === 'string') {
+        const s = settings[layer];
+        const m = net.module === 'naive' ? new NaiveInception(channels, s, opts) : new Inception(channels, s, opts);
         channels = m.outChannels;
-        return this.registerModule(n === 1 ? name : `${name}_${n}`, m);
-      });
+        return this.registerModule(unique(layer, 1), m);
+      }
+      if ('maxpool' in layer) {
+        const { kernel, stride, padding } = layer.maxpool;
+        return parameterFree(`maxpool ${kernel} ${stride} ${padding}`, () => new MaxPool2d(kernel, stride, padding), 'maxpool', 1);
+      }
+      return parameterFree(`dropout ${layer.dropout}`, () => new Dropout2d(layer.dropout), 'dropout', 2);
     });
-    this.maxpool = maxpool;
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
-    this.dropout = this.registerModule('dropout', new Dropout2d(0.4));
+    this.dropout = this.registerModule('dropout', new Dropout2d(net.dropout));
     this.linear = this.registerModule('linear', new Linear(channels, numClasses, opts.rng));
   }
 
@@ -223,10 +275,7 @@ export class GoogLeNet extends Module {
     if (x.shape.length !== 4 || x.shape[1] !== 3)
       throw new Error(`GoogLeNet: expected images [N, 3, H, W], got [${x.shape.join(', ')}]`);
     let h = this.prelayer.call(x);
-    this.stages.forEach((modules, stage) => {
-      if (stage > 0) h = this.maxpool.call(h);
-      for (const m of modules) h = m.call(h);
-    });
+    for (const m of this.body) h = m.call(h);
     h = this.avgpool.call(h);
     h = this.dropout.call(h);
     return this.linear.call(this.flatten.call(h));
@@ -244,9 +293,21 @@ export function modelNames(): string[] {
   return Object.keys(VARIANTS);
 }
 
-/** Builds a network of the family by name, e.g. createModel('googlenet', 100). */
-export function createModel(name: string, numClasses = 100, opts: ModelOptions = {}): GoogLeNet {
-  const spec = VARIANTS[name];
-  if (!spec) throw new Error(`unknown model '${name}'; choose one of: ${modelNames().join(', ')}`);
-  return new GoogLeNet(spec, numClasses, opts);
+/**
+ * The network an argument names: a network file where it contains `/` or ends in `.json` (read
+ * and validated, refused in one line), otherwise a network of VARIANTS by name.
+ */
+export function resolveNetwork(arg: string): Network {
+  if (isNetworkFileArgument(arg)) return readNetworkFile(arg);
+  const spec = Object.hasOwn(VARIANTS, arg) ? VARIANTS[arg] : undefined;
+  if (!spec) throw new Error(`unknown model '${arg}'; choose one of: ${modelNames().join(', ')}, or a network file (a path with / or ending in .json)`);
+  return networkOfSpec(spec, arg);
+}
+
+/**
+ * Builds a network of the family: by name (createModel('googlenet', 100)), from a network file
+ * (createModel('./my-net.json', 10)) or from a Network (e.g. readNetworkFile's).
+ */
+export function createModel(model: string | Network, numClasses = 100, opts: ModelOptions = {}): GoogLeNet {
+  return new GoogLeNet(typeof model === 'string' ? resolveNetwork(model) : model, numClasses, opts);
 }

@@ -62,12 +62,9 @@ class Emitter {
       const names = new Map(m.namedChildren().map(([n, c]) => [c, n]));
       // flatten is no registered child (it holds nothing; the seed's view(N, -1)): named here
       const at = (c: Module) => child(names.get(c) ?? (c === m.flatten ? 'flatten' : `(unregistered ${c.constructor.name})`));
+      // the body in order: a shared pool or dropout is emitted at each of its places (maxpool, maxpool:2)
       let h = this.emit(m.prelayer, at(m.prelayer), x);
-      m.stages.forEach((modules, stage) => {
-        if (stage > 0) h = this.emit(m.maxpool, at(m.maxpool), h);
-        for (const s of modules) h = this.emit(s, at(s), h);
-      });
-      for (const c of [m.avgpool, m.dropout, m.flatten, m.linear]) h = this.emit(c, at(c), h);
+      for (const c of [...m.body, m.avgpool, m.dropout, m.flatten, m.linear]) h = this.emit(c, at(c), h);
       return h;
     }
     throw new Error(`ONNX export: no emitter for module '${name || '(root)'}' (${m.constructor.name})`);
