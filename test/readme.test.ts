@@ -76,3 +76,29 @@ test("README's library example trains a step, evaluates and saves, as a user wou
   assert.ok(fs.statSync(path.join(cwd, 'googlenet-c100.safetensors')).size > 6258500 * 4);
   fs.rmSync(cwd, { recursive: true, force: true });
 });
+
+test("README's network file: checked, summarised and trained (a dry run) from the file, as a user would", () => {
+  const match = readme.match(/<!-- readme-network-example -->\s*```json\n([\s\S]*?)```/);
+  assert.ok(match, 'README has no <!-- readme-network-example --> json block');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-readme-net-'));
+  const file = path.join(dir, 'short2-pooled.json');
+  fs.writeFileSync(file, match[1]);
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), ...args], { encoding: 'utf8', cwd: dir });
+  const built = createModel(file, 10);
+  const s = summarize(built, 'short2-pooled');
+  built.dispose();
+  const check = cli('network', 'check', file, '--classes', '10');
+  assert.equal(check.status, 0, check.stderr);
+  assert.match(check.stdout, /short2-pooled, bottleneck modules, stem 192, body a3 b3 pool a4 drop\(0\.2\) pool a5 pool\(2,2,0\) b5, head dropout 0\.4\nsha256 [0-9a-f]{64}\n/);
+  assert.match(check.stdout, new RegExp(`Total parameters: ${int(s.params)}\\n`));
+  const summary = cli('summary', '--model', './short2-pooled.json', '--classes', '10', '--json');
+  assert.equal(summary.status, 0, summary.stderr);
+  assert.deepEqual(JSON.parse(summary.stdout), JSON.parse(JSON.stringify(s)));
+  const shared = path.resolve(repoRoot, '..', 'shared', 'data');
+  if (fs.existsSync(shared)) {
+    const dry = cli('--quiet', 'train', '--model', './short2-pooled.json', '--dataset', 'cifar10', '--data-dir', shared, '--dry-run', '--json');
+    assert.equal(dry.status, 0, dry.stderr);
+    assert.equal(JSON.parse(dry.stdout.trim().split('\n').at(-1)!).model, 'short2-pooled');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -17,7 +17,7 @@ import { SqliteStore } from '../src/store/sqlite.js';
 import { ClaimLostError, isRefusal, LEASE_BEATS, type ClaimRefusal, type Progress, type RunClaim, type RunSpec, type RunStore } from '../src/store/store.js';
 import { f32, i64, type HostTensor } from '../src/tensor/host.js';
 import { defaultRecipe, defaultRunOptions } from '../src/train/config.js';
-import type { Checkpoint } from '../src/train/checkpoint.js';
+import { CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.js';
 import type { EpochRecord } from '../src/train/record.js';
 import type { Machine } from '../src/util/machine.js';
 import { freePort, requirePostgres, startCluster, type PgCluster } from './pg-cluster.js';
@@ -52,7 +52,7 @@ function checkpoint(epochs: number, n = 1000): Checkpoint {
     model: new Map([['conv1.weight', tensor(n, 1 + epochs)], ['bn1.num_batches_tracked', i64([], [BigInt(epochs * 782)])], ['fc.bias', tensor(10, 7)]]),
     optimizer: { tensors: new Map([['0.square_avg', tensor(n, 99 + epochs)]]), meta: { kind: 'adadelta', groups: [{ lr: 1, rho: 0.9, eps: 1e-6 }], steps: [epochs * 782] } },
     meta: {
-      version: 2, epoch: epochs, position: { epoch: epochs + 1, batches: 100, lossSum: 1234.5, seen: 6400, seconds: 12.25 },
+      version: CHECKPOINT_VERSION, epoch: epochs, position: { epoch: epochs + 1, batches: 100, lossSum: 1234.5, seen: 6400, seconds: 12.25 },
       recipe, run: defaultRunOptions('googlenet', 'cifar10'), threads: 4, params: spec.params, history, rng: [1, 2, 3, 0xdeadbeef],
       scheduler: { lastEpoch: epochs, baseLrs: [1] },
     },

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { modelNames } from '../models/googlenet.js';
+import { isNetworkFileArgument, readNetworkFile } from '../models/network.js';
 import { DATASET_NAMES, defaultConfig, PRECISIONS } from '../train/config.js';
 import { DEFAULT_HEARTBEAT, LEASE_BEATS } from '../store/store.js';
 import { STORE_ENV } from '../store/open.js';
@@ -55,8 +56,15 @@ export function intList(name: string) {
   };
 }
 
+/** A built-in network's name or a network file (a path with / or ending in .json), checked as it is parsed. */
 export function modelName(v: string): string {
-  if (!modelNames().includes(v)) throw new InvalidArgumentError(`unknown model '${v}'; choose one of: ${modelNames().join(', ')}`);
+  if (isNetworkFileArgument(v)) {
+    try {
+      readNetworkFile(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  } else if (!modelNames().includes(v)) throw new InvalidArgumentError(`unknown model '${v}'; choose one of: ${modelNames().join(', ')}, or a network file (a path with / or ending in .json)`);
   return v;
 }
 
@@ -73,7 +81,7 @@ export const DEFAULTS = defaultConfig();
 export const listChoices = (values: readonly string[], seed?: string) =>
   `${values.slice(0, -1).join(', ')} or ${values.at(-1)}${seed ? ` (the seed's: ${seed})` : ''}`;
 
-export const modelHelp = `network (${modelNames().join(', ')})`;
+export const modelHelp = `network (${modelNames().join(', ')}), or a network file (a path with / or ending in .json)`;
 
 /** `Examples:` after a command's help, one command line each. */
 export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;

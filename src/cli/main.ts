@@ -10,6 +10,7 @@ import { dashboard } from './commands/dashboard.js';
 import { download } from './commands/download.js';
 import { experiment } from './commands/experiment.js';
 import { exportCommand } from './commands/export.js';
+import { network } from './commands/network.js';
 import { report } from './commands/report.js';
 import { retry } from './commands/retry.js';
 import { status } from './commands/status.js';
@@ -20,7 +21,7 @@ import { train } from './commands/train.js';
 import { worker } from './commands/worker.js';
 
 /** In the order `--help` lists them. */
-const COMMANDS = [step, summary, train, experiment, bench, test, worker, status, report, dashboard, convert, exportCommand, retry, download];
+const COMMANDS = [network, step, summary, train, experiment, bench, test, worker, status, report, dashboard, convert, exportCommand, retry, download];
 
 const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
@@ -41,7 +42,10 @@ const program = new Command('googlenet')
   .configureOutput({ outputError: (str) => display.error(str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()) });
 
 // each command takes the program's help and output settings, as program.command() would give it
-for (const cmd of COMMANDS) program.addCommand(cmd.copyInheritedSettings(program));
+for (const cmd of COMMANDS) {
+  program.addCommand(cmd.copyInheritedSettings(program));
+  for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
+}
 
 program.exitOverride();
 try {

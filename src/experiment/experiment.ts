@@ -12,7 +12,7 @@ import { SplitCache } from '../data/load.js';
 import { writeWeightsFile } from '../io/weights.js';
 import { isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
-import type { TrainConfig } from '../train/config.js';
+import type { NamedNetwork, TrainConfig } from '../train/config.js';
 import { runSpec } from '../train/spec.js';
 import type { StopRequest } from '../train/stop.js';
 import { train, type TrainResult } from '../train/trainer.js';
@@ -32,7 +32,8 @@ export interface ExperimentOptions {
   store: RunStore;
   worker: WorkerIdentity;
   datasets: DatasetName[];
-  models: string[];
+  /** The networks, each by its name and its network (recipeNetwork of a built-in's name or a network file). */
+  models: NamedNetwork[];
   /** The recipe and run options shared by every run; model and dataset are set per run. */
   base: TrainConfig;
   mirror?: string | null;
@@ -52,8 +53,8 @@ export interface ExperimentResult {
   interrupted?: Extract<AttemptEnd, { outcome: 'interrupted' }>;
 }
 
-const configFor = (o: ExperimentOptions, model: string, dataset: DatasetName): TrainConfig =>
-  ({ recipe: { ...o.base.recipe, model, dataset }, run: { ...o.base.run, out: path.join(o.out ?? '.', `${model}-${dataset}`) } });
+const configFor = (o: ExperimentOptions, m: NamedNetwork, dataset: DatasetName): TrainConfig =>
+  ({ recipe: { ...o.base.recipe, ...m, dataset }, run: { ...o.base.run, out: path.join(o.out ?? '.', `${m.model}-${dataset}`) } });
 
 /** The folder the report goes to: every path that writes one has it. */
 function reportDir(o: ExperimentOptions): string {
@@ -67,7 +68,7 @@ const POLL_SECONDS = 2;
 export async function runExperiment(o: ExperimentOptions): Promise<ExperimentResult> {
   const info = o.info ?? ((l: string) => display.info(l));
   if (o.base.run.dryRun) return dryRun(o, info);
-  const grid = o.datasets.flatMap((dataset) => o.models.map((model) => ({ model, dataset, config: configFor(o, model, dataset) })));
+  const grid = o.datasets.flatMap((dataset) => o.models.map((m) => ({ model: m.model, dataset, config: configFor(o, m, dataset) })));
   const rows = new Map<string, RunRow>();
   for (const g of grid) rows.set(runName(g), await o.store.ensureRun(runSpec(g.config.recipe)));
   if (o.queue) return viaQueue(o, o.queue, [...rows.values()], info);
@@ -143,10 +144,10 @@ async function viaQueue(o: ExperimentOptions, queue: RunQueue, rows: RunRow[], i
 async function dryRun(o: ExperimentOptions, info: (l: string) => void): Promise<ExperimentResult> {
   const runs: ExperimentResult['runs'] = [];
   for (const dataset of o.datasets)
-    for (const model of o.models) {
-      info(`[${runs.length + 1}/${o.datasets.length * o.models.length}] ${model} on ${dataset} (dry run)`);
-      const result = await train(configFor(o, model, dataset), { claim: null, mirror: o.mirror }, { log: o.log, info });
-      runs.push({ model, dataset, status: 'complete', result });
+    for (const m of o.models) {
+      info(`[${runs.length + 1}/${o.datasets.length * o.models.length}] ${m.model} on ${dataset} (dry run)`);
+      const result = await train(configFor(o, m, dataset), { claim: null, mirror: o.mirror }, { log: o.log, info });
+      runs.push({ model: m.model, dataset, status: 'complete', result });
     }
   return { runs, report: null };
 }

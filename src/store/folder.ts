@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requireFreeSpace, writeFileAtomic } from '../io/disk.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import { classCount, resumableDifference } from '../train/config.js';
+import { classCount, resumableDifference, withNetwork } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
 import { StoreClaim } from './claim.js';
@@ -59,7 +59,9 @@ export class FolderStore implements RunStore {
     const file = path.join(this.dir, RUN_FILE);
     if (fs.existsSync(file)) {
       try {
-        return JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
+        const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
+        // a run.json from before recipes held their network names one of the seven
+        return { ...r, run: { ...r.run, recipe: withNetwork(r.run.recipe) } };
       } catch (e) {
         throw new Error(`${file}: not a readable run file (${(e as Error).message}); move it away to start the run afresh`);
       }

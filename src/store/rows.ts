@@ -1,6 +1,6 @@
 // The SQL stores' rows as their drivers return them, and the records they map to: one mapping for
 // SQLite and PostgreSQL (SQLite returns JSON columns as text, PostgreSQL's JSONB already parsed).
-import type { Recipe } from '../train/config.js';
+import { withNetwork, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptOutcome, AttemptRow, Progress, RunRow } from './store.js';
 
@@ -21,7 +21,7 @@ export interface EpochColumns {
 const parsed = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
 export const toRun = (r: RunColumns): RunRow => ({
-  id: r.id, model: r.model, dataset: r.dataset, recipe: parsed(r.recipe), classes: r.classes, params: r.params, macs: r.macs,
+  id: r.id, model: r.model, dataset: r.dataset, recipe: withNetwork(parsed(r.recipe)), classes: r.classes, params: r.params, macs: r.macs,
   epochsPlanned: r.epochs_planned, status: r.status, error: r.error, attemptId: r.attempt_id, crashes: r.crashes,
   startedAt: r.started_at, finishedAt: r.finished_at, seconds: r.seconds, progress: r.progress === null ? null : parsed(r.progress),
 });

@@ -10,10 +10,11 @@ import type { Module, StateDict } from '../nn/module.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { SchedulerState } from '../optim/lr_scheduler.js';
 import type { HostTensor } from '../tensor/host.js';
-import { configFromFlat, type Recipe, type RunOptions } from './config.js';
+import { configFromFlat, withNetwork, type Recipe, type RunOptions } from './config.js';
 import type { EpochRecord } from './record.js';
 
-export const CHECKPOINT_VERSION = 2;
+/** 3: the recipe holds its network (versions 1 and 2 name one of the seven, and are read as such). */
+export const CHECKPOINT_VERSION = 3;
 
 /** Where within an epoch a mid-epoch checkpoint was taken: what a resume at the next batch needs. */
 export interface EpochPosition {
@@ -71,7 +72,7 @@ export function saveCheckpoint(file: string, c: Checkpoint): void {
   writeFileAtomic(file, encodeCheckpoint(c, file));
 }
 
-/** Version 1 kept one flat config and snake_case epoch records; the rest is as in version 2. */
+/** Version 1 kept one flat config and snake_case epoch records; the rest is as in version 2 (whose recipe has no network). */
 interface MetaV1 {
   version: 1;
   config: Record<string, unknown>;
@@ -117,9 +118,10 @@ export function decodeCheckpoint(data: Uint8Array, name: string): Checkpoint {
 
 function fromTensors(raw: string, tensors: Map<string, HostTensor>, name: string): Checkpoint {
   const { optimizer, ...stored } = JSON.parse(raw) as (CheckpointMeta | Parameters<typeof upgrade>[0]) & { optimizer: OptimizerState['meta'] };
-  if (stored.version !== 1 && stored.version !== CHECKPOINT_VERSION)
-    throw new Error(`${name}: checkpoint version ${String((stored as { version: unknown }).version)} is not supported (this build reads 1 and ${CHECKPOINT_VERSION}); resume it with the build that wrote it`);
-  const meta = stored.version === 1 ? upgrade(stored) : stored;
+  const version = (stored as { version: unknown }).version;
+  if (version !== 1 && version !== 2 && version !== CHECKPOINT_VERSION)
+    throw new Error(`${name}: checkpoint version ${String(version)} is not supported (this build reads 1 to ${CHECKPOINT_VERSION}); resume it with the build that wrote it`);
+  const meta = stored.version === 1 ? upgrade(stored) : { ...stored, version: CHECKPOINT_VERSION as typeof CHECKPOINT_VERSION, recipe: withNetwork(stored.recipe) };
   const model: StateDict = new Map();
   const optTensors = new Map<string, HostTensor>();
   for (const [k, v] of tensors) {

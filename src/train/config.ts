@@ -13,6 +13,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Precision } from '../nn/layers.js';
 import { Adadelta, Adam, AdamW, ADAMW_WEIGHT_DECAY, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
+import { builtinNetwork, resolveNetwork } from '../models/googlenet.js';
+import { canonicalNetwork, describeLayers, isNetworkFileArgument, networkHash, validateNetwork, type Network } from '../models/network.js';
+import { canonicalize } from '../util/canonical-json.js';
 
 export const OPTIMIZERS = ['adadelta', 'sgd', 'adam', 'adamw'] as const;
 export const SCHEDULERS = ['step', 'multistep', 'cosine'] as const;
@@ -26,9 +29,18 @@ export type SchedulerName = (typeof SCHEDULERS)[number];
 export type AugmentName = (typeof AUGMENTATIONS)[number];
 export type NormalizeName = (typeof NORMALIZE_CHOICES)[number];
 
+/**
+ * A network as a recipe holds it: its canonical form (src/models/network.ts), itself a valid
+ * network file, so a run resumes and is reported where the file it came from is not.
+ */
+export type NetworkData = Readonly<Record<string, unknown>>;
+
 /** What changes the numbers: two runs with equal recipes compute the same thing. */
 export interface Recipe {
+  /** The network's name (a built-in's, or a network file's `name`, by default its base name). */
   model: string;
+  /** The network itself; the name is only what reports call it. */
+  network: NetworkData;
   dataset: DatasetName;
   /** CIFAR-100's 20 superclasses instead of its 100 classes. */
   coarse: boolean;
@@ -79,7 +91,7 @@ export interface TrainConfig {
 /** The seed's recipe: Adadelta(lr 1.0), StepLR(1, 0.7) each epoch, flip + Normalize(0.5), batch 64, 14 epochs, seed 1. */
 export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar100'): Recipe {
   return {
-    model, dataset, coarse: false, limitTrain: null, limitTest: null,
+    ...recipeNetwork(model), dataset, coarse: false, limitTrain: null, limitTest: null,
     batchSize: 64, epochs: 14, seed: 1,
     optimizer: 'adadelta', lr: 1.0, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
     scheduler: 'step', gamma: 0.7, milestones: [], warmupEpochs: 0,
@@ -97,6 +109,35 @@ export function defaultRunOptions(model = 'googlenet', dataset: DatasetName = 'c
 
 export function defaultConfig(model = 'googlenet', dataset: DatasetName = 'cifar100'): TrainConfig {
   return { recipe: defaultRecipe(model, dataset), run: defaultRunOptions(model, dataset) };
+}
+
+/** A network as a run names it: the recipe's `model` and `network`. */
+export type NamedNetwork = Pick<Recipe, 'model' | 'network'>;
+
+/** A recipe's model and network from a built-in network's name or a network file (refused in one line). */
+export function recipeNetwork(modelOrFile: string): NamedNetwork {
+  const net = resolveNetwork(modelOrFile);
+  const network = canonicalNetwork(net);
+  // runs, reports and the seed's tables know a network by its name: a built-in's means that network
+  const builtin = isNetworkFileArgument(modelOrFile) ? builtinNetwork(net.name) : undefined;
+  if (builtin && canonicalize(canonicalNetwork(builtin)) !== canonicalize(network))
+    throw new Error(`${modelOrFile}: name '${net.name}' is a built-in network's, and this network is another; give it its own "name" (or none: the file's base name)`);
+  return { model: net.name, network };
+}
+
+/** The network a recipe trains, validated (a recipe edited by hand is refused like a bad file). */
+export function networkOfRecipe(r: Pick<Recipe, 'model' | 'network'>): Network {
+  return validateNetwork(r.network, `the recipe of ${r.model}`, r.model);
+}
+
+/**
+ * A recipe as stored by any version: those written before recipes held their network (checkpoint
+ * versions 1 and 2, store rows of schema 2) name one of the seven, whose network it gets.
+ */
+export function withNetwork(r: Omit<Recipe, 'network'> & { network?: NetworkData }): Recipe {
+  if (r.network !== undefined) return r as Recipe;
+  if (isNetworkFileArgument(r.model)) throw new Error(`a recipe names the network file ${r.model} but holds no network; it was not written by this project`);
+  return { ...r, network: canonicalNetwork(resolveNetwork(r.model)) };
 }
 
 /** Weight decay when none is given: AdamW's own default (decoupled), none for the others. */
@@ -124,9 +165,17 @@ export function flagOf(key: string): string {
  */
 export function recipeDifference(a: Recipe, b: Recipe, ignore: readonly (keyof Recipe)[] = []): string | null {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof Recipe)[];
-  const diff = keys.filter((k) => !ignore.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  // canonical JSON: PostgreSQL's JSONB gives an object's keys back in its own order
+  const same = (x: unknown, y: unknown) => (x === undefined || y === undefined ? x === y : canonicalize(x) === canonicalize(y));
+  const diff = keys.filter((k) => !ignore.includes(k) && !same(a[k], b[k]));
   const show = (v: unknown) => (v === undefined || v === null ? 'unset' : Array.isArray(v) ? v.join(',') || 'none' : String(v));
-  return diff.length ? diff.map((k) => `${flagOf(k)} ${show(b[k])} (was ${show(a[k])})`).join(', ') : null;
+  const network = (r: Recipe) => {
+    const net = networkOfRecipe(r);
+    return `${describeLayers(net)} [sha256 ${networkHash(net).slice(0, 12)}]`;
+  };
+  return diff.length
+    ? diff.map((k) => (k === 'network' ? `the network of --model ${b.model}: ${network(b)} (was ${network(a)})` : `${flagOf(k)} ${show(b[k])} (was ${show(a[k])})`)).join(', ')
+    : null;
 }
 
 /** What may differ when a run resumes: its planned epochs, unless the schedule depends on them. */
@@ -185,10 +234,13 @@ export function makeScheduler(r: Recipe, opt: Optimizer): LRScheduler {
  * Weight decay left unset is the optimizer's own default.
  */
 export function configFromFlat(flat: Record<string, unknown>): TrainConfig {
-  const d = defaultConfig(String(flat.model ?? defaultRecipe().model), (flat.dataset as DatasetName | undefined) ?? defaultRecipe().dataset);
+  // `model` is a built-in's name or a network file; a stored flat config may hold the network itself
+  const named = flat.network !== undefined ? { model: String(flat.model), network: flat.network as NetworkData } : recipeNetwork(String(flat.model ?? defaultRecipe().model));
+  const dataset = (flat.dataset as DatasetName | undefined) ?? defaultRecipe().dataset;
+  const d = { recipe: { ...defaultRecipe(undefined, dataset), ...named }, run: defaultRunOptions(named.model, dataset) };
   const pick = <T extends object>(defaults: T): T =>
     Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, flat[k] ?? v])) as T;
-  const recipe = pick(d.recipe);
+  const recipe = { ...pick(d.recipe), ...named };
   if (flat.weightDecay === undefined) recipe.weightDecay = defaultWeightDecay(recipe.optimizer);
   return { recipe, run: pick(d.run) };
 }

@@ -14,7 +14,7 @@ import { backend } from '../tensor/tensor.js';
 import { defaultGenerator, manualSeed } from '../util/generator.js';
 import { isaCap, machineDifference, thisMachine } from '../util/machine.js';
 import { checkpointBytes, CHECKPOINT_VERSION, type EpochPosition } from './checkpoint.js';
-import { augmentation, classCount, makeOptimizer, makeScheduler, normalization, resumableDifference, type TrainConfig } from './config.js';
+import { augmentation, classCount, makeOptimizer, makeScheduler, networkOfRecipe, normalization, resumableDifference, type TrainConfig } from './config.js';
 import { evaluate, testLine } from './evaluate.js';
 import type { EpochRecord } from './record.js';
 import { Reporter, type ReporterOptions } from './reporter.js';
@@ -75,7 +75,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   const data = opts.data ?? (await loadData({ ...recipe, dataDir: run.dataDir, mirror: opts.mirror }).catch((e: Error) => { throw new RunFailure(e.message); }) as Splits);
   manualSeed(recipe.seed);
   const classes = classCount(recipe);
-  const model = createModel(recipe.model, classes, { fixBatchNormEps: recipe.fixBnEps });
+  const model = createModel(networkOfRecipe(recipe), classes, { fixBatchNormEps: recipe.fixBnEps });
   setPrecision(model, recipe.precision);
   const optimizer = makeOptimizer(recipe, model.parameters());
   const scheduler = makeScheduler(recipe, optimizer);

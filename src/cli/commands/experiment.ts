@@ -9,7 +9,8 @@ import { FolderStore } from '../../store/folder.js';
 import { openStore } from '../../store/open.js';
 import { workerName } from '../../store/store.js';
 import type { DatasetName } from '../../data/cifar.js';
-import { DATASET_NAMES } from '../../train/config.js';
+import { DATASET_NAMES, recipeNetwork, type NamedNetwork } from '../../train/config.js';
+import { isNetworkFileArgument } from '../../models/network.js';
 import { display } from '../../util/display.js';
 import { choice, DEFAULTS, examples, globalThreads, heartbeatOption, listChoices, storeOption, storeUrl } from '../args.js';
 import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
@@ -21,12 +22,25 @@ type ExperimentFlags = Omit<TrainFlags, 'dataset'> & {
   dataset: (typeof EXPERIMENT_DATASETS)[number]; models: string; out?: string; store?: string; heartbeat: number; enqueueOnly?: boolean;
 };
 
+/** --models: built-in names and network files, or all (the seven); a name given twice is refused, as runs are named by it. */
+function networksOf(list: string): NamedNetwork[] {
+  const args = list === 'all' ? modelNames() : list.split(',').map((m) => m.trim());
+  const unknown = args.find((m) => !isNetworkFileArgument(m) && !modelNames().includes(m));
+  if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all), or give network files (paths with / or ending in .json)`);
+  const networks = args.map((a) => recipeNetwork(a));
+  networks.forEach((n, i) => {
+    const j = networks.findIndex((m) => m.model === n.model);
+    if (j !== i) throw new Error(`--models: ${args[j]} and ${args[i]} are both named '${n.model}', and an experiment's runs are named by their network; give one file another "name"`);
+  });
+  return networks;
+}
+
 export const experiment = addTrainOptions(
   new Command('experiment')
     .description("the seed's experiment: train each network on each dataset one after another (complete runs are skipped, an interrupted one resumes), then write DIR/results.md, results.json and plots from DIR/experiment.sqlite"),
   [
     new Option('--dataset <name>', `${listChoices(EXPERIMENT_DATASETS)} (${DATASET_NAMES.join(', then ')})`).argParser(choice('--dataset', EXPERIMENT_DATASETS)).default(DEFAULTS.recipe.dataset),
-    new Option('--models <list>', `comma-separated networks, or all (${modelNames().join(', ')})`).default('all'),
+    new Option('--models <list>', `comma-separated networks (built-in names or network files), or all (${modelNames().join(', ')})`).default('all'),
   ],
 ).optionsGroup(GROUP.run)
   .addOption(storeOption(`, then sqlite:DIR/${DB_FILE}`))
@@ -42,11 +56,9 @@ export const experiment = addTrainOptions(
     '# over many machines: enqueue the grid in PostgreSQL, then run `googlenet worker` on each',
     'googlenet experiment --dataset both --models all --enqueue-only --store postgres://gn@dbhost:5432/runs',
   )).action(async (o: ExperimentFlags, cmd: Command) => {
-    const models = o.models === 'all' ? modelNames() : o.models.split(',').map((m) => m.trim());
-    const unknown = models.find((m) => !modelNames().includes(m));
-    if (unknown) throw new Error(`--models: unknown model '${unknown}'; choose from: ${modelNames().join(', ')} (or all)`);
+    const models = networksOf(o.models);
     const datasets: DatasetName[] = o.dataset === 'both' ? DATASET_NAMES : [o.dataset];
-    const base = configFrom({ ...o, dataset: datasets[0] }, { model: models[0] }, globalThreads(cmd));
+    const base = configFrom({ ...o, dataset: datasets[0] }, models[0], globalThreads(cmd));
     // the report (results.md, results.json, plots/) goes to --out: needed unless none is written
     if (o.out === undefined && !o.enqueueOnly && !base.run.dryRun)
       throw new Error('experiment writes its report to --out DIR: pass --out (only --enqueue-only and --dry-run, which write no report, go without)');

@@ -6,9 +6,10 @@ import { EXPORT_FORMATS, exportFormatOfName, writeWeightsFile, type ExportFormat
 import { classesOfWeights, createModel, modelNames } from '../../models/googlenet.js';
 import { toOnnx } from '../../models/onnx-export.js';
 import type { StateDict } from '../../nn/module.js';
+import { networkHash, type Network } from '../../models/network.js';
 import { openStore } from '../../store/open.js';
 import { readWeights } from '../../train/checkpoint.js';
-import { classCount, DATASET_NAMES } from '../../train/config.js';
+import { classCount, DATASET_NAMES, networkOfRecipe } from '../../train/config.js';
 import { display } from '../../util/display.js';
 import { choice, listChoices, modelHelp, modelName, positiveInt, storeOption, storeUrl, VERSION } from '../args.js';
 
@@ -22,11 +23,12 @@ interface ExportOptions {
  * Writes `sd` (the weights of `model` for `classes` classes) to `out` as `format`; first loads them
  * into the network, so weights of another network or shape are refused before anything is written.
  */
-function writeExport(out: string, format: ExportFormat, model: string, classes: number, fixBnEps: boolean, sd: StateDict, source: string, metadata: Record<string, string>): void {
-  const net = createModel(model, classes, { fixBatchNormEps: fixBnEps });
+function writeExport(out: string, format: ExportFormat, network: string | Network, classes: number, fixBnEps: boolean, sd: StateDict, source: string, metadata: Record<string, string>): void {
+  const net = createModel(network, classes, { fixBatchNormEps: fixBnEps });
+  const model = net.network.name;
   try {
     net.loadStateDict(sd, source);
-    if (format === 'onnx') writeOnnxFile(out, toOnnx(net.eval(), { model, producerVersion: VERSION, metadata: { ...metadata, fix_bn_eps: String(fixBnEps) } }));
+    if (format === 'onnx') writeOnnxFile(out, toOnnx(net.eval(), { model, producerVersion: VERSION, metadata: { ...metadata, fix_bn_eps: String(fixBnEps), network_sha256: networkHash(net.network) } }));
     else writeWeightsFile(out, sd, format, { format: 'pt', model, ...metadata });
   } finally {
     net.dispose();
@@ -35,7 +37,7 @@ function writeExport(out: string, format: ExportFormat, model: string, classes: 
 
 /** The weights-file form: --model and --weights. */
 function exportWeightsFile(o: ExportOptions & { weights: string }, format: ExportFormat): void {
-  if (!o.model) throw new Error(`export --weights needs --model (${modelNames().join(', ')})`);
+  if (!o.model) throw new Error(`export --weights needs --model (${modelNames().join(', ')}, or a network file)`);
   const sd = readWeights(o.weights, (l) => display.info(l));
   const classes = classesOfWeights(sd, o.weights);
   if (o.classes !== undefined && o.classes !== classes) throw new Error(`${o.weights} holds a classifier for ${classes} classes, not --classes ${o.classes}`);
@@ -56,7 +58,7 @@ async function exportRun(model: string, dataset: string, o: ExportOptions, forma
     if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
     const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
     const r = c.meta.recipe;
-    writeExport(o.out, format, model, classCount(r), r.fixBnEps, c.model, `${store.url}'s ${model} on ${dataset}`, { dataset, coarse: String(r.coarse) });
+    writeExport(o.out, format, networkOfRecipe(r), classCount(r), r.fixBnEps, c.model, `${store.url}'s ${model} on ${dataset}`, { dataset, coarse: String(r.coarse) });
     display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status}, ${format})`);
   } finally {
     await store.close();

@@ -13,7 +13,9 @@ export const summary = new Command('summary')
   .option('--json', 'print one JSON object {model, classes, input, params, macs, layers, modules}')
   .action((o: { model: string; classes: number; json?: boolean }) => {
     const model = createModel(o.model, o.classes);
-    const s = summarize(model, o.model);
+    const name = model.network.name;
+    const s = summarize(model, name);
     model.dispose();
-    display.out(o.json ? JSON.stringify(s) : formatSummary(s, reconstructionNoteFor(VARIANTS[o.model], o.classes)));
+    const builtin = Object.hasOwn(VARIANTS, o.model) ? VARIANTS[o.model] : undefined;
+    display.out(o.json ? JSON.stringify(s) : formatSummary(s, builtin && reconstructionNoteFor(builtin, o.classes)));
   });
