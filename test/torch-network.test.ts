@@ -17,7 +17,7 @@ import { BUILTIN_NETWORKS } from '../src/models/builtin-networks.js';
 import { formatNetworkFile, NETWORK_FORMAT } from '../src/models/network.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { readWeights } from '../src/train/checkpoint.js';
-import { repoRoot, requireTorchPython, TORCH_PYTHON } from './helpers.js';
+import { repoRoot, requireTorchPython, sharedDir, TORCH_PYTHON } from './helpers.js';
 import { maxRelErr } from './onnx-fixture.js';
 
 const SCRIPT = path.join(repoRoot, 'scripts', 'torch_network.py');
@@ -110,6 +110,17 @@ test('scripts/torch_network.py --fix-bn-eps gives the fixed eps, as our fixBatch
     } finally {
       model.dispose();
     }
+    // the commands read PyTorch's .pt of a declared network as well: test's metrics, export's ONNX
+    const googlenet = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'googlenet.js'), ...args], { encoding: 'utf8' });
+    const pt = path.join(dir, '0.pt');
+    if (sharedDir()) {
+      const r = googlenet('test', '--model', file, '--fix-bn-eps', '--weights', pt, '--dataset', 'cifar10', '--data-dir', path.join(sharedDir()!, 'data'), '--limit-test', '20', '--json');
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { n: number }).n, 20);
+    }
+    const onnx = googlenet('export', '--model', file, '--fix-bn-eps', '--weights', pt, '--out', path.join(dir, 'fixed.onnx'));
+    assert.equal(onnx.status, 0, onnx.stderr);
+    assert.match(onnx.stderr, /wrote .*fixed\.onnx: fixed for 10 classes \(onnx\)/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

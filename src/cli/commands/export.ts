@@ -20,16 +20,18 @@ interface ExportOptions {
 }
 
 /**
- * Writes `sd` (the weights of `model` for `classes` classes) to `out` as `format`; first loads them
+ * Writes `sd` (the weights of `network` for `classes` classes) to `out` as `format`; first loads them
  * into the network, so weights of another network or shape are refused before anything is written.
+ * Returns the network's name.
  */
-function writeExport(out: string, format: ExportFormat, network: string | Network, classes: number, fixBnEps: boolean, sd: StateDict, source: string, metadata: Record<string, string>): void {
+function writeExport(out: string, format: ExportFormat, network: string | Network, classes: number, fixBnEps: boolean, sd: StateDict, source: string, metadata: Record<string, string>): string {
   const net = createModel(network, classes, { fixBatchNormEps: fixBnEps });
   const model = net.network.name;
   try {
     net.loadStateDict(sd, source);
     if (format === 'onnx') writeOnnxFile(out, toOnnx(net.eval(), { model, producerVersion: VERSION, metadata: { ...metadata, fix_bn_eps: String(fixBnEps), network_sha256: networkHash(net.network) } }));
     else writeWeightsFile(out, sd, format, { format: 'pt', model, ...metadata });
+    return model;
   } finally {
     net.dispose();
   }
@@ -44,8 +46,8 @@ function exportWeightsFile(o: ExportOptions & { weights: string }, format: Expor
   if (o.coarse && o.dataset !== 'cifar100') throw new Error('--coarse is for --dataset cifar100');
   if (o.dataset && classCount({ dataset: o.dataset, coarse: !!o.coarse }) !== classes)
     throw new Error(`${o.weights} holds a classifier for ${classes} classes, not the ${classCount({ dataset: o.dataset, coarse: !!o.coarse })} of ${o.dataset}${o.coarse ? ' --coarse' : ''}`);
-  writeExport(o.out, format, o.model, classes, !!o.fixBnEps, sd, o.weights, o.dataset ? { dataset: o.dataset, coarse: String(!!o.coarse) } : {});
-  display.info(`wrote ${o.out}: ${o.model} for ${classes} classes (${format})`);
+  const name = writeExport(o.out, format, o.model, classes, !!o.fixBnEps, sd, o.weights, o.dataset ? { dataset: o.dataset, coarse: String(!!o.coarse) } : {});
+  display.info(`wrote ${o.out}: ${name} for ${classes} classes (${format})`);
 }
 
 /** The store form: MODEL DATASET, the run's current checkpoint with its own recipe. */
