@@ -15,13 +15,17 @@ import { writeWeightsFile } from '../src/io/weights.js';
 import { readWeights } from '../src/train/checkpoint.js';
 import { createModel, modelNames, type GoogLeNet } from '../src/models/googlenet.js';
 import { toOnnx } from '../src/models/onnx-export.js';
-import { NETWORK_FORMAT, validateNetwork } from '../src/models/network.js';
+import { NETWORK_FORMAT, networkHash, validateNetwork } from '../src/models/network.js';
+import { builtinNetwork } from '../src/models/googlenet.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { Module } from '../src/nn/module.js';
 import { toFloat32 } from '../src/tensor/host.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { manualSeed } from '../src/util/generator.js';
 import { sharedOpts, sharedPath } from './helpers.js';
+
+/** The CLI's exports name the network they hold by its hash (src/models/network.ts). */
+const SHORT4_SHA256 = networkHash(builtinNetwork('googlenet-short4')!);
 import { maxRelErr, ourLogits, randomNet, TOL } from './onnx-fixture.js';
 import { cli } from './processes.js';
 import { toFloatBatch } from './random.js';
@@ -163,7 +167,7 @@ test('googlenet export --model --weights --format onnx: the file runs in onnxrun
     const decoded = decodeOnnx(fs.readFileSync(out));
     assertStructure(decoded, net, 'CLI export');
     assert.deepEqual(Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value])),
-      { model: 'googlenet-short4', classes: '10', dataset: 'cifar10', coarse: 'false', fix_bn_eps: 'false' });
+      { model: 'googlenet-short4', classes: '10', dataset: 'cifar10', coarse: 'false', fix_bn_eps: 'false', network_sha256: SHORT4_SHA256 });
     await assertRunsLikeOurs(out, net, 'cifar10', 'CLI export');
     const named = path.join(dir, 'model.bin');
     r = cli(['export', '--model', 'googlenet-short4', '--weights', weights, '--format', 'onnx', '--out', named]);
@@ -216,7 +220,7 @@ test("googlenet export MODEL DATASET --store --format onnx: a run's checkpoint w
     const decoded = decodeOnnx(fs.readFileSync(onnx));
     assertStructure(decoded, net, 'store export');
     assert.deepEqual(Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value])),
-      { model: 'googlenet-short4', classes: '20', dataset: 'cifar100', coarse: 'true', fix_bn_eps: 'true' });
+      { model: 'googlenet-short4', classes: '20', dataset: 'cifar100', coarse: 'true', fix_bn_eps: 'true', network_sha256: SHORT4_SHA256 });
     await assertRunsLikeOurs(onnx, net, 'cifar100', 'store export');
   } finally {
     net.dispose();

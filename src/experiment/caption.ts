@@ -26,7 +26,8 @@ function size(limit: number | null, total: number | undefined): string {
 export function caption(dataset: string, title: string, recipes: { model: string; recipe: Recipe }[]): Caption {
   const seed = defaultRecipe(undefined, (DATASETS[dataset as DatasetName] ? dataset : 'cifar10') as DatasetName);
   const records = DATASETS[dataset as DatasetName]?.records;
-  const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'dataset');
+  // the network is what the table's rows compare, not a difference of recipes
+  const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'network' && k !== 'dataset');
   const same = (k: keyof Recipe) => new Set(recipes.map((r) => JSON.stringify(r.recipe[k]))).size <= 1;
   const varying = keys.filter((k) => !same(k));
   const first = recipes[0]?.recipe ?? seed;

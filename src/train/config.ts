@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Precision } from '../nn/layers.js';
 import { Adadelta, Adam, AdamW, ADAMW_WEIGHT_DECAY, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
-import { builtinNetwork, resolveNetwork } from '../models/googlenet.js';
+import { builtinNetwork, modelNames, resolveNetwork } from '../models/googlenet.js';
 import { canonicalNetwork, describeLayers, isNetworkFileArgument, networkHash, validateNetwork, type Network } from '../models/network.js';
 import { canonicalize } from '../util/canonical-json.js';
 
@@ -127,16 +127,19 @@ export function recipeNetwork(modelOrFile: string): NamedNetwork {
 
 /** The network a recipe trains, validated (a recipe edited by hand is refused like a bad file). */
 export function networkOfRecipe(r: Pick<Recipe, 'model' | 'network'>): Network {
+  if (r.network === undefined)
+    throw new Error(`the recipe of ${r.model} holds no network, and '${r.model}' is not a network this build knows (${modelNames().join(', ')}); train it with the build that recorded it`);
   return validateNetwork(r.network, `the recipe of ${r.model}`, r.model);
 }
 
 /**
  * A recipe as stored by any version: those written before recipes held their network (checkpoint
- * versions 1 and 2, store rows of schema 2) name one of the seven, whose network it gets.
+ * versions 1 and 2, store rows of schema 2) name one of the seven, whose network it gets. A name
+ * this build does not know (an older build's network) is left without one: the run can still be
+ * listed and reported, and networkOfRecipe says why it cannot be built.
  */
 export function withNetwork(r: Omit<Recipe, 'network'> & { network?: NetworkData }): Recipe {
-  if (r.network !== undefined) return r as Recipe;
-  if (isNetworkFileArgument(r.model)) throw new Error(`a recipe names the network file ${r.model} but holds no network; it was not written by this project`);
+  if (r.network !== undefined || isNetworkFileArgument(r.model) || !modelNames().includes(r.model)) return r as Recipe;
   return { ...r, network: canonicalNetwork(resolveNetwork(r.model)) };
 }
 

@@ -39,7 +39,7 @@ export function cpuHasAvx512(flags: readonly string[] = cpuFlags()): boolean {
  * ONEDNN_MAX_CPU_ISA, or where that is unset or empty its older name DNNL_MAX_CPU_ISA, once, at the
  * process's first ISA query; set later, it changes nothing.
  */
-export function isaCap(env: NodeJS.ProcessEnv = process.env): string | null {
+export function isaCap(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
   for (const name of ['ONEDNN_MAX_CPU_ISA', 'DNNL_MAX_CPU_ISA']) {
     const value = env[name];
     if (value) return `${name}=${value}`;
