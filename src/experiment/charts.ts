@@ -40,8 +40,9 @@ const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width
 const PALETTE = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '#6A3D9A', '#000000'];
 const DASHES = [[1, 0], [8, 3], [2, 2], [9, 3, 2, 3], [4, 3], [12, 3, 2, 3, 2, 3], [6, 2, 1, 2]];
 const SHAPES = ['square', 'circle', 'triangle-up', 'diamond', 'triangle-down', 'cross', 'triangle-left'];
-// Declared networks (network files) take styles of their own, none of the seven's: Paul Tol's wine,
-// sky blue, olive, teal and indigo-grey with a brown, dashes and shapes the seven do not use.
+// Declared networks (network files) take styles of their own: colours and dashes none of the seven
+// has (Paul Tol's wine, sky blue, olive and teal, a brown and a slate grey), and point shapes, the
+// first two of which (triangle-right, wedge) the seven do not use.
 const DECLARED_PALETTE = ['#882255', '#56B4E9', '#999933', '#44AA99', '#8C564B', '#5D6D7E'];
 const DECLARED_DASHES = [[3, 1], [10, 2, 2, 2], [1, 3], [6, 3, 6, 3, 1, 3], [14, 4], [2, 4, 8, 4]];
 const DECLARED_SHAPES = ['triangle-right', 'wedge', 'diamond', 'circle', 'arrow', 'square'];
@@ -51,13 +52,14 @@ let styled: string[] | undefined;
  * A network's colour, dash and point shape. The seven (and any network of VARIANTS) have theirs;
  * a declared network gets the `declaredIndex`-th declared style (charts() numbers the declared
  * networks of the whole report by name, so each keeps its style in every chart): none of the seven's
- * colours, dashes or shapes, and after six a colour again with another dash and shape.
+ * colours or dashes, and after six a colour again with another dash and shape.
  */
 export function networkStyle(model: string, declaredIndex = 0): { color: string; dash: number[]; shape: string } {
   styled ??= [...MODEL_ORDER, ...modelNames().filter((m) => !MODEL_ORDER.includes(m)).sort()];
   const i = isBuiltin(model) ? styled.indexOf(model) : -1;
   if (i >= 0) return { color: PALETTE[i % PALETTE.length]!, dash: DASHES[i % DASHES.length]!, shape: SHAPES[(i + Math.floor(i / SHAPES.length)) % SHAPES.length]! };
   const k = Math.max(0, declaredIndex), n = DECLARED_PALETTE.length;
+  // past six, the colours come round again with another dash and shape
   return { color: DECLARED_PALETTE[k % n]!, dash: DECLARED_DASHES[(k + Math.floor(k / n)) % n]!, shape: DECLARED_SHAPES[(k + 2 * Math.floor(k / n)) % n]! };
 }
 
