@@ -2,14 +2,23 @@
 // size chosen by the test, with final values near the seed's tables (so points cluster as they
 // would in the seed's experiment) and curves that fall towards them.
 import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
-import { compareModels, SEED_TABLES } from '../src/experiment/report.js';
+import { compareModels, networkSummary, SEED_TABLES } from '../src/experiment/report.js';
+import { canonicalNetwork, networkLayout, validateNetwork } from '../src/models/network.js';
 import { defaultRecipe, type Recipe } from '../src/train/config.js';
 import type { DatasetName } from '../src/data/cifar.js';
 import { COUNTS } from './counts.js';
 
 
+/** A small declared network (a network file's contents) for fixtures beside the seven. */
+export const MINE = { format: 'googlenet-network/1', layers: ['maxpool', 'a4', { dropout: 0.2 }, 'maxpool', 'b5'], width: 0.5 } as const;
+/** Its layers on one line, as describeLayers writes them. */
+export const MINE_LAYERS = 'pool a4 drop(0.2) pool b5 ×0.5';
+
 export interface FixtureOptions {
+  /** Built-in names, or names of `declared`. */
   models: string[];
+  /** Declared networks by name: their network files' contents (counted by networkLayout; no seed results). */
+  declared?: Record<string, unknown>;
   datasets: DatasetName[];
   epochs: number;
   limitTrain?: number | null;
@@ -25,12 +34,19 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
   for (const dataset of o.datasets) {
     const classes = dataset === 'cifar10' ? 10 : 100;
     for (const [k, model] of [...o.models].sort(compareModels).entries()) {
-      const ours = COUNTS[model]!;
-      const seed = SEED_TABLES[dataset][model]!;
-      const recipe: Recipe = { ...defaultRecipe(model, dataset), epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model) };
+      const file = o.declared?.[model];
+      const net = file === undefined ? undefined : validateNetwork(file, `${model}.json`, model);
+      // a declared network: counted by its layout, MACs made up near googlenet-short4's; the seed has none of its results
+      const ours = net ? { c10: networkLayout(net, 10).params, c100: networkLayout(net, 100).params, macs: 90_000_000 } : COUNTS[model]!;
+      const seed = net ? undefined : SEED_TABLES[dataset][model]!;
+      const like = seed ?? SEED_TABLES[dataset]['googlenet-short4']!;
+      const recipe: Recipe = {
+        ...defaultRecipe(net ? 'googlenet' : model, dataset), ...(net ? { model, network: canonicalNetwork(net) } : {}),
+        epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model),
+      };
       // a short run ends above the seed's error, by how far it is from the seed's 14 epochs
-      const final1 = Math.min(0.95, seed.top1 + (14 - recipe.epochs) * 0.03 + 0.004 * k);
-      const final5 = Math.min(0.7, seed.top5 + (14 - recipe.epochs) * 0.012 + 0.002 * k);
+      const final1 = Math.min(0.95, like.top1 + (14 - recipe.epochs) * 0.03 + 0.004 * k);
+      const final5 = Math.min(0.7, like.top5 + (14 - recipe.epochs) * 0.012 + 0.002 * k);
       const epochs = Array.from({ length: recipe.epochs }, (_, i) => {
         const t = recipe.epochs === 1 ? 1 : i / (recipe.epochs - 1);
         const top1Error = final1 + (0.9 - final1) * (1 - t) ** 2 * 0.6;
@@ -48,8 +64,8 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
       });
       const last = epochs.at(-1)!;
       const row: ResultRow = {
-        model, params, macs: ours.macs, top1Error: last.top1Error, top5Error: last.top5Error, seconds, epochs: recipe.epochs,
-        status: 'complete', epochsPlanned: recipe.epochs, seed,
+        model, ...networkSummary(recipe), builtin: !net, params, macs: ours.macs, top1Error: last.top1Error, top5Error: last.top5Error, seconds, epochs: recipe.epochs,
+        status: 'complete', epochsPlanned: recipe.epochs, ...(seed ? { seed } : {}),
       };
       (datasets[dataset] ??= []).push(row);
     }

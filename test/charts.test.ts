@@ -1,11 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { charts, networkStyle, type Chart } from '../src/experiment/charts.js';
+import { charts, declaredNetworks, networkStyle, type Chart } from '../src/experiment/charts.js';
 import { boxesOverlap, placeLabels, textWidth, type Box } from '../src/experiment/labels.js';
 import { renderPlots } from '../src/experiment/plots.js';
-import { MODEL_ORDER, parseDuration, renderMarkdown, SEED_TABLES, type ResultsJson } from '../src/experiment/report.js';
+import {
+  isBuiltin, MODEL_ORDER, networkSummary, parseDuration, reconstructionNote, renderMarkdown, SEED_TABLES, seedResult, type ResultsJson,
+} from '../src/experiment/report.js';
+import { builtinNetwork } from '../src/models/googlenet.js';
+import { describeLayers, networkHash, validateNetwork } from '../src/models/network.js';
 import type { DatasetName } from '../src/data/cifar.js';
-import { resultsFixture } from './chart-fixture.js';
+import { MINE, MINE_LAYERS, resultsFixture } from './chart-fixture.js';
 import { docSection, readDoc } from './helpers.js';
 
 const WIDTH = 640, HEIGHT = 400, FONT = 11, RADIUS = 6;
@@ -200,4 +204,76 @@ test("docs/stores.md's table of the plots (under \"## The report\") names every 
   const named = [...table.matchAll(/^\| ([^|]+) \|/gm)].flatMap((m) => [...m[1]!.matchAll(/`([a-z0-9-]+)`/g)].map((x) => x[1]!));
   const ids = charts(small).map((c) => c.id.replace(/^cifar10-/, ''));
   assert.deepEqual(named.sort(), ids.sort());
+});
+
+test('a declared network beside the seven: its row with layers and hash, no seed cells, a Networks table; a style of its own in every plot, in the legend', async () => {
+  const r = resultsFixture({ models: [...MODEL_ORDER, 'mine'], declared: { mine: MINE }, datasets: ['cifar10'], epochs: 14 });
+  const rows = r.datasets.cifar10!;
+  assert.deepEqual(rows.map((x) => x.model), [...MODEL_ORDER, 'mine'], 'after the seven');
+  const mine = rows.at(-1)!;
+  assert.equal(mine.layers, MINE_LAYERS);
+  assert.equal(mine.sha256, networkHash(validateNetwork(MINE, 'mine.json', 'mine')));
+  assert.equal(mine.builtin, false);
+  assert.ok(!('seed' in mine), 'no seed field for a declared network');
+  for (const x of rows.slice(0, 7)) {
+    assert.equal(x.layers, describeLayers(builtinNetwork(x.model)!), x.model);
+    assert.equal(x.builtin, true);
+  }
+
+  // results.md: empty seed cells, the declared note, a Networks table of all eight with their layers
+  const md = renderMarkdown(r);
+  assert.doesNotMatch(md, /undefined|NaN|null/);
+  const line = md.split('\n').find((l) => l.startsWith('| mine |'))!;
+  assert.match(line, /^\| mine \| \d\.\d\d \| \d\.\d\d \| [\d,]+ \| 90,000,000 \| \S+ \| — \| — \| — \| — \|$/, line);
+  assert.ok(md.includes('\nmine is a declared network (a network file; its layers under Networks): the seed has no results for it, so its seed cells are —.'), md);
+  const nets = md.slice(md.indexOf('## Networks'));
+  const table = nets.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| network'));
+  assert.deepEqual(table.map((l) => l.split(' | ')[0]!.slice(2)), [...MODEL_ORDER, 'mine']);
+  assert.equal(table.at(-1), `| mine | ${MINE_LAYERS} | \`${mine.sha256!.slice(0, 12)}\` | declared: the seed has no results for it |`);
+  assert.ok(table.includes(`| googlenet-short4 | ${describeLayers(builtinNetwork('googlenet-short4')!)} | \`${rows[6]!.sha256!.slice(0, 12)}\` | built-in, a reconstruction † |`), table.join('\n'));
+  // recipes differ only in their networks: no "mixed recipes"
+  assert.doesNotMatch(md, /mixed recipes/);
+
+  // a style of its own: none of the seven's colours, dashes or shapes; the same in a view of fewer runs
+  const style = networkStyle('mine', declaredNetworks(r).indexOf('mine'));
+  const seven = MODEL_ORDER.map((m) => networkStyle(m));
+  assert.ok(!seven.some((s) => s.color === style.color || s.dash.join() === style.dash.join() || s.shape === style.shape), JSON.stringify(style));
+  const twoDeclared = declaredNetworks({ runs: [{ model: 'zeta' }, { model: 'mine' }, { model: 'googlenet' }] as ResultsJson['runs'] });
+  assert.deepEqual(twoDeclared, ['mine', 'zeta']);
+  assert.notEqual(networkStyle('zeta', 1).color, networkStyle('mine', 0).color);
+
+  const cs = charts(r);
+  const out = await renderPlots(r);
+  for (const id of PER_EPOCH) {
+    const svg = out.get(`cifar10-${id}.svg`)!;
+    const l = new RegExp(`<path aria-label="[^"]*model: mine" role="graphics-symbol" aria-roledescription="line mark" d="([^"]*)" stroke="([^"]*)"(?: stroke-width="\\d+")?(?: stroke-dasharray="([^"]*)")?`).exec(svg)!;
+    assert.ok(l, `${id}: a line for mine`);
+    assert.equal(l[2], style.color, `${id}: its colour`);
+    assert.equal(l[3] ?? '1,0', style.dash.join(','), `${id}: its dash`);
+    assert.match(svg, /<text[^>]*>mine<\/text>/, `${id}: in the legend`);
+  }
+  // the seed's marks for the seven only, ours for all eight
+  for (const k of [1, 5] as const) {
+    const c = byId(cs, `cifar10-top${k}-vs-params`);
+    assert.deepEqual((c.spec.datasets.seed as { model: string }[]).map((x) => x.model), MODEL_ORDER);
+    assert.deepEqual((c.spec.datasets.points as { model: string }[]).map((x) => x.model), [...MODEL_ORDER, 'mine']);
+  }
+  assert.deepEqual((byId(cs, 'cifar10-test-top1').spec.datasets.seed as { model: string }[]).map((x) => x.model), MODEL_ORDER);
+  const time = byId(cs, 'cifar10-time').spec.datasets;
+  assert.deepEqual((time.times as { model: string }[]).map((x) => x.model), [...MODEL_ORDER, 'mine']);
+  assert.ok(!(time.seed as { model: string }[]).some((x) => x.model === 'mine'));
+  assertLabelsClear(out.get('cifar10-top1-vs-params.svg')!, 8, 'eight networks, top1-vs-params');
+  assertLabelsClear(out.get('cifar10-top1-vs-macs.svg')!, 8, 'eight networks, top1-vs-macs');
+  const mineShape = [...out.get('cifar10-top1-vs-params.svg')!.matchAll(/<path aria-label="[^"]*; model: mine;[^"]*" role="graphics-symbol" aria-roledescription="point"[^>]*fill="([^"]*)"/g)];
+  assert.equal(mineShape.length, 1, 'one point for mine');
+  assert.equal(mineShape[0]![1], style.color);
+});
+
+test('a declared network whose name is an Object property gets no seed result and no reconstruction note', () => {
+  assert.equal(seedResult('cifar10', 'constructor'), undefined);
+  assert.equal(seedResult('cifar10', 'googlenet'), SEED_TABLES.cifar10.googlenet);
+  assert.equal(reconstructionNote('constructor', 'cifar10', 5), null);
+  assert.equal(isBuiltin('constructor'), false);
+  assert.deepEqual(networkSummary({ model: 'bad', network: { format: 'nope' } }).sha256, null);
+  assert.match(networkSummary({ model: 'bad', network: { format: 'nope' } }).layers, /^invalid network: /);
 });

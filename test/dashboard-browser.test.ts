@@ -15,7 +15,9 @@ import { startDashboard } from '../src/dashboard/server.js';
 import { formatDuration, type ResultsJson } from '../src/experiment/report.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal } from '../src/store/store.js';
-import { defaultRecipe } from '../src/train/config.js';
+import { defaultRecipe, recipeNetwork } from '../src/train/config.js';
+import { builtinNetwork } from '../src/models/googlenet.js';
+import { describeLayers } from '../src/models/network.js';
 import { thisMachine } from '../src/util/machine.js';
 import { launchChromium, requireChromium, screenshot, VIEWPORT } from './browser.js';
 import { dashboardOn, MODELS, shortExperiment } from './dashboard-fixture.js';
@@ -63,14 +65,18 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     assert.match(await page.textContent('main') ?? '', /† googlenet-short3 is a reconstruction/);
     for (const id of ['cifar10-test-top1', 'cifar10-train-loss']) assert.deepEqual(await marks(page, id), { lines: 2, points: 4 }, id);
 
-    // markup straight into the store: a run's error, a recipe value, an attempt's error; and a third run named with markup, on a worker so named
+    // markup straight into the store: a run's error, a recipe value, an attempt's error; and a third run named with markup, on a worker so named,
+    // of a declared network (a network file's)
     const db = new Database(path.join(dir, 'experiment.sqlite'));
     db.prepare(`UPDATE runs SET error = ? WHERE model = 'googlenet-short4'`).run(MARKUP);
     db.prepare(`UPDATE runs SET recipe = json_set(recipe, '$.augment', ?) WHERE model = 'googlenet-short3'`).run(MARKUP);
     db.prepare(`UPDATE attempts SET error = ?`).run(MARKUP);
     db.close();
     const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
-    const run = await store.ensureRun({ model: MARKUP, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), epochs: 3 }, classes: 10, params: 1_600_000, macs: 1e8 });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-network-')), 'mine.json');
+    fs.writeFileSync(file, JSON.stringify({ format: 'googlenet-network/1', layers: ['maxpool', 'a4', { dropout: 0.2 }, 'maxpool', 'b5'], width: 0.5 }));
+    const mineLayers = 'pool a4 drop(0.2) pool b5 ×0.5';
+    const run = await store.ensureRun({ model: MARKUP, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), ...recipeNetwork(file), epochs: 3 }, classes: 10, params: 1_600_000, macs: 1e8 });
     const claim = await store.claim(run.id, { name: `${MARKUP}:1`, heartbeat: 30 });
     assert.ok(!isRefusal(claim));
     await claim.start({ epoch: 1, batch: 0 }, thisMachine(1));
@@ -80,9 +86,19 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     await page.waitForFunction(() => document.querySelectorAll('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').length === 5, null, { timeout: 5000 });
     const runsTable = await rows(page, 'runs');
     const byModel = (m: string) => runsTable.find((c) => c[1]!.startsWith(m))!;
-    assert.equal(byModel('googlenet-short4')[9], MARKUP, 'the run error, as text');
-    assert.deepEqual(byModel(MARKUP).slice(1, 4), [`${MARKUP} on cifar10`, 'running', `${MARKUP}:1`]);
-    assert.ok((await rows(page, 'results-cifar10')).some((c) => c[0]!.startsWith(MARKUP)), 'the markup run in the results table');
+    assert.equal(byModel('googlenet-short4')[10], MARKUP, 'the run error, as text');
+    assert.deepEqual(byModel(MARKUP).slice(1, 5), [`${MARKUP} on cifar10`, mineLayers, 'running', `${MARKUP}:1`]);
+    assert.equal(byModel('googlenet-short4')[2], describeLayers(builtinNetwork('googlenet-short4')!), 'a built-in\'s layers');
+    // the declared network: its row after the seven's with empty seed cells and a note, its layers under Networks
+    const declaredRow = (await rows(page, 'results-cifar10')).find((c) => c[0]!.startsWith(MARKUP));
+    assert.ok(declaredRow, 'the markup run in the results table');
+    assert.deepEqual(declaredRow.slice(3, 5).concat(declaredRow.slice(6)), ['1,600,000', '100,000,000', '—', '—', '—', '—']);
+    assert.match(await page.textContent('main') ?? '', /is a declared network \(a network file; its layers under Networks\): the seed has no results for it/);
+    assert.deepEqual((await rows(page, 'networks')).map((c) => [c[0], c[1], c[3]]), [
+      ['googlenet-short3', describeLayers(builtinNetwork('googlenet-short3')!), 'built-in, a reconstruction †'],
+      ['googlenet-short4', describeLayers(builtinNetwork('googlenet-short4')!), 'built-in, a reconstruction †'],
+      [MARKUP, mineLayers, 'declared: the seed has no results for it'],
+    ]);
 
     // hover the markup run's point: vega-tooltip shows its name as text
     await page.locator('[data-chart="cifar10-test-top1"] g.mark-symbol.role-mark path').last().hover();
@@ -130,6 +146,11 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     assert.deepEqual(recipes.find((c) => c[0]!.startsWith('epochs')), ['epochs', '2', '2']);
     await page.waitForSelector('[data-chart="cifar10-test-top1"] svg');
     assert.deepEqual(await marks(page, 'cifar10-test-top1'), { lines: 2, points: 4 });
+
+    // the declared network's page: its layers and kind
+    await page.goto(`${url}#/runs/${run.id}`);
+    await page.waitForSelector('[data-table="recipe"]');
+    assert.match((await page.textContent('p.network')) ?? '', new RegExp(`^layers: ${mineLayers.replace(/[().]/g, '\\$&')} \\(sha256 [0-9a-f]{12}\\); declared: the seed has no results for it$`));
 
     // nowhere did the markup become an element
     for (const view of ['#/', `#/runs/${s3.id}`, `#/runs/${run.id}`]) {

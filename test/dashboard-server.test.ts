@@ -11,7 +11,9 @@ import { buildResults } from '../src/experiment/report.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
-import { defaultRecipe } from '../src/train/config.js';
+import { defaultRecipe, recipeNetwork } from '../src/train/config.js';
+import { builtinNetwork } from '../src/models/googlenet.js';
+import { describeLayers, networkHash, readNetworkFile } from '../src/models/network.js';
 import { thisMachine } from '../src/util/machine.js';
 import { start, until } from './processes.js';
 import { readDoc } from './helpers.js';
@@ -22,18 +24,33 @@ const epoch = (n: number, top1: number) => ({
   epoch: n, trainLoss: 2.1 - 0.5 * n, testLoss: 1.9 - 0.4 * n, top1Error: top1, top5Error: top1 / 6, lr: 0.1, seconds: 10 * n, finishedAt: new Date().toISOString(),
 });
 
+/** A network file's contents: a small declared network. */
+const MINE = { format: 'googlenet-network/1', layers: ['maxpool', 'a4', { dropout: 0.2 }, 'maxpool', 'b5'], width: 0.5 };
+const MINE_LAYERS = 'pool a4 drop(0.2) pool b5 ×0.5';
+
 async function claimed(store: RunStore, model: string, worker = 'test:1'): Promise<RunClaim> {
-  const run = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 3 }, classes: 10, params: 1000, macs: 2000 });
+  // a built-in's name, or a network file (its name is the run's model)
+  const net = recipeNetwork(model);
+  const run = await store.ensureRun({ model: net.model, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet', 'cifar10'), ...net, epochs: 3 }, classes: 10, params: 1000, macs: 2000 });
   const c = await store.claim(run.id, { name: worker, heartbeat: 30 });
   assert.ok(!isRefusal(c), JSON.stringify(c));
   await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
   return c;
 }
 
-/** googlenet-short4 failed after 2 epochs with an error holding markup and a formula; googlenet-short3 running, 1 epoch. */
-async function fixture() {
+/**
+ * googlenet-short4 failed after 2 epochs with an error holding markup and a formula; googlenet-short3 running, 1 epoch;
+ * with `declared`, a network file's network (mine) complete after 1 epoch.
+ */
+async function fixture(o: { declared?: boolean } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-test-'));
   const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+  if (o.declared) {
+    fs.writeFileSync(path.join(dir, 'mine.json'), JSON.stringify(MINE));
+    const mine = await claimed(store, path.join(dir, 'mine.json'));
+    await mine.recordEpoch(epoch(1, 0.8));
+    await mine.finish('complete');
+  }
   const s4 = await claimed(store, 'googlenet-short4');
   await s4.recordEpoch(epoch(1, 0.6));
   await s4.recordEpoch(epoch(2, 0.5));
@@ -113,15 +130,22 @@ test('dashboard server: refuses other methods, traversal (raw and percent-encode
   }
 });
 
-test('dashboard API: runs, a run, its epochs and attempts, results, tables and charts as the store has them; CSV escaped', async () => {
-  const { store } = await fixture();
+test('dashboard API: runs, a run, its epochs and attempts, results, tables, networks and charts as the store has them, a declared network with its layers and no seed; CSV escaped', async () => {
+  const { store } = await fixture({ declared: true });
   const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
   try {
     const p = dash.port;
     const body = async (t: string) => JSON.parse((await get(p, t)).body);
     const runs = (await body('/api/runs')).runs;
     assert.deepEqual(runs.map((r: { model: string; status: string; epochsDone: number; attempts: number }) => [r.model, r.status, r.epochsDone, r.attempts]),
-      [['googlenet-short3', 'running', 1, 1], ['googlenet-short4', 'failed', 2, 1]]);
+      [['googlenet-short3', 'running', 1, 1], ['googlenet-short4', 'failed', 2, 1], ['mine', 'complete', 1, 1]]);
+    const s4net = builtinNetwork('googlenet-short4')!;
+    assert.deepEqual(runs.map((r: { layers: string; builtin: boolean }) => [r.layers, r.builtin]),
+      [[describeLayers(builtinNetwork('googlenet-short3')!), true], [describeLayers(s4net), true], [MINE_LAYERS, false]]);
+    const mine = runs[2];
+    assert.equal(mine.sha256, networkHash(readNetworkFile(path.join(store.file, '..', 'mine.json'))));
+    assert.equal(mine.reconstruction, null);
+    assert.deepEqual([mine.params, mine.macs], [1000, 2000]);
     const failed = runs[1];
     assert.equal(failed.lastError, `=HYPERLINK("x") ${MARKUP}, "quoted"`);
     assert.equal(failed.worker, 'test:1');
@@ -142,7 +166,29 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables and c
     assert.deepEqual(results, JSON.parse(JSON.stringify(expected)));
     const tables = await body('/api/tables');
     assert.match(tables.citation, /the seed document \(PyTorch 1\.6, 14 epochs on its GPU\)/);
-    assert.deepEqual(tables.tables[0].rows.map((r: { model: string; seed: { top1: number } }) => [r.model, r.seed.top1]), [['googlenet-short3', 0.11], ['googlenet-short4', 0.15]]);
+    type TableRow = { model: string; layers: string; sha256: string; builtin: boolean; params: number; macs: number; seed: { top1: number } | null };
+    assert.deepEqual(tables.tables[0].rows.map((r: TableRow) => [r.model, r.seed?.top1 ?? null]), [['googlenet-short3', 0.11], ['googlenet-short4', 0.15], ['mine', null]]);
+    const mineRow = tables.tables[0].rows[2] as TableRow;
+    assert.deepEqual([mineRow.layers, mineRow.sha256, mineRow.builtin, mineRow.params, mineRow.macs], [MINE_LAYERS, mine.sha256, false, 1000, 2000]);
+    assert.equal(tables.tables[0].declared, 'mine is a declared network (a network file; its layers under Networks): the seed has no results for it, so its seed cells are —.');
+    assert.deepEqual(tables.networks.map((n: { model: string; layers: string; builtin: boolean; datasets: string[] }) => [n.model, n.layers, n.builtin, n.datasets]),
+      [['googlenet-short3', describeLayers(builtinNetwork('googlenet-short3')!), true, ['cifar10']], ['googlenet-short4', describeLayers(s4net), true, ['cifar10']], ['mine', MINE_LAYERS, false, ['cifar10']]]);
+    assert.deepEqual(await body('/api/networks'), tables.networks);
+    assert.equal((await get(p, '/api/networks?format=csv')).body.split('\r\n')[3], `mine,${MINE_LAYERS},${mine.sha256},false,false,cifar10`);
+    // the table's CSV: the declared network's seed cells empty, its layers, hash and kind at the end
+    const tableLines = (await get(p, '/api/tables/cifar10?format=csv')).body.split('\r\n');
+    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin');
+    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false`);
+    // the charts: mine's points in its own colour, not googlenet-short4's
+    const top1 = (await body('/api/charts')).find((c: { id: string }) => c.id === 'cifar10-test-top1');
+    const colour = top1.spec.layer[0].encoding.color.scale;
+    assert.deepEqual(colour.domain, ['googlenet-short3', 'googlenet-short4', 'mine']);
+    assert.equal(new Set(colour.range).size, 3);
+    // a view of mine alone keeps its colour
+    const alone = (await body(`/api/charts?runs=${mine.id}`)).find((c: { id: string }) => c.id === 'cifar10-test-top1');
+    assert.deepEqual(alone.spec.layer[0].encoding.color.scale, { domain: ['mine'], range: [colour.range[2]] });
+    const recipes = await body(`/api/recipes?runs=${mine.id}`);
+    assert.deepEqual([recipes[0].model, recipes[0].layers, recipes[0].sha256, recipes[0].recipe.model], ['mine', MINE_LAYERS, mine.sha256, 'mine']);
     const charts = await body('/api/charts');
     assert.ok(charts.length >= 2 && charts.every((c: { id: string; spec: { datasets: object } }) => c.id.startsWith('cifar10-') && Object.keys(c.spec.datasets).length > 0));
     const one = await body(`/api/charts?runs=${failed.id}`);
@@ -153,12 +199,15 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables and c
     assert.match(csv.headers['content-type']!, /^text\/csv/);
     assert.match(csv.headers['content-disposition']!, /attachment; filename="runs.csv"/);
     const lines = csv.body.split('\r\n');
-    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds');
+    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds,layers,sha256,builtin');
+    assert.ok(lines[3]!.startsWith(`${mine.id},mine,cifar10,complete,`) && lines[3]!.endsWith(`,${MINE_LAYERS},${mine.sha256},false`), lines[3]);
     // the formula is defused with ', the quotes doubled, the cell quoted for its comma
     assert.ok(lines[2]!.includes(`,"'=HYPERLINK(""x"") ${MARKUP}, ""quoted""",`), lines[2]);
     assert.equal((await get(p, `/api/runs/${failed.id}/epochs?format=csv`)).body.split('\r\n').length, 4, 'header, 2 epochs, final CRLF');
     assert.match((await get(p, '/api/tables/cifar10?format=csv')).body, /^network,status,top1Error/);
-    assert.match((await get(p, `/api/recipes?runs=${runs.map((r: { id: number }) => r.id).join(',')}&format=csv`)).body, /^key,googlenet-short3 on cifar10,googlenet-short4 on cifar10\r\nmodel,googlenet-short3,googlenet-short4\r\n/);
+    const recipeCsv = (await get(p, `/api/recipes?runs=${runs.map((r: { id: number }) => r.id).join(',')}&format=csv`)).body;
+    assert.match(recipeCsv, /^key,googlenet-short3 on cifar10,googlenet-short4 on cifar10,mine on cifar10\r\nmodel,googlenet-short3,googlenet-short4,mine\r\nnetwork,/);
+    assert.match(recipeCsv, new RegExp(`\r\nlayers,${describeLayers(builtinNetwork('googlenet-short3')!)},${describeLayers(s4net)},${MINE_LAYERS.replace(/[().]/g, '\\$&')}\r\nsha256,[0-9a-f]{64},[0-9a-f]{64},${mine.sha256}\r\ndataset,`));
 
     // every endpoint docs/dashboard.md documents answers, as JSON (or an event stream), and as CSV where it says so
     const doc = readDoc('docs/dashboard.md');

@@ -8,6 +8,8 @@ import { buildResults, formatDuration, MODEL_ORDER, parseDuration, renderMarkdow
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
 import { defaultRecipe } from '../src/train/config.js';
+import { builtinNetwork } from '../src/models/googlenet.js';
+import { describeLayers, networkHash } from '../src/models/network.js';
 import { machineDifference, thisMachine } from '../src/util/machine.js';
 import { repoRoot } from './helpers.js';
 
@@ -98,7 +100,12 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
     const after = await buildResults(store);
     // a run version 1 left 'running' was cut short: it is now 'interrupted' (it resumes); all else is as it was
     for (const rows of Object.values(before.datasets) as { status: string }[][]) for (const r of rows) if (r.status === 'running') r.status = 'interrupted';
-    assert.deepEqual(after.datasets, before.datasets, 'every table row the same: errors, params, MACs, times, statuses');
+    // the rows now also name their network (layers, sha256, builtin): the rest as it was
+    const numbers = Object.fromEntries(Object.entries(after.datasets).map(([d, rows]) => [d, rows.map(({ layers, sha256, builtin, ...rest }) => {
+      assert.ok(layers && sha256 && builtin, `${rest.model}: its network named`);
+      return rest;
+    })]));
+    assert.deepEqual(numbers, before.datasets, 'every table row the same: errors, params, MACs, times, statuses');
     assert.equal(after.runs.length, 4);
     for (const r of before.runs) {
       const now = after.runs.find((x) => x.model === r.model && x.dataset === r.dataset)!;
@@ -133,8 +140,9 @@ test('report: results.md, results.json and plots drawn from the store', async ()
     assert.deepEqual(Object.keys(r.datasets), ['cifar10']);
     const rows = r.datasets.cifar10!;
     assert.deepEqual(rows.map((x) => x.model), ['googlenet-short3', 'googlenet-short4']); // table order
+    const s4net = builtinNetwork('googlenet-short4')!;
     assert.deepEqual(rows[1], {
-      model: 'googlenet-short4', params: 1551546, macs: 156575744, top1Error: 0.4123, top5Error: 0.4123 / 6, seconds: 201.75,
+      model: 'googlenet-short4', layers: describeLayers(s4net), sha256: networkHash(s4net), builtin: true, params: 1551546, macs: 156575744, top1Error: 0.4123, top5Error: 0.4123 / 6, seconds: 201.75,
       epochs: 2, status: 'complete', epochsPlanned: 2, seed: SEED_TABLES.cifar10['googlenet-short4'],
     });
     assert.equal(rows[0]!.status, 'running');

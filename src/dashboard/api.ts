@@ -1,9 +1,10 @@
 // The dashboard's JSON (and CSV) documents, all drawn from one ResultsJson (what results.json
 // holds), so the page, results.md and results.json show the same numbers. Field names are
 // camelCase, as in results.json. docs/dashboard.md documents them.
-import { charts, type Chart } from '../experiment/charts.js';
+import { charts, declaredNetworks, type Chart } from '../experiment/charts.js';
 import {
-  datasetTitle, finalValues, formatDuration, mixedPlans, reconstructionNote, SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type ResultsJson,
+  datasetTitle, declaredNote, finalValues, formatDuration, isBuiltin, mixedPlans, networkSummary, reconstructionNote, reportNetworks,
+  SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type NetworkEntry, type ResultsJson,
 } from '../experiment/report.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
@@ -13,7 +14,12 @@ type Run = ResultsJson['runs'][number];
 
 /** One row of /api/runs. */
 export interface RunSummary {
-  id: number; model: string; dataset: string; status: RunStatus;
+  id: number; model: string;
+  /** The network's layers on one line and its SHA-256 (as results.json's rows have them). */
+  layers: string; sha256: string | null;
+  /** One of the seven; false for a declared network (a network file), which the seed never ran. */
+  builtin: boolean;
+  dataset: string; status: RunStatus;
   /** The current attempt's worker while running, else the last attempt's; null before any. */
   worker: string | null;
   progress: Progress | null;
@@ -35,7 +41,7 @@ export function runSummary(r: Run): RunSummary {
   const current = r.attempts.find((a) => a.id === r.attemptId) ?? r.attempts.at(-1);
   const final = finalValues(r);
   return {
-    id: r.id, model: r.model, dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
+    id: r.id, model: r.model, ...networkSummary(r.recipe), builtin: isBuiltin(r.model), dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
     eta: r.status === 'running' && r.progress?.etaSeconds != null ? formatDuration(r.progress.etaSeconds) : null,
     epochsDone: final.epochs, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
     lastError: r.error ?? [...r.attempts].reverse().find((a) => a.error !== null)?.error ?? null,
@@ -60,21 +66,27 @@ export function runDetail(r: Run): RunDetail {
 /** One dataset's table of /api/tables: ours beside the seed's, as results.md has it. */
 export interface ResultTable {
   dataset: string; title: string; timeHead: string; seedTimeHead: string;
+  /** The line naming the table's declared networks (their seed cells are empty), or null. */
+  declared: string | null;
   rows: {
-    model: string; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
+    model: string; layers: string; sha256: string | null; builtin: boolean; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
     params: number; macs: number; seconds: number | null; time: string; epochs: number; epochsPlanned: number | null;
     reconstruction: string | null;
+    /** null for a declared network: the seed has no results for it. */
     seed: { top1: number; top5: number; params: number; time: string } | null;
   }[];
 }
 
-export function resultTables(r: ResultsJson): { citation: string; tables: ResultTable[] } {
+/** /api/tables: the dataset tables, and every network of them with its layers (results.md's Networks). */
+export interface ResultTables { citation: string; tables: ResultTable[]; networks: NetworkEntry[] }
+
+export function resultTables(r: ResultsJson): ResultTables {
   const tables = Object.entries(r.datasets).map(([dataset, rows]): ResultTable => {
     const mixed = mixedPlans(rows);
     return {
-      dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD,
+      dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD, declared: declaredNote(rows),
       rows: rows.map((x) => ({
-        model: x.model, runId: r.runs.find((run) => run.dataset === dataset && run.model === x.model)?.id ?? null,
+        model: x.model, layers: x.layers, sha256: x.sha256, builtin: x.builtin, runId: r.runs.find((run) => run.dataset === dataset && run.model === x.model)?.id ?? null,
         status: x.status, top1Error: x.top1Error, top5Error: x.top5Error, params: x.params, macs: x.macs,
         seconds: x.seconds, time: timeCell(x, mixed), epochs: x.epochs, epochsPlanned: x.epochsPlanned ?? null,
         reconstruction: reconstructionNote(x.model, dataset, x.params),
@@ -82,7 +94,7 @@ export function resultTables(r: ResultsJson): { citation: string; tables: Result
       })),
     };
   });
-  return { citation: `Seed columns quote ${SEED_CITATION}.`, tables };
+  return { citation: `Seed columns quote ${SEED_CITATION}.`, tables, networks: reportNetworks(r) };
 }
 
 /** The results narrowed to some runs (the compare view's charts come from the same chart definitions). */
@@ -93,16 +105,16 @@ export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
     const kept = rows.filter((row) => runs.some((x) => x.dataset === d && x.model === row.model));
     return kept.length ? [[d, kept]] : [];
   }));
-  return charts({ ...r, runs, datasets });
+  return charts({ ...r, runs, datasets }, declaredNetworks(r));
 }
 
 // CSV of each table the page shows: the same columns, unformatted values.
 export const runsCsv = (runs: RunSummary[]) => toCsv(
   ['id', 'model', 'dataset', 'status', 'worker', 'epoch', 'batch', 'batches', 'imagesPerSecond', 'etaSeconds', 'epochsDone', 'epochsPlanned',
-    'attempts', 'lastError', 'top1Error', 'top5Error', 'params', 'macs', 'seconds'],
+    'attempts', 'lastError', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'layers', 'sha256', 'builtin'],
   runs.map((r) => [r.id, r.model, r.dataset, r.status, r.worker, r.progress?.epoch, r.progress?.batch, r.progress?.batches,
     r.progress?.imagesPerSecond, r.progress?.etaSeconds, r.epochsDone, r.epochsPlanned, r.attempts, r.lastError,
-    r.top1Error, r.top5Error, r.params, r.macs, r.seconds]),
+    r.top1Error, r.top5Error, r.params, r.macs, r.seconds, r.layers, r.sha256, r.builtin]),
 );
 
 export const epochsCsv = (epochs: EpochRecord[]) => toCsv(
@@ -115,16 +127,35 @@ export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
   attempts.map((a) => [a.id, a.worker, a.machine?.cpu, a.machine?.isa, a.machine?.threads, a.startedAt, a.endedAt, a.outcome, a.error]),
 );
 
-export const recipeCsv = (runs: Run[]) => {
+/** One run of /api/recipes: its recipe, and its network's layers and SHA-256 (the recipe's `network`, readable). */
+export interface RunRecipe { id: number; model: string; dataset: string; layers: string; sha256: string | null; recipe: Run['recipe'] }
+
+export const runRecipe = (r: Run): RunRecipe => ({ id: r.id, model: r.model, dataset: r.dataset, ...networkSummary(r.recipe), recipe: r.recipe });
+
+/** The rows of the recipes side by side: each recipe key, with `layers` and `sha256` after `network`. */
+export function recipeRows(runs: RunRecipe[]): { key: string; values: unknown[] }[] {
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r.recipe)))];
-  return toCsv(['key', ...runs.map((r) => `${r.model} on ${r.dataset}`)],
-    keys.map((k) => [k, ...runs.map((r) => csvValue((r.recipe as unknown as Record<string, unknown>)[k]))]));
+  return keys.flatMap((k) => {
+    const row = { key: k, values: runs.map((r) => (r.recipe as unknown as Record<string, unknown>)[k]) };
+    return k === 'network' ? [row, { key: 'layers', values: runs.map((r) => r.layers) }, { key: 'sha256', values: runs.map((r) => r.sha256) }] : [row];
+  });
+}
+
+export const recipeCsv = (runs: Run[]) => {
+  const rs = runs.map(runRecipe);
+  return toCsv(['key', ...runs.map((r) => `${r.model} on ${r.dataset}`)], recipeRows(rs).map((row) => [row.key, ...row.values.map(csvValue)]));
 };
 
 export const tableCsv = (t: ResultTable) => toCsv(
-  ['network', 'status', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'epochs', 'seedTop1', 'seedTop5', 'seedParams', 'seedTime', 'reconstruction'],
+  ['network', 'status', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'epochs', 'seedTop1', 'seedTop5', 'seedParams', 'seedTime', 'reconstruction',
+    'layers', 'sha256', 'builtin'],
   t.rows.map((x) => [x.model, x.status, x.top1Error, x.top5Error, x.params, x.macs, x.seconds, x.epochs,
-    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction]),
+    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction, x.layers, x.sha256, x.builtin]),
+);
+
+export const networksCsv = (networks: NetworkEntry[]) => toCsv(
+  ['network', 'layers', 'sha256', 'builtin', 'reconstructed', 'datasets'],
+  networks.map((n) => [n.model, n.layers, n.sha256, n.builtin, n.reconstructed, n.datasets.join(' ')]),
 );
 
 const csvValue = (v: unknown): CsvCell => (v === null || v === undefined || typeof v !== 'object' ? (v as CsvCell) : JSON.stringify(v));

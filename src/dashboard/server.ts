@@ -6,9 +6,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunStore } from '../store/store.js';
 import {
-  attemptsCsv, chartsOf, epochsCsv, recipeCsv, resultTables, runDetail, runsCsv, runSummary, tableCsv,
+  attemptsCsv, chartsOf, epochsCsv, networksCsv, recipeCsv, resultTables, runDetail, runRecipe, runsCsv, runSummary, tableCsv,
 } from './api.js';
 import { loadAssets, type Asset } from './assets.js';
+import { reportNetworks } from '../experiment/report.js';
 import { allowedHosts, checkPath, presentedToken, SECURITY_HEADERS, TOKEN_COOKIE, tokenMatches } from './security.js';
 import { Poller, takeSnapshot, type Snapshot } from './snapshot.js';
 
@@ -68,6 +69,10 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     return cached('runs', () => ({ fingerprint: s.fingerprint, runs: r.runs.map(runSummary) }));
   }
   if (path === '/api/tables') return cached('tables', () => resultTables(r));
+  if (path === '/api/networks') {
+    if (asCsv) return csv('networks', s.cached('networks.csv', () => networksCsv(reportNetworks(r))));
+    return cached('networks', () => reportNetworks(r));
+  }
   const table = path.match(/^\/api\/tables\/([^/]+)$/);
   if (table) {
     const t = resultTables(r).tables.find((x) => x.dataset === table[1]);
@@ -80,7 +85,7 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (path === '/api/charts') return cached(`charts:${ids?.join(',') ?? ''}`, () => chartsOf(r, ids));
     const runs = ids ? r.runs.filter((x) => ids.includes(x.id)) : r.runs; // in the tables' order
     if (asCsv) return csv('recipes', recipeCsv(runs));
-    return json(200, runs.map((x) => ({ id: x.id, model: x.model, dataset: x.dataset, recipe: x.recipe })));
+    return json(200, runs.map(runRecipe));
   }
   const m = path.match(/^\/api\/runs\/(\d+)(\/epochs|\/attempts)?$/);
   if (m) {

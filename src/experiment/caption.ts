@@ -14,7 +14,7 @@ export interface Caption {
 const int = (n: number) => n.toLocaleString('en-US');
 const show = (v: unknown) => (v === null || v === undefined ? 'unset' : Array.isArray(v) ? v.join(',') || 'none' : String(v));
 /** Fields the caption writes itself (or that name the run rather than its recipe). */
-const SHOWN = new Set<keyof Recipe>(['model', 'dataset', 'limitTrain', 'limitTest', 'epochs', 'optimizer', 'lr', 'batchSize']);
+const SHOWN = new Set<keyof Recipe>(['model', 'network', 'dataset', 'limitTrain', 'limitTest', 'epochs', 'optimizer', 'lr', 'batchSize']);
 
 /** `2,000 of 50,000` for a subset, `50,000` for the whole split. */
 function size(limit: number | null, total: number | undefined): string {
@@ -26,7 +26,7 @@ function size(limit: number | null, total: number | undefined): string {
 export function caption(dataset: string, title: string, recipes: { model: string; recipe: Recipe }[]): Caption {
   const seed = defaultRecipe(undefined, (DATASETS[dataset as DatasetName] ? dataset : 'cifar10') as DatasetName);
   const records = DATASETS[dataset as DatasetName]?.records;
-  // the network is what the table's rows compare, not a difference of recipes
+  // the network is each row's own (its name and layers are the table's), never a recipe difference
   const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'network' && k !== 'dataset');
   const same = (k: keyof Recipe) => new Set(recipes.map((r) => JSON.stringify(r.recipe[k]))).size <= 1;
   const varying = keys.filter((k) => !same(k));

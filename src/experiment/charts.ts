@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ResultsJson, ResultRow } from './report.js';
 import { VARIANTS, modelNames } from '../models/googlenet.js';
-import { compareModels, datasetTitle, formatDuration, MODEL_ORDER, parseDuration } from './report.js';
+import { compareModels, datasetTitle, formatDuration, isBuiltin, MODEL_ORDER, parseDuration } from './report.js';
 import { caption } from './caption.js';
 import { placeLabels } from './labels.js';
 import { defaultRecipe } from '../train/config.js';
@@ -30,7 +30,7 @@ const POINT_SIZE = 70, POINT_RADIUS = 6;
 const SEED_EPOCHS = defaultRecipe().epochs;
 const SEED_LABEL = `seed (PyTorch 1.6, ${SEED_EPOCHS} epochs)`;
 const SEED_GREY = '#777777';
-const reconstructed = (model: string) => !!VARIANTS[model]?.reconstructed;
+const reconstructed = (model: string) => isBuiltin(model) && !!VARIANTS[model]!.reconstructed;
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: WIDTH, height: HEIGHT, background: 'white', padding: 8,
   config: { legend: { labelLimit: 260, labelFontSize: FONT, titleFontSize: FONT } } } as const;
 
@@ -40,14 +40,32 @@ const base = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width
 const PALETTE = ['#D55E00', '#0072B2', '#009E73', '#E69F00', '#CC79A7', '#6A3D9A', '#000000'];
 const DASHES = [[1, 0], [8, 3], [2, 2], [9, 3, 2, 3], [4, 3], [12, 3, 2, 3, 2, 3], [6, 2, 1, 2]];
 const SHAPES = ['square', 'circle', 'triangle-up', 'diamond', 'triangle-down', 'cross', 'triangle-left'];
+// Declared networks (network files) take styles of their own: colours and dashes none of the seven
+// has (Paul Tol's wine, sky blue, olive and teal, a brown and a slate grey), and point shapes, the
+// first two of which (triangle-right, wedge) the seven do not use.
+const DECLARED_PALETTE = ['#882255', '#56B4E9', '#999933', '#44AA99', '#8C564B', '#5D6D7E'];
+const DECLARED_DASHES = [[3, 1], [10, 2, 2, 2], [1, 3], [6, 3, 6, 3, 1, 3], [14, 4], [2, 4, 8, 4]];
+const DECLARED_SHAPES = ['triangle-right', 'wedge', 'diamond', 'circle', 'arrow', 'square'];
 // (computed on first use: report.ts, which declares MODEL_ORDER, imports this module through plots.ts)
 let styled: string[] | undefined;
-/** A network's colour, dash and point shape (a network outside VARIANTS gets one by its name's position). */
-export function networkStyle(model: string, fallbackIndex = 0): { color: string; dash: number[]; shape: string } {
+/**
+ * A network's colour, dash and point shape. The seven (and any network of VARIANTS) have theirs;
+ * a declared network gets the `declaredIndex`-th declared style (charts() numbers the declared
+ * networks of the whole report by name, so each keeps its style in every chart): none of the seven's
+ * colours or dashes, and after six a colour again with another dash and shape.
+ */
+export function networkStyle(model: string, declaredIndex = 0): { color: string; dash: number[]; shape: string } {
   styled ??= [...MODEL_ORDER, ...modelNames().filter((m) => !MODEL_ORDER.includes(m)).sort()];
-  const i = styled.indexOf(model);
-  const k = i >= 0 ? i : styled.length + fallbackIndex;
-  return { color: PALETTE[k % PALETTE.length]!, dash: DASHES[k % DASHES.length]!, shape: SHAPES[(k + Math.floor(k / SHAPES.length)) % SHAPES.length]! };
+  const i = isBuiltin(model) ? styled.indexOf(model) : -1;
+  if (i >= 0) return { color: PALETTE[i % PALETTE.length]!, dash: DASHES[i % DASHES.length]!, shape: SHAPES[(i + Math.floor(i / SHAPES.length)) % SHAPES.length]! };
+  const k = Math.max(0, declaredIndex), n = DECLARED_PALETTE.length;
+  // past six, the colours come round again with another dash and shape
+  return { color: DECLARED_PALETTE[k % n]!, dash: DECLARED_DASHES[(k + Math.floor(k / n)) % n]!, shape: DECLARED_SHAPES[(k + 2 * Math.floor(k / n)) % n]! };
+}
+
+/** The declared networks (names outside VARIANTS) of a report, by name: their order gives their styles. */
+export function declaredNetworks(r: Pick<ResultsJson, 'runs'>): string[] {
+  return [...new Set(r.runs.map((x) => x.model).filter((m) => !isBuiltin(m)))].sort();
 }
 
 /**
@@ -55,8 +73,8 @@ export function networkStyle(model: string, fallbackIndex = 0): { color: string;
  * (vega-lite merges legends of one field): with `lines` the legend draws each network's dashed
  * stroke (the shape channel keeps out of it), else its point shape.
  */
-function styleScales(models: string[], legend: 'lines' | 'points' | null) {
-  const s = models.map((m, i) => networkStyle(m, i));
+function styleScales(models: string[], legend: 'lines' | 'points' | null, declared: string[]) {
+  const s = models.map((m) => networkStyle(m, declared.indexOf(m)));
   const l = legend ? { title: 'network', symbolStrokeWidth: 2, ...(legend === 'lines' ? { symbolType: 'stroke', symbolSize: 500 } : { symbolSize: 100 }) } : null;
   return {
     color: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.color) }, legend: l },
@@ -80,9 +98,9 @@ const METRICS: Metric[] = [
 ];
 
 /** One line per network of an epoch series; the seed's final values at its last epoch when the runs are as long. */
-function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs: Run[], seedRows: ResultRow[]): Chart {
+function perEpoch(m: Metric, name: string, sub: string[], models: string[], declared: string[], runs: Run[], seedRows: ResultRow[]): Chart {
   // each row carries its point shape: read as is (scale null), so the legend stays the lines' one
-  const shapeOf = (model: string) => networkStyle(model, models.indexOf(model)).shape;
+  const shapeOf = (model: string) => networkStyle(model, declared.indexOf(model)).shape;
   const epochs = runs.flatMap((x) => x.epochs.map((e) => ({ model: x.model, epoch: e.epoch, y: m.pick(e), shape: shapeOf(x.model) })));
   const lastEpoch = Math.max(2, ...runs.map((x) => Math.max(x.epochsPlanned, x.epochs.length)));
   // the seed's values are its 14th epoch's: drawn only where the x axis reaches it, so short runs are not squeezed
@@ -92,7 +110,7 @@ function perEpoch(m: Metric, name: string, sub: string[], models: string[], runs
   const format = m.percent ? '.2%' : '.4~g';
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd', labelFontSize: FONT } } as const;
   const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.1~%' : '~g', labelFontSize: FONT } } as const;
-  const style = styleScales(models, 'lines');
+  const style = styleScales(models, 'lines', declared);
   const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
   const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
   const text = `${name}: ${m.what} per epoch`;
@@ -128,7 +146,7 @@ function domain(values: number[], log: boolean, pixels: number, minSpan: number,
 }
 
 /** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
-function scatter(id: string, text: string, sub: string[], models: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
+function scatter(id: string, text: string, sub: string[], models: string[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
   const all = [...ours, ...seed];
   const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
   // errors are fractions: the axis ends at 100% at most
@@ -147,7 +165,7 @@ function scatter(id: string, text: string, sub: string[], models: string[], X: A
   const scale = (d: [number, number], log: boolean) => (log ? { type: 'log', domain: d, nice: false } : { type: 'linear', domain: d, nice: false, zero: false });
   const x = { field: X.field, type: 'quantitative', title: X.title, scale: scale(xd, X.log), axis: { format: X.format, labelFontSize: FONT } } as const;
   const y = { field: Y.field, type: 'quantitative', title: Y.title, scale: scale(yd, Y.log), axis: { format: Y.format, labelFontSize: FONT } } as const;
-  const style = styleScales(models, 'points');
+  const style = styleScales(models, 'points', declared);
   const tipOf = (rows: ScatterPoint[]) => Object.keys(rows[0]?.tip ?? {}).map((k) => ({ field: k, title: k }));
   const layer: unknown[] = [];
   if (leaders.length) layer.push({ data: { name: 'leaders' }, mark: { type: 'rule', color: '#999', strokeWidth: 1 }, encoding: { x, y, x2: { field: 'ex' }, y2: { field: 'ey' } } });
@@ -170,7 +188,7 @@ const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 const int = (n: number) => n.toLocaleString('en-US');
 
 /** Time per run: ours (its epochs, its images) beside the seed's 14 epochs on its GPU, one row per network. */
-function timeChart(name: string, sub: string[], models: string[], rows: ResultRow[]): Chart {
+function timeChart(name: string, sub: string[], models: string[], declared: string[], rows: ResultRow[]): Chart {
   const ours = rows.filter((x) => x.seconds !== null && x.epochs > 0).map((x) => ({
     model: x.model, minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
   }));
@@ -178,7 +196,7 @@ function timeChart(name: string, sub: string[], models: string[], rows: ResultRo
     const s = parseDuration(x.seed!.time);
     return { model: x.model, minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
   });
-  const style = styleScales(models, null);
+  const style = styleScales(models, null, declared);
   const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
   const y = { field: 'model', type: 'nominal', title: null, sort: models, scale: { domain: models }, axis: { labelFontSize: FONT, labelLimit: 220 } } as const;
   const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
@@ -195,9 +213,11 @@ function timeChart(name: string, sub: string[], models: string[], rows: ResultRo
 
 /**
  * Per dataset with epochs: `<dataset>-test-top1`, `-test-top5`, `-train-loss`, `-lr` (per epoch),
- * `-top1-vs-params`, `-top5-vs-params`, `-top1-vs-macs` (final values) and `-time`.
+ * `-top1-vs-params`, `-top5-vs-params`, `-top1-vs-macs` (final values) and `-time`. `declared`
+ * numbers the declared networks for their styles: a view of some runs passes the whole report's,
+ * so a network keeps its style there.
  */
-export function charts(r: ResultsJson): Chart[] {
+export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r)): Chart[] {
   const out: Chart[] = [];
   for (const dataset of Object.keys(r.datasets)) {
     const name = datasetTitle(dataset);
@@ -209,7 +229,7 @@ export function charts(r: ResultsJson): Chart[] {
     const sub = [c.line];
     const rows = r.datasets[dataset]!.filter((x) => models.includes(x.model)).sort((a, b) => compareModels(a.model, b.model));
     const add = (ch: Chart) => out.push({ ...ch, id: `${dataset}-${ch.id}`, dataset });
-    for (const m of METRICS) add(perEpoch(m, name, sub, models, runs, rows));
+    for (const m of METRICS) add(perEpoch(m, name, sub, models, declared, runs, rows));
 
     const done = rows.filter((x) => x.top1Error !== null);
     const label = (x: ResultRow) => `${x.model}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
@@ -223,13 +243,13 @@ export function charts(r: ResultsJson): Chart[] {
     const seedPick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.seed!.top1 : x.seed!.top5);
     const seeded = done.filter((x) => x.seed);
     for (const k of [1, 5] as const) {
-      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...recon], models, params, top(k),
+      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...recon], models, declared, params, top(k),
         done.map((x) => ({ model: x.model, x: x.params, y: pick(k)(x), label: label(x), tip: tip(x) })),
         seeded.map((x) => ({ model: x.model, x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) }))));
     }
-    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, sub, models, macs, top(1),
+    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, sub, models, declared, macs, top(1),
       done.map((x) => ({ model: x.model, x: x.macs, y: x.top1Error!, label: label(x), tip: tip(x) })), []));
-    add(timeChart(name, sub, models, rows));
+    add(timeChart(name, sub, models, declared, rows));
   }
   return out;
 }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { writeFileAtomic } from '../io/disk.js';
 import { describeStages, modelNames, VARIANTS, type SeedResult } from '../models/googlenet.js';
-import { DATASET_NAMES, defaultRecipe } from '../train/config.js';
+import { describeLayers, networkHash } from '../models/network.js';
+import { DATASET_NAMES, defaultRecipe, networkOfRecipe, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { renderPlots } from './plots.js';
@@ -20,12 +21,36 @@ export const SEED_CITATION = `the seed document (PyTorch 1.6, ${SEED_EPOCHS} epo
 /** The seed's time column's heading. */
 export const SEED_TIME_HEAD = `seed Time (${SEED_EPOCHS} epochs)`;
 
+/** Whether a name is one of the seven built-in networks (a network file may not take one of their names for another network). */
+export const isBuiltin = (model: string): boolean => Object.hasOwn(VARIANTS, model);
+
+/** The seed's result for a network on a dataset: undefined for a declared network (a network file), which the seed never ran. */
+export function seedResult(dataset: string, model: string): SeedResult | undefined {
+  const table = Object.hasOwn(SEED_TABLES, dataset) ? SEED_TABLES[dataset as DatasetName] : undefined;
+  return table && Object.hasOwn(table, model) ? table[model] : undefined;
+}
+
+/**
+ * A run's network as reports show it, from its recipe: its layers on one line (describeLayers:
+ * `a3 b3 pool a4 drop(0.2) pool(2,2,0) b5 ×0.75`) and its identity (networkHash: SHA-256 of the
+ * canonical form). A recipe whose network is not valid (edited by hand: this project never writes
+ * one) gets `invalid network: …` as its layers and a null hash, rather than stopping the report.
+ */
+export function networkSummary(recipe: Pick<Recipe, 'model' | 'network'>): { layers: string; sha256: string | null } {
+  try {
+    const net = networkOfRecipe(recipe);
+    return { layers: describeLayers(net), sha256: networkHash(net) };
+  } catch (e) {
+    return { layers: `invalid network: ${(e as Error).message.split('\n')[0]}`, sha256: null };
+  }
+}
+
 /** The seed's networks in the order of its tables' rows (compareModels puts any other network after them). */
 export const MODEL_ORDER: string[] = modelNames().filter((m) => VARIANTS[m].seed).sort((a, b) => VARIANTS[a].seed!.row - VARIANTS[b].seed!.row);
 
 /** The footnote of a reconstructed network in a dataset's table, or null for the seed's own networks. */
 export function reconstructionNote(model: string, dataset: string, params: number): string | null {
-  const spec = VARIANTS[model];
+  const spec = isBuiltin(model) ? VARIANTS[model] : undefined;
   if (!spec?.reconstructed) return null;
   const seed = spec.seed?.[dataset as DatasetName];
   return `${model} is a reconstruction (${describeStages(spec)}): no arrangement of the seed's Inception settings gives the seed's count, ` +
@@ -49,13 +74,21 @@ export function datasetTitle(dataset: string): string {
 }
 
 export interface ResultRow {
-  model: string; params: number; macs: number;
+  model: string;
+  /** The network's layers on one line (describeLayers), from the run's recipe. */
+  layers: string;
+  /** networkHash of the run's network (64 hex digits); null only for a recipe whose network is not valid. */
+  sha256: string | null;
+  /** One of the seven built-in networks; false for a declared network (a network file), which has no `seed`. */
+  builtin: boolean;
+  params: number; macs: number;
   top1Error: number | null; top5Error: number | null; seconds: number | null;
   /** the last recorded epoch */
   epochs: number;
   /** 'complete', 'failed: …', 'running', 'queued' or 'interrupted' */
   status: string;
   epochsPlanned?: number;
+  /** The seed's own result for this network and dataset; absent for a declared network. */
   seed?: SeedResult;
 }
 export interface ResultsJson {
@@ -83,9 +116,9 @@ export async function buildResults(store: RunStore): Promise<ResultsJson> {
   const runs = await Promise.all(sorted.map(async (r) => ({ ...r, epochs: await store.epochs(r.id), attempts: await store.attempts(r.id) })));
   const datasets: ResultsJson['datasets'] = {};
   for (const r of runs) {
-    const seed = SEED_TABLES[r.dataset as DatasetName]?.[r.model];
+    const seed = seedResult(r.dataset, r.model);
     (datasets[r.dataset] ??= []).push({
-      model: r.model, params: r.params, macs: r.macs,
+      model: r.model, ...networkSummary(r.recipe), builtin: isBuiltin(r.model), params: r.params, macs: r.macs,
       ...finalValues(r),
       status: r.status === 'failed' ? `failed: ${r.error ?? 'unknown error'}` : r.status,
       epochsPlanned: r.epochsPlanned,
@@ -127,6 +160,40 @@ export function parseDuration(text: string): number {
 
 const int = (n: number) => n.toLocaleString('en-US');
 const err = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+/** A table cell's text: pipes escaped, lines joined (names in a store are any text). */
+const cell = (text: string) => text.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+/** `a`, `a and b`, `a, b and c`. */
+const andList = (xs: string[]) => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+
+/** One network of the report: its name, layers, hash, and the datasets it ran on (in table order). */
+export interface NetworkEntry {
+  model: string; layers: string; sha256: string | null; builtin: boolean; reconstructed: boolean;
+  datasets: string[];
+}
+
+/**
+ * Every network of the report, once per name and network (a name whose runs hold different networks,
+ * a file edited between datasets, is listed once per network): the seven's in the seed's order, then
+ * the declared ones by name.
+ */
+export function reportNetworks(r: Pick<ResultsJson, 'datasets'>): NetworkEntry[] {
+  const out: NetworkEntry[] = [];
+  for (const [dataset, rows] of Object.entries(r.datasets)) for (const x of rows) {
+    const known = out.find((n) => n.model === x.model && n.sha256 === x.sha256 && n.layers === x.layers);
+    if (known) known.datasets.push(dataset);
+    else out.push({ model: x.model, layers: x.layers, sha256: x.sha256, builtin: x.builtin, reconstructed: x.builtin && !!VARIANTS[x.model]!.reconstructed, datasets: [dataset] });
+  }
+  return out.sort((a, b) => compareModels(a.model, b.model) || compareDatasets(a.datasets[0]!, b.datasets[0]!));
+}
+
+/** The line under a dataset's table naming its declared networks (null when it has none). */
+export function declaredNote(rows: Pick<ResultRow, 'model' | 'builtin'>[]): string | null {
+  const declared = [...new Set(rows.filter((x) => !x.builtin).map((x) => x.model))];
+  if (!declared.length) return null;
+  const one = declared.length === 1;
+  return `${andList(declared)} ${one ? 'is a declared network (a network file' : 'are declared networks (network files'}; ` +
+    `${one ? 'its' : 'their'} layers under Networks): the seed has no results for ${one ? 'it' : 'them'}, so ${one ? 'its' : 'their'} seed cells are —.`;
+}
 
 export interface MarkdownOptions { storeName?: string; plots?: string[] }
 
@@ -158,10 +225,26 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
       out.push(`| ${name} | ${err(x.top1Error)} | ${err(x.top5Error)} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
         (s ? `${err(s.top1)} | ${err(s.top5)} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |'));
     }
+    const declared = declaredNote(rows);
+    if (declared) notes.push(declared);
     if (notes.length) out.push('', ...notes.map((n) => n + '  '));
     out.push('');
   }
   if (Object.keys(r.datasets).length === 0) out.push('No runs recorded yet.', '');
+  else {
+    const nets = reportNetworks(r);
+    out.push('## Networks', '');
+    out.push('Each network\'s layers on one line (`pool` the seed\'s max pool, 3×3 stride 2 padding 1; `pool(k,s,p)` another; `drop(p)` a dropout; ' +
+      '`×w` the channel width when it is not 1), and the first 12 hex digits of its SHA-256 (of its canonical form; `results.json` has it whole).', '');
+    out.push('| network | layers | sha256 | kind |', '|---|---|---|---|');
+    for (const n of nets) {
+      const again = nets.filter((m) => m.model === n.model).length > 1;
+      const name = again ? `${n.model} (${n.datasets.map(datasetTitle).join(', ')})` : n.model;
+      const kind = !n.builtin ? 'declared: the seed has no results for it' : n.reconstructed ? 'built-in, a reconstruction †' : 'built-in, the seed\'s';
+      out.push(`| ${cell(name)} | ${cell(n.layers)} | ${n.sha256 ? `\`${n.sha256.slice(0, 12)}\`` : '—'} | ${kind} |`);
+    }
+    out.push('');
+  }
   if (o.plots?.length) {
     out.push('## Plots', '');
     for (const p of o.plots) out.push(`![${path.basename(p, '.svg')}](${p})`, '');

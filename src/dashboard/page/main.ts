@@ -3,7 +3,7 @@
 // event stream says the store changed (polling /api/fingerprint while the stream is down).
 import { ChartSet } from './charts.js';
 import { el, err, fixed, int, table, when, type Column } from './dom.js';
-import type { Chart, EpochRecord, ResultTable, RunDetail, RunSummary } from './types.js';
+import type { Chart, EpochRecord, NetworkEntry, ResultTable, ResultTables, RunDetail, RunRecipe, RunSummary } from './types.js';
 
 const main = document.getElementById('main')!;
 const live = document.getElementById('live')!;
@@ -26,7 +26,11 @@ const statusBadge = (status: string) => el('span', { class: `status status-${sta
 const recipeValue = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 const titles = new Map<string, string>();
 const datasetTitle = (d: string) => titles.get(d) ?? d;
-type Tables = { citation: string; tables: ResultTable[] };
+type Tables = ResultTables;
+/** A network's kind as results.md's Networks table words it. */
+const kindOf = (n: Pick<NetworkEntry, 'builtin' | 'reconstructed'>) =>
+  (!n.builtin ? 'declared: the seed has no results for it' : n.reconstructed ? 'built-in, a reconstruction †' : "built-in, the seed's");
+const shortHash = (h: string | null) => (h ? h.slice(0, 12) : '—');
 /** The tables, whose dataset titles (CIFAR-10) head each view's charts. */
 async function getTables(): Promise<Tables> {
   const t = await getJson<Tables>('/api/tables');
@@ -54,8 +58,20 @@ function resultsTable(t: ResultTable): HTMLElement {
     { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
   ];
   const notes = t.rows.filter((x) => x.reconstruction).map((x) => el('p', { class: 'note' }, `† ${x.reconstruction}`));
+  if (t.declared) notes.push(el('p', { class: 'note declared' }, t.declared));
   return el('section', { class: 'results' }, el('h3', {}, t.title),
     table(`results-${t.dataset}`, cols, t.rows, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (x) => ({ model: x.model }) }), ...notes);
+}
+
+/** Every network of the tables with its layers on one line, as results.md's Networks section. */
+function networksTable(networks: NetworkEntry[]): HTMLElement {
+  const again = (n: NetworkEntry) => networks.filter((m) => m.model === n.model).length > 1;
+  return table<NetworkEntry>('networks', [
+    { head: 'network', cell: (n) => (again(n) ? `${n.model} (${n.datasets.map(datasetTitle).join(', ')})` : n.model), cls: () => 'name' },
+    { head: 'layers', cell: (n) => n.layers, cls: () => 'layers' },
+    { head: 'sha256', cell: (n) => el('span', { title: n.sha256 ?? '' }, shortHash(n.sha256)), cls: () => 'hash' },
+    { head: 'kind', cell: kindOf },
+  ], networks, { csv: '/api/networks?format=csv', rowData: (n) => ({ model: n.model }) });
 }
 
 function runsTable(runs: RunSummary[], onSelect: () => void): HTMLElement {
@@ -68,6 +84,7 @@ function runsTable(runs: RunSummary[], onSelect: () => void): HTMLElement {
   const cols: Column<RunSummary>[] = [
     { head: '', cell: pick },
     { head: 'run', cell: (r) => runLink(r.id, `${r.model} on ${r.dataset}`), cls: () => 'name' },
+    { head: 'layers', cell: (r) => r.layers, cls: () => 'layers' },
     { head: 'status', cell: (r) => statusBadge(r.status) },
     { head: 'worker', cell: (r) => r.worker ?? '—' },
     { head: 'epoch', num: true, cell: (r) => `${r.status === 'running' && r.progress ? r.progress.epoch : r.epochsDone} of ${r.epochsPlanned}` },
@@ -100,7 +117,8 @@ function overview(): View {
       const [t, r, c] = await Promise.all([
         getTables(), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'),
       ]);
-      results.replaceChildren(...(t.tables.length ? t.tables.map(resultsTable) : [el('p', { class: 'empty' }, 'No runs recorded yet.')]), el('p', { class: 'cite' }, t.citation));
+      results.replaceChildren(...(t.tables.length ? t.tables.map(resultsTable) : [el('p', { class: 'empty' }, 'No runs recorded yet.')]), el('p', { class: 'cite' }, t.citation),
+        ...(t.networks.length ? [el('h3', {}, 'Networks'), networksTable(t.networks)] : []));
       runs.replaceChildren(runsTable(r.runs, updateCompare));
       updateCompare();
       await chartSet.update(c, datasetTitle);
@@ -137,6 +155,7 @@ function runPage(id: number): View {
       head.replaceChildren(el('div', {},
         el('h2', {}, `${s.model} on ${s.dataset} `, statusBadge(s.status)),
         el('p', {}, `${s.epochsDone} of ${s.epochsPlanned} epochs; ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}; worker ${s.worker ?? '—'}; ${int(s.params)} parameters, ${int(s.macs)} MACs`),
+        el('p', { class: 'network' }, 'layers: ', el('span', { class: 'layers' }, s.layers), ` (sha256 `, el('span', { class: 'hash', title: s.sha256 ?? '' }, shortHash(s.sha256)), `); ${kindOf({ builtin: s.builtin, reconstructed: s.reconstruction !== null })}`),
         s.reconstruction ? el('p', { class: 'note' }, `† ${s.reconstruction}`) : null,
         s.lastError ? el('p', {}, 'last error: ', el('span', { class: 'error' }, s.lastError)) : null,
       ));
@@ -167,12 +186,14 @@ function comparePage(ids: number[]): View {
   return {
     async render() {
       const q = ids.join(',');
-      const [r, c] = await Promise.all([getJson<{ id: number; model: string; dataset: string; recipe: Record<string, unknown> }[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`), getTables()]);
-      const keys = [...new Set(r.flatMap((x) => Object.keys(x.recipe)))];
-      const differs = (k: string) => new Set(r.map((x) => recipeValue(x.recipe[k]))).size > 1;
+      const [r, c] = await Promise.all([getJson<RunRecipe[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`), getTables()]);
+      // each recipe key, with the network's layers and SHA-256 after its `network` (as the CSV has them)
+      const keys = [...new Set(r.flatMap((x) => Object.keys(x.recipe)))].flatMap((k) => (k === 'network' ? [k, 'layers', 'sha256'] : [k]));
+      const value = (x: RunRecipe, k: string) => (k === 'layers' ? x.layers : k === 'sha256' ? x.sha256 : (x.recipe as unknown as Record<string, unknown>)[k]);
+      const differs = (k: string) => new Set(r.map((x) => recipeValue(value(x, k)))).size > 1;
       recipes.replaceChildren(table<string>('compare-recipes', [
         { head: 'key', cell: (k) => (differs(k) ? `${k} ≠` : k) },
-        ...r.map((x): Column<string> => ({ head: `${x.model} on ${x.dataset}`, cell: (k) => recipeValue(x.recipe[k]) })),
+        ...r.map((x): Column<string> => ({ head: `${x.model} on ${x.dataset}`, cell: (k) => recipeValue(value(x, k)), cls: (k) => (k === 'layers' ? 'layers' : undefined) })),
       ], keys, { csv: `/api/recipes?runs=${q}&format=csv`, rowClass: (k) => (differs(k) ? 'differs' : undefined), empty: 'None of these runs is in the store.' }));
       await chartSet.update(c, datasetTitle);
     },
