@@ -21,8 +21,8 @@ for (const seed of [1, 2, 3])
     const t0 = performance.now();
     const r = await train(c, { claim: null, data }, { log: () => {}, info: () => {}, progress: false });
     const last = r.epochs.at(-1)!;
-    errors[precision].push(last.top1Error);
-    console.log(`seed ${seed} ${precision}: top-1 error ${last.top1Error.toFixed(4)}, top-5 ${last.top5Error.toFixed(4)}, train loss ${last.trainLoss.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    errors[precision].push(last.top1Error!);
+    console.log(`seed ${seed} ${precision}: top-1 error ${last.top1Error!.toFixed(4)}, top-5 ${last.top5Error!.toFixed(4)}, train loss ${last.trainLoss.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const diff = Math.abs(mean(errors.fp32) - mean(errors.bf16));

@@ -9,6 +9,9 @@ import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { f32, i64 } from '../src/tensor/host.js';
 import { createModel } from '../src/models/googlenet.js';
 import { repoRoot } from './helpers.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { defaultRecipe } from '../src/train/config.js';
+import { runSpec } from '../src/train/spec.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-cli-'));
 
@@ -133,4 +136,30 @@ test('one file per command: each file in src/cli/commands is a command the progr
     const lines = fs.readFileSync(path.join(dir, f), 'utf8').split('\n').length;
     assert.ok(lines <= 200, `src/cli/${f} has ${lines} lines`);
   }
+});
+
+test('status, export and retry name a run among several of one network and dataset by seed and hold-out, or by id; an ambiguous name is refused listing them', async () => {
+  const file = path.join(tmp, 'several', 'experiment.sqlite');
+  const store = SqliteStore.open(file);
+  const recipe = { ...defaultRecipe('googlenet-short4', 'cifar10'), limitTrain: 64, epochs: 1 };
+  const ids: number[] = [];
+  for (const r of [recipe, { ...recipe, seed: 2 }, { ...recipe, val: 16 }]) ids.push((await store.ensureRun(runSpec(r))).id);
+  await store.close();
+  const url = `sqlite:${file}`;
+  const table = cli('status', '--store', url);
+  assert.equal(table.code, 0, table.stderr);
+  for (const [id, name] of [[ids[0], 'googlenet-short4 on cifar10 seed 1'], [ids[1], 'googlenet-short4 on cifar10 seed 2'], [ids[2], 'googlenet-short4 on cifar10 seed 1 val 16']] as const)
+    assert.match(table.stdout, new RegExp(`^${id} +${name} +queued`, 'm'));
+  const listed = JSON.parse(cli('status', '--store', url, '--json').stdout.trim().split('\n').at(-1)!) as { runs: { id: number; seed: number; val: number }[] };
+  assert.deepEqual(listed.runs.map((r) => [r.id, r.seed, r.val]), [[ids[0], 1, 0], [ids[1], 2, 0], [ids[2], 1, 16]]);
+  const out = path.join(tmp, 'several.safetensors');
+  expectError(['export', 'googlenet-short4', 'cifar10', '--store', url, '--out', out],
+    new RegExp(`has 3 runs of googlenet-short4 on cifar10: run ${ids[0]} \\(seed 1, val 0\\), run ${ids[1]} \\(seed 2, val 0\\), run ${ids[2]} \\(seed 1, val 16\\); pick one with --seed, --val or --run ID$`));
+  expectError(['export', 'googlenet-short4', 'cifar10', '--seed', '2', '--store', url, '--out', out], /: googlenet-short4 on cifar10 seed 2 has no checkpoint yet \(it is queued\)$/);
+  expectError(['export', 'googlenet-short4', 'cifar10', '--seed', '1', '--val', '0', '--store', url, '--out', out], /: googlenet-short4 on cifar10 seed 1 has no checkpoint yet/);
+  expectError(['export', '--run', String(ids[2]), '--store', url, '--out', out], /: googlenet-short4 on cifar10 seed 1 val 16 has no checkpoint yet/);
+  expectError(['export', 'googlenet-short4', 'cifar10', '--seed', '7', '--store', url, '--out', out], /has no run googlenet-short4 on cifar10 seed 7; `googlenet status --store URL` lists its runs$/);
+  expectError(['retry', '--store', url, '--run', String(ids[1])], /googlenet-short4 on cifar10 seed 2 is queued, not failed; only a failed run can be retried$/);
+  expectError(['retry', '--store', url, '--run', '99'], /has no run with id 99;/);
+  assert.ok(!fs.existsSync(out));
 });

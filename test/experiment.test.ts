@@ -42,16 +42,16 @@ async function fixture() {
   return { dir, store, s3, s4 };
 }
 
-test('SQLite store: WAL, schema 2, unique runs, status values, one claim at a time', async () => {
+test('SQLite store: WAL, schema 3, unique runs, status values, one claim at a time', async () => {
   const { dir, store, s3 } = await fixture();
   try {
     const db = new Database(store.file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '2' });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '3' });
     db.close();
     const rw = new Database(store.file);
-    assert.throws(() => rw.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
-      VALUES ('googlenet-short4', 'cifar10', 10, 1, 1, 1, '{}', 'queued', 'now')`).run(), /UNIQUE/);
+    assert.throws(() => rw.prepare(`INSERT INTO runs(model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, created_at)
+      SELECT 'other', dataset, network_hash, recipe_key, 10, 1, 1, 1, '{}', 'queued', 'now' FROM runs WHERE model = 'googlenet-short4'`).run(), /UNIQUE/);
     assert.throws(() => rw.prepare(`UPDATE runs SET status = 'odd' WHERE id = ?`).run(s3.run.id), /CHECK/);
     rw.close();
 
@@ -63,9 +63,9 @@ test('SQLite store: WAL, schema 2, unique runs, status values, one claim at a ti
     assert.equal(await store.run('googlenet-short4', 'cifar100'), undefined);
     assert.deepEqual((await store.runs()).map((r) => r.model), ['googlenet-short4', 'googlenet-short3']);
 
-    // a recorded run with another recipe is refused, naming the flag
-    await assert.rejects(store.ensureRun({ ...spec('googlenet-short4', 1551546, 156575744), recipe: { ...spec('googlenet-short4', 0, 0).recipe, lr: 0.5 } }),
-      /googlenet-short4 on cifar10 is recorded with another recipe: --lr 0.5 \(was 0.1\); use another store/);
+    // another recipe of a recorded network and dataset is another run beside it
+    const lr = await store.ensureRun({ ...spec('googlenet-short4', 1551546, 156575744), recipe: { ...spec('googlenet-short4', 0, 0).recipe, lr: 0.5 } });
+    assert.deepEqual([lr.status, lr.recipe.lr, (await store.runs()).length], ['queued', 0.5, 3]);
     // the run s3 holds is busy for another worker; a complete one is done
     const other = { name: 'other:2', heartbeat: 30 };
     assert.match((await store.claim(s3.run.id, other) as { reason: string }).reason, /googlenet-short3 on cifar10 is held by test:1 \(attempt 2, heartbeat \d+ s ago\)/);
@@ -114,14 +114,15 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
     for (const r of before.runs) {
       const now = after.runs.find((x) => x.model === r.model && x.dataset === r.dataset)!;
       assert.deepEqual(now.epochs, r.epochs, `${r.model} on ${r.dataset}: epochs kept`);
-      // the recipe kept, and given the network it names where this build knows it
-      const { network, ...recipe } = now.recipe;
-      assert.deepEqual(recipe, r.config.recipe, 'the recipe kept');
-      assert.deepEqual(network, known(r.model) ? canonicalNetwork(builtinNetwork(r.model)!) : undefined);
+      // the recipe kept, with today's fields: the network of its name where this build knows it, and no hold-out
+      const { network, val, ...rest } = now.recipe;
+      assert.deepEqual(rest, r.config.recipe, 'the recipe kept');
+      assert.equal(val, 0);
+      assert.deepEqual(network, known(r.model) ? canonicalNetwork(builtinNetwork(r.model)!) : undefined, 'a network this build does not know is kept by its name');
       assert.equal(now.status, r.status === 'running' ? 'interrupted' : r.status);
     }
     const db = new Database(store.file, { readonly: true });
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '2' });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '3' });
     assert.deepEqual(db.prepare(`SELECT COUNT(*) AS n FROM epochs WHERE attempt_id IS NULL`).get(), { n: 5 });
     db.close();
     // and it takes new attempts
@@ -134,9 +135,9 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
   }
   // a store newer than this build is refused with one line
   const db = new Database(path.join(dir, 'experiment.sqlite'));
-  db.prepare(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`).run();
+  db.prepare(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`).run();
   db.close();
-  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 3 is newer than this build's 2; use the googlenet that wrote it/);
+  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 4 is newer than this build's 3; use the googlenet that wrote it/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -83,7 +83,7 @@ test('experiment --models with a network file: the store keeps the network, so e
   fs.renameSync(`${file}.away`, file);
   write('mine.json', { ...small, name: 'mine', dropout: 0.5 });
   refused(cli(['--quiet', 'experiment', '--models', file, ...data(), '--epochs', '1', '--out', out]),
-    /^googlenet: sqlite:.*: mine on cifar10 is recorded with another recipe: the network of --model mine: .*\[sha256 [0-9a-f]{12}\] \(was .*\); use another store/);
+    /^googlenet: sqlite:.*: the name 'mine' is recorded in this store for network sha256 [0-9a-f]{12}, and this network is sha256 [0-9a-f]{12}; give it another name \(a name is one network per store\)$/);
 });
 
 test('bad network files, a built-in name borrowed and two files of one name: one line, exit 1, nothing written', () => {

@@ -16,7 +16,7 @@ import { pgpassPassword } from '../src/store/pgpass.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { ClaimLostError, isRefusal, LEASE_BEATS, type ClaimRefusal, type Progress, type RunClaim, type RunSpec, type RunStore } from '../src/store/store.js';
 import { f32, i64, type HostTensor } from '../src/tensor/host.js';
-import { defaultRecipe, defaultRunOptions } from '../src/train/config.js';
+import { defaultRecipe, defaultRunOptions, recipeNetwork, recipeNetworkHash, type NamedNetwork, type Recipe } from '../src/train/config.js';
 import { CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.js';
 import type { EpochRecord } from '../src/train/record.js';
 import type { Machine } from '../src/util/machine.js';
@@ -107,7 +107,7 @@ function contract(open: () => Promise<Harness>): void {
   };
   const done = () => h.close();
 
-  test('ensureRun records the run queued, finds it again, and refuses another recipe naming the flag', async () => {
+  test('ensureRun records the run queued and finds it again; another seed, hold-out or recipe is another run beside it', async () => {
     await fresh();
     const run = await store.ensureRun(spec);
     assert.equal(run.status, 'queued');
@@ -115,13 +115,70 @@ function contract(open: () => Promise<Harness>): void {
     assert.equal(run.epochsPlanned, 14);
     assert.deepEqual([run.classes, run.params, run.macs, run.attemptId, run.crashes, run.progress, run.startedAt], [10, spec.params, spec.macs, null, 0, null, null]);
     assert.equal((await store.ensureRun(spec)).id, run.id);
-    await assert.rejects(store.ensureRun({ ...spec, recipe: { ...recipe, lr: 0.5 } }), {
-      message: `${store.url}: googlenet on cifar10 is recorded with another recipe: --lr 0.5 (was 1); use another store (or experiment folder) for a new recipe`,
-    });
+    const seed2 = await store.ensureRun({ ...spec, recipe: { ...recipe, seed: 2 } });
+    const val = await store.ensureRun({ ...spec, recipe: { ...recipe, val: 5000 } });
+    const lr = await store.ensureRun({ ...spec, recipe: { ...recipe, lr: 0.5 } });
+    assert.equal(new Set([run.id, seed2.id, val.id, lr.id]).size, 4, 'four runs');
+    assert.equal((await store.ensureRun({ ...spec, recipe: { ...recipe, seed: 2 } })).id, seed2.id);
+    // a recipe from before the hold-out existed is the run without one
+    const { val: _v, ...before } = recipe;
+    assert.equal((await store.ensureRun({ ...spec, recipe: before as typeof recipe })).id, run.id);
     const other = await store.ensureRun({ ...spec, dataset: 'cifar100', recipe: defaultRecipe('googlenet', 'cifar100') });
-    assert.deepEqual((await store.runs()).map((r) => [r.id, r.dataset]), [[run.id, 'cifar10'], [other.id, 'cifar100']]);
+    assert.deepEqual((await store.runs()).map((r) => [r.id, r.dataset, r.recipe.seed, r.recipe.val, r.recipe.lr]),
+      [[run.id, 'cifar10', 1, 0, 1], [seed2.id, 'cifar10', 2, 0, 1], [val.id, 'cifar10', 1, 5000, 1], [lr.id, 'cifar10', 1, 0, 0.5], [other.id, 'cifar100', 1, 0, 1]]);
     assert.equal((await store.run('googlenet', 'cifar100'))?.id, other.id);
+    assert.equal((await store.run('googlenet', 'cifar10'))?.id, run.id, 'the first of several');
     assert.equal(await store.run('googlenet', 'imagenet'), undefined);
+    await done();
+  });
+
+  test("a network's name is one network per store: another network under a recorded name, or a built-in's, is refused in one line", async () => {
+    await fresh();
+    const mine = { ...recipeNetwork('googlenet-short4'), model: 'mine' };
+    const wider = { model: 'mine', network: { ...mine.network, width: 0.5 } };
+    const mineSpec = (r: Partial<Recipe>): RunSpec => ({ ...spec, model: r.model ?? 'mine', recipe: { ...recipe, ...mine, ...r } });
+    await store.ensureRun(mineSpec({}));
+    await store.ensureRun(mineSpec({ seed: 3 }));
+    const h = (n: NamedNetwork) => recipeNetworkHash(n).slice(0, 12);
+    await assert.rejects(store.ensureRun(mineSpec(wider)), {
+      message: `${store.url}: the name 'mine' is recorded in this store for network sha256 ${h(mine)}, and this network is sha256 ${h(wider)}; give it another name (a name is one network per store)`,
+    });
+    await assert.rejects(store.ensureRun(mineSpec({ model: 'yours' })), {
+      message: `${store.url}: this network (sha256 ${h(mine)}) is recorded in this store as 'mine'; name it 'mine', not 'yours' (a network has one name per store)`,
+    });
+    await assert.rejects(store.ensureRun(mineSpec({ ...wider, model: 'googlenet' })), {
+      message: `${store.url}: 'googlenet' is a built-in network's name, and this network (sha256 ${h(wider)}) is another; give it its own name`,
+    });
+    assert.deepEqual((await store.runs()).map((r) => [r.model, r.recipe.seed]), [['mine', 1], ['mine', 3]]);
+    await done();
+  });
+
+  test('more epochs raise the plan and queue a complete run again; fewer than done, or any change under cosine, refused in one line', async () => {
+    await fresh();
+    const two: RunSpec = { ...spec, recipe: { ...recipe, epochs: 2 } };
+    const run = await store.ensureRun(two);
+    const a = claimed(await store.claim(run.id, { name: 'host-a:1', heartbeat: 30 }));
+    assert.equal((await store.attempts(run.id))[0]!.epochsPlanned, 2);
+    await a.start({ epoch: 1, batch: 0 }, machine);
+    for (const n of [1, 2]) await a.recordEpoch(epoch(n));
+    await a.saveCheckpoint(checkpoint(2));
+    await a.finish('complete');
+    assert.equal((await store.ensureRun(two)).status, 'complete');
+    const six = await store.ensureRun({ ...spec, recipe: { ...recipe, epochs: 6 } });
+    assert.deepEqual([six.id, six.epochsPlanned, six.recipe.epochs, six.status, six.finishedAt, six.seconds], [run.id, 6, 6, 'queued', null, null]);
+    await assert.rejects(store.ensureRun({ ...spec, recipe: { ...recipe, epochs: 1 } }), {
+      message: `${store.url}: googlenet on cifar10 has 2 epochs done; --epochs 1 is fewer than done (a run's epochs can be raised, not undone)`,
+    });
+    const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
+    assert.equal(b.run.recipe.epochs, 6);
+    assert.equal((await store.attempts(run.id)).at(-1)!.epochsPlanned, 6, 'the attempt says it trains toward 6');
+    assertSameCheckpoint(await b.loadCheckpoint(), checkpoint(2));
+    await b.finish('interrupted');
+    const cosine = await store.ensureRun({ ...spec, recipe: { ...recipe, scheduler: 'cosine', epochs: 2 } });
+    assert.notEqual(cosine.id, run.id);
+    await assert.rejects(store.ensureRun({ ...spec, recipe: { ...recipe, scheduler: 'cosine', epochs: 6 } }), {
+      message: `${store.url}: googlenet on cifar10 is recorded with --epochs 2, and --scheduler cosine's learning rates depend on the total epochs, so a cosine run cannot be extended or shortened to --epochs 6; use another store for it`,
+    });
     await done();
   });
 
@@ -260,7 +317,7 @@ function contract(open: () => Promise<Harness>): void {
     const e = await store.claim(run.id, { name: 'host-e:5', heartbeat: 30 }, opts);
     assert.ok(isRefusal(e));
     assert.equal(e.refused, 'failed');
-    assert.match(e.reason, new RegExp(`^googlenet on cifar10 failed: attempt ${d.attemptId} on host-d:4 crashed: no heartbeat for \\d+ s \\(lease 3 × 0\\.2 s\\); 2 crashed attempts, the limit: run \`googlenet retry --store ${reEscape(store.url)} googlenet cifar10\` to try again$`));
+    assert.match(e.reason, new RegExp(`^googlenet on cifar10 failed: attempt ${d.attemptId} on host-d:4 crashed: no heartbeat for \\d+ s \\(lease 3 × 0\\.2 s\\); 2 crashed attempts, the limit: run \`googlenet retry --store ${reEscape(store.url)} --run ${run.id}\` to try again$`));
     r = (await store.run('googlenet', 'cifar10'))!;
     assert.deepEqual([r.status, r.crashes, r.attemptId], ['failed', 2, null]);
     assert.equal(`googlenet on cifar10 failed: ${r.error}`, e.reason);
@@ -325,6 +382,28 @@ function contract(open: () => Promise<Harness>): void {
     await done();
   });
 
+  test("a claim removes only its own run's stray checkpoints: another seed's are left in place", async () => {
+    await fresh();
+    const one = await store.ensureRun(spec), two = await store.ensureRun({ ...spec, recipe: { ...recipe, seed: 2 } });
+    const a = claimed(await store.claim(one.id, { name: 'host-a:1', heartbeat: 30 }));
+    const b = claimed(await store.claim(two.id, { name: 'host-b:2', heartbeat: 30 }));
+    await a.saveCheckpoint(checkpoint(1));
+    await b.saveCheckpoint(checkpoint(2));
+    await a.finish('interrupted');
+    await b.finish('interrupted');
+    await h.leaveStray(one.id, a.attemptId);
+    await h.leaveStray(two.id, b.attemptId);
+    assert.equal(await h.checkpoints(), 4);
+    const c = claimed(await store.claim(one.id, { name: 'host-c:3', heartbeat: 30 }));
+    assert.equal(await h.checkpoints(), 3, "the claimed run's stray is gone, the other run's stray and both current ones stay");
+    assertSameCheckpoint(await store.checkpoint(two.id), checkpoint(2));
+    assertSameCheckpoint(await c.loadCheckpoint(), checkpoint(1));
+    await c.finish('interrupted');
+    await claimed(await store.claim(two.id, { name: 'host-d:4', heartbeat: 30 })).finish('interrupted');
+    assert.equal(await h.checkpoints(), 2);
+    await done();
+  });
+
   test('heartbeats renew the lease and write the progress runs() shows', async () => {
     await fresh();
     const run = await store.ensureRun(spec);
@@ -379,9 +458,9 @@ describe('SqliteStore', () => {
         return s;
       },
       checkpoints: async () => files().length,
-      leaveStray: async (_runId, attemptId) => {
-        fs.mkdirSync(path.join(dir, 'googlenet-cifar10'), { recursive: true });
-        fs.writeFileSync(path.join(dir, 'googlenet-cifar10', `checkpoint-a${attemptId}-99.safetensors`), 'half a checkpoint');
+      leaveStray: async (runId, attemptId) => {
+        fs.mkdirSync(path.join(dir, `run-${runId}`), { recursive: true });
+        fs.writeFileSync(path.join(dir, `run-${runId}`, `checkpoint-a${attemptId}-99.safetensors`), 'half a checkpoint');
       },
       epochWriters: async (runId) => {
         const db = new Database(file, { readonly: true });
@@ -568,10 +647,10 @@ describe('PostgresStore', requirePostgres(), () => {
     const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url)));
     await Promise.all(stores.map((s) => s.close()));
     const { rows } = await cluster.superQuery(`SELECT value FROM meta WHERE key = 'schema_version'`, name);
-    assert.deepEqual(rows, [{ value: '2' }]);
-    await cluster.superQuery(`UPDATE meta SET value = '3' WHERE key = 'schema_version'`, name);
+    assert.deepEqual(rows, [{ value: '3' }]);
+    await cluster.superQuery(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`, name);
     const newer = await openError(url);
-    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version 3 is newer than this build's 2; use the googlenet that wrote it, or upgrade this one`, cluster.password);
+    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version 4 is newer than this build's 3; use the googlenet that wrote it, or upgrade this one`, cluster.password);
   });
 
   test('a server restart mid-run: the same claim keeps writing afterwards, no new attempt', async () => {

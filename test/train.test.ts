@@ -158,8 +158,8 @@ test('experiment: tables, JSON, plots and SQLite agree; a run killed with SIGKIL
   assert.equal((resumed.stdout.match(/^Train Epoch: 1 /gm) ?? []).length, 1, 'only the second run trains an epoch 1');
 
   for (const model of ['googlenet-short4', 'googlenet-short3']) {
-    const wa = readSafetensors(path.join(a, `${model}-cifar10`, 'model.safetensors'));
-    const wb = readSafetensors(path.join(b, `${model}-cifar10`, 'model.safetensors'));
+    const wa = readSafetensors(path.join(a, `${model}-cifar10-s1`, 'model.safetensors'));
+    const wb = readSafetensors(path.join(b, `${model}-cifar10-s1`, 'model.safetensors'));
     assert.deepEqual([...wb.keys()], [...wa.keys()]);
     for (const [k, v] of wa) assert.deepEqual(wb.get(k)!.data, v.data, `${model} ${k} differs after resume`);
   }

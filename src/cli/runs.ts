@@ -10,7 +10,10 @@ import { display } from '../util/display.js';
 export function jsonResult(r: TrainResult): string {
   return JSON.stringify({
     model: r.model, dataset: r.dataset, params: r.params,
-    epochs: r.epochs.map((e) => ({ epoch: e.epoch, train_loss: e.trainLoss, test_loss: e.testLoss, top1_error: e.top1Error, top5_error: e.top5Error, seconds: e.seconds })),
+    epochs: r.epochs.map((e) => ({
+      epoch: e.epoch, train_loss: e.trainLoss, test_loss: e.testLoss, top1_error: e.top1Error, top5_error: e.top5Error,
+      ...(e.valLoss === undefined ? {} : { val_loss: e.valLoss, val_top1_error: e.valTop1Error, val_top5_error: e.valTop5Error }), seconds: e.seconds,
+    })),
     seconds: r.seconds,
   });
 }

@@ -24,6 +24,7 @@ export function addTrainOptions(cmd: Command, recipeFirst: Option[]): Command {
     .option('--coarse', "CIFAR-100's 20 superclasses (coarse labels) instead of its 100 classes")
     .option('--limit-train <n>', 'use the first N training records (before shuffling)', positiveInt('--limit-train'))
     .option('--limit-test <n>', 'use the first N test records', positiveInt('--limit-test'))
+    .option('--val <n>', 'hold out the first N training records (after --limit-train, before shuffling) as a validation set: each epoch evaluates it instead of the test set, which is not touched; the rest train (another --val is another run)', nonNegativeInt('--val'), r.val)
     .option('--batch-size <n>', 'input batch size for training', positiveInt('--batch-size'), r.batchSize)
     .option('--epochs <n>', 'number of epochs to train', positiveInt('--epochs'), r.epochs)
     .option('--seed <s>', 'random seed', nonNegativeInt('--seed'), r.seed)

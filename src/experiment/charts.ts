@@ -89,7 +89,7 @@ const title = (text: string, subtitle: string[]) => ({ text, subtitle, subtitleC
 type Run = ResultsJson['runs'][number];
 type Epoch = Run['epochs'][number];
 
-interface Metric { id: string; what: string; axis: string; pick: (e: Epoch) => number; percent: boolean; seed?: (s: NonNullable<ResultRow['seed']>) => number }
+interface Metric { id: string; what: string; axis: string; pick: (e: Epoch) => number | null; percent: boolean; seed?: (s: NonNullable<ResultRow['seed']>) => number }
 const METRICS: Metric[] = [
   { id: 'test-top1', what: 'test top-1 error', axis: 'test top-1 error (% of test images)', pick: (e) => e.top1Error, percent: true, seed: (s) => s.top1 },
   { id: 'test-top5', what: 'test top-5 error', axis: 'test top-5 error (% of test images)', pick: (e) => e.top5Error, percent: true, seed: (s) => s.top5 },

@@ -12,7 +12,7 @@ import { SplitCache } from '../data/load.js';
 import { writeWeightsFile } from '../io/weights.js';
 import { isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
-import type { NamedNetwork, TrainConfig } from '../train/config.js';
+import type { NamedNetwork, Recipe, TrainConfig } from '../train/config.js';
 import { runSpec } from '../train/spec.js';
 import type { StopRequest } from '../train/stop.js';
 import { train, type TrainResult } from '../train/trainer.js';
@@ -53,8 +53,13 @@ export interface ExperimentResult {
   interrupted?: Extract<AttemptEnd, { outcome: 'interrupted' }>;
 }
 
-const configFor = (o: ExperimentOptions, m: NamedNetwork, dataset: DatasetName): TrainConfig =>
-  ({ recipe: { ...o.base.recipe, ...m, dataset }, run: { ...o.base.run, out: path.join(o.out ?? '.', `${m.model}-${dataset}`) } });
+/** A run's own folder name in an experiment's: `<network>-<dataset>-s<seed>`, and `-v<val>` with a hold-out (--save-model's file goes there). */
+export const runFolder = (r: Pick<Recipe, 'model' | 'dataset' | 'seed' | 'val'>) => `${r.model}-${r.dataset}-s${r.seed}${r.val ? `-v${r.val}` : ''}`;
+
+const configFor = (o: ExperimentOptions, m: NamedNetwork, dataset: DatasetName): TrainConfig => {
+  const recipe = { ...o.base.recipe, ...m, dataset };
+  return { recipe, run: { ...o.base.run, out: path.join(o.out ?? '.', runFolder(recipe)) } };
+};
 
 /** The folder the report goes to: every path that writes one has it. */
 function reportDir(o: ExperimentOptions): string {
@@ -152,7 +157,7 @@ async function dryRun(o: ExperimentOptions, info: (l: string) => void): Promise<
   return { runs, report: null };
 }
 
-/** --save-model: the trained weights in DIR/<model>-<dataset>/model.safetensors or model.pt (--save-format; PyTorch names). */
+/** --save-model: the trained weights in the run's --out (an experiment's: DIR/<model>-<dataset>-s<seed>[-v<val>])/model.safetensors or model.pt (--save-format; PyTorch names). */
 export function saveModel(c: TrainConfig, r: TrainResult, info: (l: string) => void): void {
   // A run recorded before --save-format existed has none: safetensors, as then.
   const format = c.run.saveFormat === 'pt' ? 'pt' : 'safetensors';

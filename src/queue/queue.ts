@@ -6,10 +6,10 @@
 // Who holds a run, and whether it is alive, is the store's claim and heartbeat (store.ts): a
 // worker with nothing to do sends a job for any run whose holder's lease ran out, so the run is
 // taken over through the queue like any other. The queue is 'short': at most one job per run
-// is waiting (singletonKey = the run), so enqueuing twice, or from two machines, queues it once.
+// is waiting (singletonKey = the run's id: two seeds of one network are two jobs), so enqueuing twice, or from two machines, queues it once.
 import PgBoss from 'pg-boss';
 import type { PostgresStore } from '../store/postgres.js';
-import { runName, type RunRow } from '../store/store.js';
+import type { RunRow } from '../store/store.js';
 
 export const QUEUE = 'googlenet-runs';
 
@@ -39,7 +39,7 @@ export class RunQueue {
 
   /** Queues a job for the run unless one is already waiting; true if this call queued it. */
   async enqueue(run: Pick<RunRow, 'id' | 'model' | 'dataset'>): Promise<boolean> {
-    const id = await this.boss.send(QUEUE, { runId: run.id, model: run.model, dataset: run.dataset } satisfies RunJob, { singletonKey: runName(run), retryLimit: 0 });
+    const id = await this.boss.send(QUEUE, { runId: run.id, model: run.model, dataset: run.dataset } satisfies RunJob, { singletonKey: `run ${run.id}`, retryLimit: 0 });
     return id !== null;
   }
 

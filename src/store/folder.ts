@@ -13,12 +13,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { requireFreeSpace, writeFileAtomic } from '../io/disk.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
-import { classCount, resumableDifference, withNetwork } from '../train/config.js';
+import { classCount, recipeDifference, withNetwork } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
 import { StoreClaim } from './claim.js';
 import {
-  ClaimLostError, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  ClaimLostError, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
@@ -61,7 +61,7 @@ export class FolderStore implements RunStore {
       try {
         const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
         // a run.json from before recipes held their network names one of the seven
-        return { ...r, run: { ...r.run, recipe: withNetwork(r.run.recipe) } };
+        return { ...r, run: { ...r.run, recipe: withNetwork(r.run.recipe) }, attempts: r.attempts.map((a) => ({ ...a, epochsPlanned: a.epochsPlanned ?? null })) };
       } catch (e) {
         throw new Error(`${file}: not a readable run file (${(e as Error).message}); move it away to start the run afresh`);
       }
@@ -98,10 +98,11 @@ export class FolderStore implements RunStore {
   async ensureRun(spec: RunSpec): Promise<RunRow> {
     const r = this.readRunFile();
     if (r) {
-      const diff = resumableDifference(r.run.recipe, spec.recipe);
+      const diff = recipeDifference(r.run.recipe, spec.recipe, ['epochs']);
       if (diff) throw new Error(`${this.dir}: cannot resume with a different recipe: ${diff}; use another --out for a new run`);
       // a run may be given more epochs (unless its schedule depends on them): it is then not complete any more
       if (spec.recipe.epochs !== r.run.recipe.epochs) {
+        replan(this.dir, { id: 1, ...r.run, epochsPlanned: r.run.recipe.epochs }, spec, r.epochs.length);
         r.run.recipe = spec.recipe;
         r.run.epochsPlanned = spec.recipe.epochs;
         if (r.run.status === 'complete' && r.epochs.length < spec.recipe.epochs) r.run.status = 'interrupted';
@@ -172,7 +173,7 @@ export class FolderStore implements RunStore {
       return { refused: 'busy', reason: `${name} was just taken by another worker` };
     }
     const previous = [...r.attempts].reverse().find((a) => a.firstBatch) ?? null;
-    r.attempts.push({ id: attemptId, runId: 1, worker: worker.name, startedAt: t, endedAt: null, outcome: 'running', error: null, firstBatch: null, refusedWrites: 0, machine: null, heartbeatAt: t, heartbeatSeconds: worker.heartbeat });
+    r.attempts.push({ id: attemptId, runId: 1, worker: worker.name, startedAt: t, endedAt: null, outcome: 'running', error: null, firstBatch: null, refusedWrites: 0, epochsPlanned: r.run.epochsPlanned, machine: null, heartbeatAt: t, heartbeatSeconds: worker.heartbeat });
     Object.assign(r.run, { status: 'running', attemptId, startedAt: r.run.startedAt ?? t, progress: null });
     this.writeRunFile(r);
     return new StoreClaim(this, {

@@ -7,13 +7,16 @@
 // operation retries for up to a minute on connection errors (a server restart), and is safe to
 // retry: the same attempt carries on.
 //
-// Schema (version 2; created or upgraded under an advisory lock, in one transaction):
+// Schema (version 3; created, or upgraded from version 2, under an advisory lock, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '2'
-//   runs(                                               -- one row per (model, dataset)
-//     id BIGSERIAL PRIMARY KEY, model, dataset TEXT,    -- UNIQUE(model, dataset)
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '3'
+//   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
+//     created_at TIMESTAMPTZ)
+//   runs(                                               -- one row per (network_hash, dataset, recipe_key)
+//     id BIGSERIAL PRIMARY KEY, model, dataset TEXT,    -- model: the network's name, for display
+//     network_hash TEXT, recipe_key TEXT,               -- SHA-256 of the network, and of recipeKey (the recipe less epochs, network, name)
 //     classes INTEGER, params, macs BIGINT,             -- macs: multiply-accumulates per 32x32 image
-//     epochs_planned INTEGER, recipe JSONB,             -- recipe: the Recipe, the run's identity
+//     epochs_planned INTEGER, recipe JSONB,             -- recipe: the Recipe (its epochs the plan)
 //     status TEXT,                                      -- queued | running | interrupted | complete | failed
 //     error TEXT, attempt_id BIGINT,                    -- the attempt holding it (status running)
 //     crashes INTEGER, checkpoint_id BIGINT,            -- the current checkpoint (checkpoints.id)
@@ -25,9 +28,12 @@
 //     error TEXT, first_epoch, first_batch INTEGER,      -- where it started training
 //     refused_writes INTEGER,                            -- writes refused after it lost the run
 //     cpu TEXT, cpu_family, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
-//     heartbeat_at TIMESTAMPTZ, heartbeat_seconds DOUBLE PRECISION)
-//   epochs(run_id BIGINT, epoch INTEGER, train_loss, test_loss, top1_error, top5_error, lr, seconds DOUBLE PRECISION,
-//     finished_at TIMESTAMPTZ, attempt_id BIGINT,        -- the attempt that wrote it
+//     heartbeat_at TIMESTAMPTZ, heartbeat_seconds DOUBLE PRECISION,
+//     epochs_planned INTEGER)                            -- the run's plan when claimed (null: from version 2)
+//   epochs(run_id BIGINT, epoch INTEGER, train_loss,
+//     test_loss, top1_error, top5_error,                 -- the test set's; null for a run with a hold-out
+//     val_loss, val_top1_error, val_top5_error,          -- the hold-out's (recipe val); null without one
+//     lr, seconds DOUBLE PRECISION, finished_at TIMESTAMPTZ, attempt_id BIGINT,  -- the attempt that wrote it
 //     PRIMARY KEY(run_id, epoch))
 //   checkpoints(id BIGSERIAL PRIMARY KEY, run_id, attempt_id, bytes BIGINT, created_at TIMESTAMPTZ)
 //   checkpoint_chunks(checkpoint_id BIGINT, seq INTEGER, data BYTEA,  -- the safetensors bytes, in order
@@ -36,20 +42,20 @@ import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { parse as parseUrl, toClientConfig } from 'pg-connection-string';
-import { recipeDifference } from '../train/config.js';
+import { recipeKeyHash, recipeNetworkHash, type Recipe } from '../train/config.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
-import { toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import { epochValues, storedRecipe, toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
 import { StoreClaim } from './claim.js';
 import { redactUrl } from './open.js';
 import { pgpassPassword } from './pgpass.js';
 import {
-  ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  checkNetworkName, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Bytes of a checkpoint per row of checkpoint_chunks. */
 export const CHUNK_BYTES = 8 << 20;
 /** How long an operation keeps retrying while the server cannot be reached. */
@@ -61,24 +67,26 @@ const SCHEMA_LOCK = 0x676e6574;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL);
 CREATE TABLE IF NOT EXISTS runs(
-  id BIGSERIAL PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, classes INTEGER NOT NULL,
+  id BIGSERIAL PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, network_hash TEXT NOT NULL, recipe_key TEXT NOT NULL, classes INTEGER NOT NULL,
   params BIGINT NOT NULL, macs BIGINT NOT NULL, epochs_planned INTEGER NOT NULL, recipe JSONB NOT NULL,
   status TEXT NOT NULL CHECK(status IN ('queued','running','interrupted','complete','failed')),
   error TEXT, attempt_id BIGINT, crashes INTEGER NOT NULL DEFAULT 0, checkpoint_id BIGINT, progress JSONB,
   created_at TIMESTAMPTZ NOT NULL, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, seconds DOUBLE PRECISION,
-  UNIQUE(model, dataset));
+  CONSTRAINT runs_identity UNIQUE(network_hash, dataset, recipe_key));
 CREATE TABLE IF NOT EXISTS attempts(
   id BIGSERIAL PRIMARY KEY, run_id BIGINT NOT NULL REFERENCES runs(id), worker TEXT NOT NULL,
   started_at TIMESTAMPTZ NOT NULL, ended_at TIMESTAMPTZ,
   outcome TEXT NOT NULL CHECK(outcome IN ('running','complete','failed','interrupted','crashed')),
   error TEXT, first_epoch INTEGER, first_batch INTEGER, refused_writes INTEGER NOT NULL DEFAULT 0,
   cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
-  heartbeat_at TIMESTAMPTZ NOT NULL, heartbeat_seconds DOUBLE PRECISION NOT NULL);
+  heartbeat_at TIMESTAMPTZ NOT NULL, heartbeat_seconds DOUBLE PRECISION NOT NULL, epochs_planned INTEGER);
 CREATE INDEX IF NOT EXISTS attempts_run_id ON attempts(run_id);
 CREATE TABLE IF NOT EXISTS epochs(
   run_id BIGINT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL, train_loss DOUBLE PRECISION NOT NULL,
-  test_loss DOUBLE PRECISION NOT NULL, top1_error DOUBLE PRECISION NOT NULL, top5_error DOUBLE PRECISION NOT NULL,
+  test_loss DOUBLE PRECISION, top1_error DOUBLE PRECISION, top5_error DOUBLE PRECISION,
+  val_loss DOUBLE PRECISION, val_top1_error DOUBLE PRECISION, val_top5_error DOUBLE PRECISION,
   lr DOUBLE PRECISION NOT NULL, seconds DOUBLE PRECISION NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
   attempt_id BIGINT REFERENCES attempts(id), PRIMARY KEY(run_id, epoch));
 CREATE TABLE IF NOT EXISTS checkpoints(
@@ -91,6 +99,34 @@ CREATE TABLE IF NOT EXISTS checkpoint_chunks(
 -- tensors barely compress: store the chunks out of line without trying
 ALTER TABLE checkpoint_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 `;
+
+/**
+ * Version 2 → 3, in migrate's transaction: runs gains network_hash and recipe_key (computed from
+ * each row's recipe), unique with the dataset instead of (model, dataset); networks is filled from
+ * the runs' names; epochs' test columns may be null and val_* are new; attempts gains epochs_planned.
+ */
+async function upgradeFrom2(c: Queryable, url: string): Promise<void> {
+  await c.query(`ALTER TABLE runs ADD COLUMN network_hash TEXT, ADD COLUMN recipe_key TEXT;
+    ALTER TABLE attempts ADD COLUMN epochs_planned INTEGER;
+    ALTER TABLE epochs ALTER COLUMN test_loss DROP NOT NULL, ALTER COLUMN top1_error DROP NOT NULL, ALTER COLUMN top5_error DROP NOT NULL,
+      ADD COLUMN val_loss DOUBLE PRECISION, ADD COLUMN val_top1_error DOUBLE PRECISION, ADD COLUMN val_top5_error DOUBLE PRECISION;
+    CREATE TABLE networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL);`);
+  const runs = (await c.query<{ id: number; model: string; dataset: string; recipe: Recipe }>(`SELECT id, model, dataset, recipe FROM runs ORDER BY id`)).rows;
+  const seen = new Map<string, { id: number; model: string }>();
+  for (const r of runs) {
+    const recipe = storedRecipe(r.recipe);
+    // a network this build does not know (a stored recipe without its network, naming no built-in) keeps its name in place of a hash
+    const hash = recipe.network === undefined ? `unknown:${r.model}` : recipeNetworkHash(recipe), key = recipeKeyHash(recipe);
+    const twin = seen.get(`${hash} ${r.dataset} ${key}`);
+    if (twin) throw new Error(`${url}: runs ${twin.id} (${twin.model}) and ${r.id} (${r.model}) on ${r.dataset} are one network with one recipe, one run in schema ${SCHEMA_VERSION}; upgrade a copy without one of them`);
+    seen.set(`${hash} ${r.dataset} ${key}`, r);
+    await c.query(`UPDATE runs SET network_hash = $1, recipe_key = $2, recipe = $3 WHERE id = $4`, [hash, key, JSON.stringify(recipe), r.id]);
+    // a name recorded for two networks (a file edited between runs) keeps its first; the runs keep theirs
+    await c.query(`INSERT INTO networks(name, hash, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, [r.model, hash]);
+  }
+  await c.query(`ALTER TABLE runs ALTER COLUMN network_hash SET NOT NULL, ALTER COLUMN recipe_key SET NOT NULL,
+    DROP CONSTRAINT runs_model_dataset_key, ADD CONSTRAINT runs_identity UNIQUE(network_hash, dataset, recipe_key)`);
+}
 
 /** A runs row: the shared columns and this store's checkpoint pointer. */
 type RunColumns = SharedRunColumns & { checkpoint_id: number | null };
@@ -222,7 +258,8 @@ export class PostgresStore implements RunStore {
         const version = await current();
         if (version !== null && version > SCHEMA_VERSION)
           throw new Error(`${this.url}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
-        await c.query(SCHEMA);
+        if (version === 2) await upgradeFrom2(c, this.url);
+        else await c.query(SCHEMA);
         await c.query(`INSERT INTO meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(SCHEMA_VERSION)]);
         await c.query('COMMIT');
       } catch (e) {
@@ -313,19 +350,29 @@ export class PostgresStore implements RunStore {
   }
 
   async ensureRun(spec: RunSpec): Promise<RunRow> {
-    return this.op('recording the run', async () => {
-      await this.query(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', now()) ON CONFLICT (model, dataset) DO NOTHING`,
-        [spec.model, spec.dataset, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe)]);
-      const old = (await this.runRow(spec.model, spec.dataset))!;
-      const diff = recipeDifference(old.recipe, spec.recipe);
-      if (diff) throw new Error(`${this.url}: ${runName(spec)} is recorded with another recipe: ${diff}; use another store (or experiment folder) for a new recipe`);
-      return old;
-    });
+    const hash = recipeNetworkHash(spec.recipe), key = recipeKeyHash(spec.recipe);
+    return this.op('recording the run', () => this.tx(async (c) => {
+      await c.query(`INSERT INTO networks(name, hash, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, [spec.model, hash]);
+      checkNetworkName(this.url, spec.model, hash, (await c.query<{ name: string; hash: string }>(`SELECT name, hash FROM networks WHERE name = $1 OR hash = $2`, [spec.model, hash])).rows);
+      await c.query(`INSERT INTO runs(model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', now()) ON CONFLICT (network_hash, dataset, recipe_key) DO NOTHING`,
+        [spec.model, spec.dataset, hash, key, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe)]);
+      const find = async () => (await c.query<RunColumns>(`SELECT * FROM runs WHERE network_hash = $1 AND dataset = $2 AND recipe_key = $3 FOR UPDATE`, [hash, spec.dataset, key])).rows[0]!;
+      const old = await find();
+      const [{ n: done }] = (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM epochs WHERE run_id = $1`, [old.id])).rows as [{ n: number }];
+      const epochs = replan(this.url, toRun(old), spec, done);
+      if (epochs === null) return toRun(old);
+      // a complete run given more epochs is queued again: its next attempt continues from its last checkpoint
+      const reopen = `status = 'complete' AND $1::int > $3::int`;
+      await c.query(`UPDATE runs SET epochs_planned = $1, recipe = $2, status = CASE WHEN ${reopen} THEN 'queued' ELSE status END,
+          finished_at = CASE WHEN ${reopen} THEN NULL ELSE finished_at END, seconds = CASE WHEN ${reopen} THEN NULL ELSE seconds END WHERE id = $4`,
+        [epochs, JSON.stringify(spec.recipe), done, old.id]);
+      return toRun(await find());
+    }));
   }
 
   private async runRow(model: string, dataset: string): Promise<RunRow | undefined> {
-    const [r] = await this.query<RunColumns>(`SELECT * FROM runs WHERE model = $1 AND dataset = $2`, [model, dataset]);
+    const [r] = await this.query<RunColumns>(`SELECT * FROM runs WHERE model = $1 AND dataset = $2 ORDER BY id LIMIT 1`, [model, dataset]);
     return r && toRun(r);
   }
 
@@ -372,15 +419,15 @@ export class PostgresStore implements RunStore {
         await c.query(`UPDATE attempts SET outcome = 'crashed', ended_at = now(), error = $1 WHERE id = $2 AND outcome = 'running'`, [error, a!.id]);
         const crashes = r.crashes + 1;
         if (crashes >= maxCrashes) {
-          const msg = `${error}; ${crashes} crashed attempts, the limit: run \`googlenet retry --store ${this.url} ${r.model} ${r.dataset}\` to try again`;
+          const msg = `${error}; ${crashes} crashed attempts, the limit: run \`googlenet retry --store ${this.url} --run ${r.id}\` to try again`;
           await c.query(`UPDATE runs SET status = 'failed', attempt_id = NULL, crashes = $1, error = $2, finished_at = now() WHERE id = $3`, [crashes, msg, r.id]);
           return { refused: 'failed', reason: `${name} failed: ${msg}` };
         }
         await c.query(`UPDATE runs SET status = 'queued', attempt_id = NULL, crashes = $1, error = $2 WHERE id = $3`, [crashes, error, r.id]);
       }
       const [{ id: attemptId }] = (await c.query<{ id: number }>(
-        `INSERT INTO attempts(run_id, worker, started_at, outcome, heartbeat_at, heartbeat_seconds) VALUES ($1, $2, now(), 'running', now(), $3) RETURNING id`,
-        [r.id, worker.name, worker.heartbeat])).rows as [{ id: number }];
+        `INSERT INTO attempts(run_id, worker, started_at, outcome, heartbeat_at, heartbeat_seconds, epochs_planned) VALUES ($1, $2, now(), 'running', now(), $3, $4) RETURNING id`,
+        [r.id, worker.name, worker.heartbeat, r.epochs_planned])).rows as [{ id: number }];
       await c.query(`UPDATE runs SET status = 'running', attempt_id = $1, progress = NULL, started_at = COALESCE(started_at, now()) WHERE id = $2`, [attemptId, r.id]);
       return { attemptId };
     }));
@@ -489,11 +536,12 @@ export class PostgresStore implements RunStore {
 
   async recordEpoch(attemptId: number, e: EpochRecord): Promise<void> {
     await this.fenced(attemptId, `recording epoch ${e.epoch}`, async (c, runId) => {
-      await c.query(`INSERT INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at, attempt_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+      await c.query(`INSERT INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, val_loss, val_top1_error, val_top5_error, lr, seconds, finished_at, attempt_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (run_id, epoch) DO UPDATE SET train_loss = EXCLUDED.train_loss, test_loss = EXCLUDED.test_loss, top1_error = EXCLUDED.top1_error,
-          top5_error = EXCLUDED.top5_error, lr = EXCLUDED.lr, seconds = EXCLUDED.seconds, finished_at = EXCLUDED.finished_at, attempt_id = EXCLUDED.attempt_id`,
-        [runId, e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt, attemptId]);
+          top5_error = EXCLUDED.top5_error, val_loss = EXCLUDED.val_loss, val_top1_error = EXCLUDED.val_top1_error, val_top5_error = EXCLUDED.val_top5_error,
+          lr = EXCLUDED.lr, seconds = EXCLUDED.seconds, finished_at = EXCLUDED.finished_at, attempt_id = EXCLUDED.attempt_id`,
+        [runId, e.epoch, ...epochValues(e), e.lr, e.seconds, e.finishedAt, attemptId]);
     });
   }
 

@@ -11,26 +11,46 @@ export interface RunColumns {
 }
 export interface AttemptColumns {
   id: number; run_id: number; worker: string; started_at: string; ended_at: string | null; outcome: AttemptOutcome; error: string | null;
-  first_epoch: number | null; first_batch: number | null; refused_writes: number; cpu: string | null; cpu_family: number | null;
+  first_epoch: number | null; first_batch: number | null; refused_writes: number; epochs_planned?: number | null; cpu: string | null; cpu_family: number | null;
   cpu_model: number | null; isa: string | null; onednn: string | null; threads: number | null; heartbeat_at: string; heartbeat_seconds: number;
 }
 export interface EpochColumns {
-  epoch: number; train_loss: number; test_loss: number; top1_error: number; top5_error: number; lr: number; seconds: number; finished_at: string;
+  epoch: number; train_loss: number; test_loss: number | null; top1_error: number | null; top5_error: number | null;
+  val_loss?: number | null; val_top1_error?: number | null; val_top5_error?: number | null; lr: number; seconds: number; finished_at: string;
 }
+
+/** An epoch's values as the epochs columns (test_loss … val_top5_error) take them: a run with a hold-out has val_* and null test_*, others the reverse. */
+export const epochValues = (e: EpochRecord) =>
+  [e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.valLoss ?? null, e.valTop1Error ?? null, e.valTop5Error ?? null] as const;
 
 const parsed = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
+/**
+ * A stored recipe as today's (withNetwork). One of a store from before recipes held their network
+ * that names a network this build does not know (no built-in of that name) is kept as it is,
+ * without a network: its run is listed and reported, and refused only where its network is needed.
+ */
+export function storedRecipe(stored: Recipe): Recipe {
+  try {
+    return withNetwork(stored);
+  } catch {
+    return { ...stored, val: stored.val ?? 0 };
+  }
+}
+
 export const toRun = (r: RunColumns): RunRow => ({
-  id: r.id, model: r.model, dataset: r.dataset, recipe: withNetwork(parsed(r.recipe)), classes: r.classes, params: r.params, macs: r.macs,
+  id: r.id, model: r.model, dataset: r.dataset, recipe: storedRecipe(parsed(r.recipe)), classes: r.classes, params: r.params, macs: r.macs,
   epochsPlanned: r.epochs_planned, status: r.status, error: r.error, attemptId: r.attempt_id, crashes: r.crashes,
   startedAt: r.started_at, finishedAt: r.finished_at, seconds: r.seconds, progress: r.progress === null ? null : parsed(r.progress),
 });
 export const toAttempt = (a: AttemptColumns): AttemptRow => ({
   id: a.id, runId: a.run_id, worker: a.worker, startedAt: a.started_at, endedAt: a.ended_at, outcome: a.outcome, error: a.error,
-  firstBatch: a.first_epoch === null ? null : { epoch: a.first_epoch, batch: a.first_batch ?? 0 }, refusedWrites: a.refused_writes,
+  firstBatch: a.first_epoch === null ? null : { epoch: a.first_epoch, batch: a.first_batch ?? 0 }, refusedWrites: a.refused_writes, epochsPlanned: a.epochs_planned ?? null,
   machine: a.cpu === null ? null : { cpu: a.cpu, family: a.cpu_family, modelNumber: a.cpu_model, isa: a.isa ?? '', onednn: a.onednn ?? '', threads: a.threads ?? 0 },
   heartbeatAt: a.heartbeat_at, heartbeatSeconds: a.heartbeat_seconds,
 });
 export const toEpoch = (e: EpochColumns): EpochRecord => ({
-  epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error, lr: e.lr, seconds: e.seconds, finishedAt: e.finished_at,
+  epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error,
+  ...(e.val_loss === null || e.val_loss === undefined ? {} : { valLoss: e.val_loss, valTop1Error: e.val_top1_error!, valTop5Error: e.val_top5_error! }),
+  lr: e.lr, seconds: e.seconds, finishedAt: e.finished_at,
 });

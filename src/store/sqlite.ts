@@ -1,16 +1,19 @@
 // The SQLite run store (`sqlite:PATH`, the default of `experiment`: DIR/experiment.sqlite): the
 // experiment on one machine. better-sqlite3, WAL journal. Checkpoints are files beside the
-// database (DIR/<model>-<dataset>/checkpoint-a<attempt>-<n>.safetensors), written whole and
-// then made current by one transaction that names them in runs.checkpoint; claims are leases in
-// SQLite's own transactions (BEGIN IMMEDIATE), fenced as store.ts describes.
+// database, in a folder of the run's own (DIR/run-<id>/checkpoint-a<attempt>-<n>.safetensors),
+// written whole and then made current by one transaction that names them in runs.checkpoint;
+// claims are leases in SQLite's own transactions (BEGIN IMMEDIATE), fenced as store.ts describes.
 //
-// Schema (version 2; a version-1 file is upgraded in place, in one transaction):
+// Schema (version 3; a version-1 or -2 file is upgraded in place, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '2'
-//   runs(                                               -- one row per (model, dataset)
-//     id INTEGER PRIMARY KEY, model TEXT, dataset TEXT, -- UNIQUE(model, dataset)
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '3'
+//   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
+//     created_at TEXT)
+//   runs(                                               -- one row per (network_hash, dataset, recipe_key)
+//     id INTEGER PRIMARY KEY, model TEXT, dataset TEXT, -- model: the network's name, for display
+//     network_hash TEXT, recipe_key TEXT,               -- SHA-256 of the network, and of recipeKey (the recipe less epochs, network, name)
 //     classes, params, macs INTEGER,                    -- macs: multiply-accumulates per 32x32 image
-//     epochs_planned INTEGER, recipe TEXT,              -- recipe: JSON of the Recipe, the run's identity
+//     epochs_planned INTEGER, recipe TEXT,              -- recipe: JSON of the Recipe (its epochs the plan)
 //     status TEXT,                                      -- queued | running | interrupted | complete | failed
 //     error TEXT, attempt_id INTEGER,                   -- the attempt holding it (status running)
 //     crashes INTEGER, checkpoint TEXT,                 -- current checkpoint file, relative to the database's folder
@@ -22,29 +25,58 @@
 //     error TEXT, first_epoch, first_batch INTEGER,      -- where it started training
 //     refused_writes INTEGER,                            -- writes refused after it lost the run
 //     cpu TEXT, cpu_family, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
-//     heartbeat_at TEXT, heartbeat_seconds REAL)
-//   epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at,
+//     heartbeat_at TEXT, heartbeat_seconds REAL,
+//     epochs_planned INTEGER)                            -- the run's plan when claimed (null: upgraded from version 2)
+//   epochs(run_id, epoch, train_loss,
+//     test_loss, top1_error, top5_error,                 -- the test set's; null for a run with a hold-out
+//     val_loss, val_top1_error, val_top5_error,          -- the hold-out's (recipe val); null without one
+//     lr, seconds, finished_at,
 //     attempt_id INTEGER,                                -- the attempt that wrote it (null: upgraded from version 1)
 //     PRIMARY KEY(run_id, epoch))
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { requireFreeSpace, writeFailure } from '../io/disk.js';
-import { configFromFlat, recipeDifference, type Recipe } from '../train/config.js';
+import { configFromFlat, recipeKeyHash, recipeNetworkHash, type Recipe } from '../train/config.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
-import { toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import { epochValues, storedRecipe, toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
 import { StoreClaim } from './claim.js';
 import {
-  ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
+  checkNetworkName, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
+const RUNS = (name: string) => `CREATE TABLE IF NOT EXISTS ${name}(
+  id INTEGER PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, network_hash TEXT NOT NULL, recipe_key TEXT NOT NULL,
+  classes INTEGER NOT NULL, params INTEGER NOT NULL, macs INTEGER NOT NULL, epochs_planned INTEGER NOT NULL, recipe TEXT NOT NULL,
+  status TEXT NOT NULL CHECK(status IN ('queued','running','interrupted','complete','failed')),
+  error TEXT, attempt_id INTEGER, crashes INTEGER NOT NULL DEFAULT 0, checkpoint TEXT, progress TEXT,
+  created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, seconds REAL, UNIQUE(network_hash, dataset, recipe_key));`;
+const EPOCHS = (name: string) => `CREATE TABLE IF NOT EXISTS ${name}(
+  run_id INTEGER NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL, train_loss REAL NOT NULL,
+  test_loss REAL, top1_error REAL, top5_error REAL, val_loss REAL, val_top1_error REAL, val_top5_error REAL, lr REAL NOT NULL,
+  seconds REAL NOT NULL, finished_at TEXT NOT NULL, attempt_id INTEGER REFERENCES attempts(id),
+  PRIMARY KEY(run_id, epoch));`;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+${RUNS('runs')}
+CREATE TABLE IF NOT EXISTS attempts(
+  id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), worker TEXT NOT NULL,
+  started_at TEXT NOT NULL, ended_at TEXT,
+  outcome TEXT NOT NULL CHECK(outcome IN ('running','complete','failed','interrupted','crashed')),
+  error TEXT, first_epoch INTEGER, first_batch INTEGER, refused_writes INTEGER NOT NULL DEFAULT 0,
+  cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
+  heartbeat_at TEXT NOT NULL, heartbeat_seconds REAL NOT NULL, epochs_planned INTEGER);
+${EPOCHS('epochs')}
+`;
+
+/** Version 2's schema, as version 1 is upgraded to before going on to 3. */
+const SCHEMA_V2 = `
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, classes INTEGER NOT NULL,
   params INTEGER NOT NULL, macs INTEGER NOT NULL, epochs_planned INTEGER NOT NULL, recipe TEXT NOT NULL,
@@ -65,12 +97,48 @@ CREATE TABLE IF NOT EXISTS epochs(
   PRIMARY KEY(run_id, epoch));
 `;
 
+/**
+ * Version 2 → 3 (foreign keys off, inside open's transaction): runs gains network_hash and
+ * recipe_key, unique with the dataset instead of (model, dataset); the networks table is filled
+ * from the runs' names; epochs' test columns may be null and val_* are new; attempts gains
+ * epochs_planned. Every row is copied; checkpoint files stay where they are (runs.checkpoint names them).
+ */
+function upgradeFrom2(db: Database.Database, file: string): void {
+  type V2Run = { id: number; model: string; dataset: string; recipe: string };
+  const runs = db.prepare(`SELECT id, model, dataset, recipe FROM runs ORDER BY id`).all() as V2Run[];
+  db.exec(RUNS('runs_v3'));
+  const copy = db.prepare(`INSERT INTO runs_v3(id, model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, error,
+      attempt_id, crashes, checkpoint, progress, created_at, started_at, finished_at, seconds)
+    SELECT id, model, dataset, @hash, @key, classes, params, macs, epochs_planned, @recipe, status, error,
+      attempt_id, crashes, checkpoint, progress, created_at, started_at, finished_at, seconds FROM runs WHERE id = @id`);
+  db.exec(`CREATE TABLE networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)`);
+  const network = db.prepare(`INSERT OR IGNORE INTO networks(name, hash, created_at) VALUES (?, ?, ?)`);
+  const seen = new Map<string, V2Run>();
+  for (const r of runs) {
+    const recipe = storedRecipe(JSON.parse(r.recipe) as Recipe);
+    // a network this build does not know (a stored recipe without its network, naming no built-in) keeps its name in place of a hash
+    const hash = recipe.network === undefined ? `unknown:${r.model}` : recipeNetworkHash(recipe), key = recipeKeyHash(recipe);
+    const twin = seen.get(`${hash} ${r.dataset} ${key}`);
+    if (twin) throw new Error(`sqlite:${file}: runs ${twin.id} (${twin.model}) and ${r.id} (${r.model}) on ${r.dataset} are one network with one recipe, one run in schema ${SCHEMA_VERSION}; upgrade a copy without one of them`);
+    seen.set(`${hash} ${r.dataset} ${key}`, r);
+    copy.run({ id: r.id, hash, key, recipe: JSON.stringify(recipe) });
+    // a name recorded for two networks (a file edited between runs) keeps its first; the runs keep theirs
+    network.run(r.model, hash, now());
+  }
+  db.exec(`DROP TABLE runs; ALTER TABLE runs_v3 RENAME TO runs;
+    ${EPOCHS('epochs_v3')}
+    INSERT INTO epochs_v3(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at, attempt_id)
+      SELECT run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at, attempt_id FROM epochs;
+    DROP TABLE epochs; ALTER TABLE epochs_v3 RENAME TO epochs;
+    ALTER TABLE attempts ADD COLUMN epochs_planned INTEGER;`);
+}
+
 /** Version 1 → 2: runs gains the claim, checkpoint and progress columns and its recipe as JSON; attempts is new; epochs gains attempt_id. */
 function upgradeFrom1(db: Database.Database, dir: string): void {
   type V1Run = { id: number; model: string; dataset: string; classes: number; params: number; macs: number; epochs_planned: number; config: string; status: string; error: string | null; started_at: string; finished_at: string | null; seconds: number | null };
   const old = db.prepare(`SELECT * FROM runs`).all() as V1Run[];
   db.exec(`ALTER TABLE runs RENAME TO runs_v1; ALTER TABLE epochs RENAME TO epochs_v1;`);
-  db.exec(SCHEMA);
+  db.exec(SCHEMA_V2);
   const insert = db.prepare(`INSERT INTO runs(id, model, dataset, classes, params, macs, epochs_planned, recipe, status, error, checkpoint, created_at, started_at, finished_at, seconds)
     VALUES (@id, @model, @dataset, @classes, @params, @macs, @epochs_planned, @recipe, @status, @error, @checkpoint, @started_at, @started_at, @finished_at, @seconds)`);
   for (const r of old) {
@@ -118,19 +186,25 @@ export class SqliteStore implements RunStore {
     } catch (e) {
       throw new Error(`sqlite:${file}: cannot open (${(e as Error).message}); check the path is a writable SQLite file`);
     }
-    db.pragma('foreign_keys = ON');
     try {
+      // foreign keys are off while the schema changes (tables are rebuilt under their names), checked at its end, then on
+      db.pragma('foreign_keys = OFF');
       // IMMEDIATE takes SQLite's write lock: two processes opening one old file cannot both upgrade it
       db.transaction(() => {
         const hasMeta = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'`).get();
         const v = hasMeta ? (db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined) : undefined;
         const version = v ? Number(v.value) : null;
+        if (version === SCHEMA_VERSION) return;
         if (version !== null && version > SCHEMA_VERSION)
           throw new Error(`sqlite:${file}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 1) upgradeFrom1(db, path.dirname(path.resolve(file)));
+        if (version === 1 || version === 2) upgradeFrom2(db, file);
         else db.exec(SCHEMA);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length) throw new Error(`sqlite:${file}: the upgrade to schema ${SCHEMA_VERSION} would leave ${broken.length} rows naming rows that do not exist; nothing was changed`);
         db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
       }).immediate();
+      db.pragma('foreign_keys = ON');
     } catch (e) {
       db.close();
       throw diskError(file, e);
@@ -148,21 +222,32 @@ export class SqliteStore implements RunStore {
   }
 
   async ensureRun(spec: RunSpec): Promise<RunRow> {
+    const hash = recipeNetworkHash(spec.recipe), key = recipeKeyHash(spec.recipe);
     return this.immediate(() => {
-      const old = this.runRow(spec.model, spec.dataset);
-      if (old) {
-        const diff = recipeDifference(old.recipe, spec.recipe);
-        if (diff) throw new Error(`${this.url}: ${runName(spec)} is recorded with another recipe: ${diff}; use another store (or experiment folder) for a new recipe`);
-        return old;
+      checkNetworkName(this.url, spec.model, hash, this.db.prepare(`SELECT name, hash FROM networks WHERE name = ? OR hash = ?`).all(spec.model, hash) as { name: string; hash: string }[]);
+      this.db.prepare(`INSERT OR IGNORE INTO networks(name, hash, created_at) VALUES (?, ?, ?)`).run(spec.model, hash, now());
+      const find = () => this.db.prepare(`SELECT * FROM runs WHERE network_hash = ? AND dataset = ? AND recipe_key = ?`).get(hash, spec.dataset, key) as RunColumns | undefined;
+      const old = find();
+      if (!old) {
+        this.db.prepare(`INSERT INTO runs(model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, created_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`).run(spec.model, spec.dataset, hash, key, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe), now());
+        return toRun(find()!);
       }
-      this.db.prepare(`INSERT INTO runs(model, dataset, classes, params, macs, epochs_planned, recipe, status, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)`).run(spec.model, spec.dataset, spec.classes, spec.params, spec.macs, spec.recipe.epochs, JSON.stringify(spec.recipe), now());
-      return this.runRow(spec.model, spec.dataset)!;
+      const done = (this.db.prepare(`SELECT count(*) AS n FROM epochs WHERE run_id = ?`).get(old.id) as { n: number }).n;
+      const epochs = replan(this.url, toRun(old), spec, done);
+      if (epochs === null) return toRun(old);
+      // a complete run given more epochs is queued again: its next attempt continues from its last checkpoint
+      this.db.prepare(`UPDATE runs SET epochs_planned = ?, recipe = ?,
+          status = CASE WHEN status = 'complete' AND ? > ? THEN 'queued' ELSE status END,
+          finished_at = CASE WHEN status = 'complete' AND ? > ? THEN NULL ELSE finished_at END,
+          seconds = CASE WHEN status = 'complete' AND ? > ? THEN NULL ELSE seconds END WHERE id = ?`)
+        .run(epochs, JSON.stringify(spec.recipe), epochs, done, epochs, done, epochs, done, old.id);
+      return toRun(find()!);
     });
   }
 
   private runRow(model: string, dataset: string): RunRow | undefined {
-    const r = this.db.prepare(`SELECT * FROM runs WHERE model = ? AND dataset = ?`).get(model, dataset) as RunColumns | undefined;
+    const r = this.db.prepare(`SELECT * FROM runs WHERE model = ? AND dataset = ? ORDER BY id LIMIT 1`).get(model, dataset) as RunColumns | undefined;
     return r && toRun(r);
   }
 
@@ -209,15 +294,15 @@ export class SqliteStore implements RunStore {
         this.db.prepare(`UPDATE attempts SET outcome = 'crashed', ended_at = ?, error = ? WHERE id = ? AND outcome = 'running'`).run(now(), error, a.id);
         const crashes = r.crashes + 1;
         if (crashes >= maxCrashes) {
-          const msg = `${error}; ${crashes} crashed attempts, the limit: run \`googlenet retry --store ${this.url} ${r.model} ${r.dataset}\` to try again`;
+          const msg = `${error}; ${crashes} crashed attempts, the limit: run \`googlenet retry --store ${this.url} --run ${r.id}\` to try again`;
           this.db.prepare(`UPDATE runs SET status = 'failed', attempt_id = NULL, crashes = ?, error = ?, finished_at = ? WHERE id = ?`).run(crashes, msg, now(), r.id);
           return { refused: 'failed', reason: `${name} failed: ${msg}` };
         }
         this.db.prepare(`UPDATE runs SET status = 'queued', attempt_id = NULL, crashes = ?, error = ? WHERE id = ?`).run(crashes, error, r.id);
       }
       const t = now();
-      const attemptId = Number(this.db.prepare(`INSERT INTO attempts(run_id, worker, started_at, outcome, heartbeat_at, heartbeat_seconds) VALUES (?, ?, ?, 'running', ?, ?)`)
-        .run(r.id, worker.name, t, t, worker.heartbeat).lastInsertRowid);
+      const attemptId = Number(this.db.prepare(`INSERT INTO attempts(run_id, worker, started_at, outcome, heartbeat_at, heartbeat_seconds, epochs_planned) VALUES (?, ?, ?, 'running', ?, ?, ?)`)
+        .run(r.id, worker.name, t, t, worker.heartbeat, r.epochs_planned).lastInsertRowid);
       this.db.prepare(`UPDATE runs SET status = 'running', attempt_id = ?, progress = NULL, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(attemptId, t, r.id);
       return { attemptId };
     });
@@ -232,13 +317,30 @@ export class SqliteStore implements RunStore {
     });
   }
 
-  /** Checkpoint files of the run that are not current: left by a writer that died between writing one and making it current. */
+  /** The folder of a run's checkpoints, relative to the database's: its own, by id. */
+  private static folder(runId: number): string {
+    return `run-${runId}`;
+  }
+
+  /**
+   * Checkpoint files of the run that are not current: left by a writer that died between writing
+   * one and making it current. Only the run's own: those in its folder, and, where its current
+   * checkpoint is in a folder from before schema 3 (<model>-<dataset>, shared by that name's runs),
+   * those there its own attempts wrote.
+   */
   private removeStrayCheckpoints(runId: number): void {
     const r = this.runById(runId);
-    const folder = path.join(this.dir, `${r.model}-${r.dataset}`);
-    if (!fs.existsSync(folder)) return;
-    for (const f of fs.readdirSync(folder))
-      if (/^checkpoint-a\d+-\d+\.safetensors/.test(f) && path.join(`${r.model}-${r.dataset}`, f) !== r.checkpoint) fs.rmSync(path.join(folder, f), { force: true });
+    const mine = new Set((this.db.prepare(`SELECT id FROM attempts WHERE run_id = ?`).all(runId) as { id: number }[]).map((a) => a.id));
+    const folders = new Set([SqliteStore.folder(runId), ...(r.checkpoint ? [path.dirname(r.checkpoint)] : [])]);
+    for (const rel of folders) {
+      const folder = path.join(this.dir, rel);
+      if (!fs.existsSync(folder)) continue;
+      const own = rel === SqliteStore.folder(runId);
+      for (const f of fs.readdirSync(folder)) {
+        const m = /^checkpoint-a(\d+)-\d+\.safetensors/.exec(f);
+        if (m && (own || mine.has(Number(m[1]))) && path.join(rel, f) !== r.checkpoint) fs.rmSync(path.join(folder, f), { force: true });
+      }
+    }
   }
 
   /**
@@ -300,14 +402,13 @@ export class SqliteStore implements RunStore {
 
   recordEpoch(attemptId: number, e: EpochRecord): void {
     this.fenced(attemptId, (runId) => {
-      this.db.prepare(`INSERT OR REPLACE INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, lr, seconds, finished_at, attempt_id)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt, attemptId);
+      this.db.prepare(`INSERT OR REPLACE INTO epochs(run_id, epoch, train_loss, test_loss, top1_error, top5_error, val_loss, val_top1_error, val_top5_error, lr, seconds, finished_at, attempt_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(runId, e.epoch, ...epochValues(e), e.lr, e.seconds, e.finishedAt, attemptId);
     });
   }
 
   saveCheckpoint(attemptId: number, runId: number, c: Checkpoint): void {
-    const r = this.runById(runId);
-    const rel = path.join(`${r.model}-${r.dataset}`, `checkpoint-a${attemptId}-${++this.saves}.safetensors`);
+    const rel = path.join(SqliteStore.folder(runId), `checkpoint-a${attemptId}-${++this.saves}.safetensors`);
     const file = path.join(this.dir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     saveCheckpoint(file, c);
@@ -325,8 +426,7 @@ export class SqliteStore implements RunStore {
   }
 
   checkSpace(runId: number, bytes: number): void {
-    const r = this.runById(runId);
-    requireFreeSpace(path.join(this.dir, `${r.model}-${r.dataset}`), bytes, 'the next checkpoint');
+    requireFreeSpace(path.join(this.dir, SqliteStore.folder(runId)), bytes, 'the next checkpoint');
   }
 
   finish(attemptId: number, outcome: Exclude<AttemptOutcome, 'running'>, error: string | null, maxCrashes: number): void {

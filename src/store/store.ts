@@ -11,6 +11,8 @@
 // of its own (liveness.ts, not the training thread's event loop) renews it every `heartbeat`
 // seconds; one older than LEASE_BEATS heartbeats lets another worker take the run.
 import os from 'node:os';
+import { builtinNetwork } from '../models/googlenet.js';
+import { networkHash } from '../models/network.js';
 import type { Recipe } from '../train/config.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
@@ -31,7 +33,11 @@ export const DEFAULT_HEARTBEAT = 30;
 /** Crashed attempts after which a run fails instead of being retried (hand-backs do not count). */
 export const DEFAULT_MAX_CRASHES = 3;
 
-/** What identifies a run: its network and dataset, trained with one recipe. */
+/**
+ * What a run is: its network (by hash: recipeNetworkHash), its dataset and its recipe key
+ * (recipeKey: the recipe less its epochs, network and name, so seed and hold-out included); a
+ * store holds one run of each. Recording it again with more epochs raises its plan (replan).
+ */
 export interface RunSpec {
   model: string;
   dataset: string;
@@ -82,6 +88,8 @@ export interface AttemptRow {
   /** The (epoch, batch) it started at: 1-based epoch, batches of it already done. Null until it started training. */
   firstBatch: { epoch: number; batch: number } | null;
   refusedWrites: number;
+  /** The run's planned epochs when it was claimed: past the checkpoint's, the attempt extends the run. Null for attempts from before schema 3. */
+  epochsPlanned: number | null;
   machine: Machine | null;
   heartbeatAt: string;
   heartbeatSeconds: number;
@@ -149,9 +157,16 @@ export interface RunClaim {
 export interface RunStore {
   /** The store's URL with any password replaced by ***: safe to print. */
   readonly url: string;
-  /** Records the run of (model, dataset) with this recipe as queued, or finds it; a different recipe is refused with one line naming the differences. */
+  /**
+   * Records the run (network hash, dataset, recipe key) as queued, or finds it. More epochs than
+   * planned raise its plan (a complete run is queued again, to continue from its last checkpoint);
+   * fewer than done, or other epochs under a schedule that depends on them, are refused in one line,
+   * as is a network name bound in this store to another network (or a built-in's name for another).
+   * The folder store holds one run, and refuses any other recipe but more epochs.
+   */
   ensureRun(spec: RunSpec): Promise<RunRow>;
   runs(): Promise<RunRow[]>;
+  /** The first run (lowest id) of this network name and dataset; several may exist (seeds, hold-outs): see selectRun. */
   run(model: string, dataset: string): Promise<RunRow | undefined>;
   epochs(runId: number): Promise<EpochRecord[]>;
   attempts(runId: number): Promise<AttemptRow[]>;
@@ -199,5 +214,44 @@ export function holderLost(holder: { worker: string; heartbeatSeconds: number },
 
 export const isRefusal = (c: RunClaim | ClaimRefusal): c is ClaimRefusal => 'refused' in c;
 
-/** `googlenet on cifar10` */
-export const runName = (r: { model: string; dataset: string }) => `${r.model} on ${r.dataset}`;
+/** `googlenet on cifar10`, with ` seed 2` for a seed other than the default 1 and ` val 5000` for a hold-out, when it knows them. */
+export const runName = (r: { model: string; dataset: string; seed?: number; val?: number; recipe?: { seed: number; val?: number } | string }) => {
+  // a SQLite row's recipe is its JSON text
+  const recipe = typeof r.recipe === 'string' ? (JSON.parse(r.recipe) as { seed: number; val?: number }) : r.recipe;
+  const seed = recipe?.seed ?? r.seed, val = recipe?.val ?? r.val;
+  return `${r.model} on ${r.dataset}${seed !== undefined && seed !== 1 ? ` seed ${seed}` : ''}${val ? ` val ${val}` : ''}`;
+};
+
+/**
+ * What recording `spec` again does to its run `old`: null when the plan stays, else the new
+ * planned epochs; refused in one line for fewer epochs than done, a running run's plan lowered,
+ * or any change under a schedule whose learning rates depend on the total (cosine).
+ */
+export function replan(where: string, old: RunRow, spec: RunSpec, epochsDone: number): number | null {
+  const want = spec.recipe.epochs, planned = old.epochsPlanned;
+  if (want === planned) return null;
+  const name = runName(old);
+  if (spec.recipe.scheduler === 'cosine' || old.recipe.scheduler === 'cosine')
+    throw new Error(`${where}: ${name} is recorded with --epochs ${planned}, and --scheduler cosine's learning rates depend on the total epochs, so a cosine run cannot be extended or shortened to --epochs ${want}; use another store for it`);
+  if (want < epochsDone) throw new Error(`${where}: ${name} has ${epochsDone} epochs done; --epochs ${want} is fewer than done (a run's epochs can be raised, not undone)`);
+  if (want < planned && old.status === 'running') throw new Error(`${where}: ${name} is running toward --epochs ${planned}; lower its plan to ${want} once it is not running`);
+  return want;
+}
+
+/**
+ * Refuses, in one line, recording the network `hash` as `name` where `recorded` (the store's
+ * networks table, those rows of this name or hash) binds the name to another network or the
+ * network to another name, or where the name is a built-in's and the network is not that one.
+ */
+export function checkNetworkName(where: string, name: string, hash: string, recorded: readonly { name: string; hash: string }[]): void {
+  const short = (h: string) => `sha256 ${h.slice(0, 12)}`;
+  const builtin = builtinNetwork(name);
+  if (builtin && networkHash(builtin) !== hash)
+    throw new Error(`${where}: '${name}' is a built-in network's name, and this network (${short(hash)}) is another; give it its own name`);
+  for (const r of recorded) {
+    if (r.name === name && r.hash !== hash)
+      throw new Error(`${where}: the name '${name}' is recorded in this store for network ${short(r.hash)}, and this network is ${short(hash)}; give it another name (a name is one network per store)`);
+    if (r.hash === hash && r.name !== name)
+      throw new Error(`${where}: this network (${short(hash)}) is recorded in this store as '${r.name}'; name it '${r.name}', not '${name}' (a network has one name per store)`);
+  }
+}

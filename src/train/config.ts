@@ -16,6 +16,7 @@ import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LR
 import { builtinNetwork, modelNames, resolveNetwork } from '../models/googlenet.js';
 import { canonicalNetwork, describeLayers, isNetworkFileArgument, networkHash, validateNetwork, type Network } from '../models/network.js';
 import { canonicalize } from '../util/canonical-json.js';
+import { createHash } from 'node:crypto';
 
 export const OPTIMIZERS = ['adadelta', 'sgd', 'adam', 'adamw'] as const;
 export const SCHEDULERS = ['step', 'multistep', 'cosine'] as const;
@@ -46,6 +47,12 @@ export interface Recipe {
   coarse: boolean;
   limitTrain: number | null;
   limitTest: number | null;
+  /**
+   * The validation hold-out: the first `val` training images (after limitTrain, before shuffling)
+   * are held out, each epoch evaluates them instead of the test set, and training uses the rest.
+   * 0: none (a recipe written before the field existed has none).
+   */
+  val: number;
   batchSize: number;
   epochs: number;
   seed: number;
@@ -91,7 +98,7 @@ export interface TrainConfig {
 /** The seed's recipe: Adadelta(lr 1.0), StepLR(1, 0.7) each epoch, flip + Normalize(0.5), batch 64, 14 epochs, seed 1. */
 export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar100'): Recipe {
   return {
-    ...recipeNetwork(model), dataset, coarse: false, limitTrain: null, limitTest: null,
+    ...recipeNetwork(model), dataset, coarse: false, limitTrain: null, limitTest: null, val: 0,
     batchSize: 64, epochs: 14, seed: 1,
     optimizer: 'adadelta', lr: 1.0, weightDecay: 0, momentum: 0, nesterov: false, beta1: 0.9, beta2: 0.999,
     scheduler: 'step', gamma: 0.7, milestones: [], warmupEpochs: 0,
@@ -134,13 +141,43 @@ export function networkOfRecipe(r: Pick<Recipe, 'model' | 'network'>): Network {
 
 /**
  * A recipe as stored by any version: those written before recipes held their network (checkpoint
- * versions 1 and 2, store rows of schema 2) name one of the seven, whose network it gets. A name
- * this build does not know (an older build's network) is left without one: the run can still be
- * listed and reported, and networkOfRecipe says why it cannot be built.
+ * versions 1 and 2, store rows of schema 2) name one of the seven, whose network it gets; those
+ * written before the validation hold-out existed have none (val 0), so they compare equal to
+ * today's recipes of the same run. A name this build does not know (an older build's network) is
+ * left without a network: the run can still be listed and reported, and networkOfRecipe says why
+ * it cannot be built.
  */
-export function withNetwork(r: Omit<Recipe, 'network'> & { network?: NetworkData }): Recipe {
-  if (r.network !== undefined || isNetworkFileArgument(r.model) || !modelNames().includes(r.model)) return r as Recipe;
-  return { ...r, network: canonicalNetwork(resolveNetwork(r.model)) };
+export function withNetwork(r: Omit<Recipe, 'network' | 'val'> & { network?: NetworkData; val?: number }): Recipe {
+  const old = { ...r, val: r.val ?? 0 };
+  if (r.network !== undefined || isNetworkFileArgument(r.model) || !modelNames().includes(r.model)) return old as Recipe;
+  return { ...old, network: canonicalNetwork(resolveNetwork(r.model)) };
+}
+
+/** The SHA-256 of the network a recipe trains (what a store knows it by; the name is only shown). */
+export function recipeNetworkHash(r: Pick<Recipe, 'model' | 'network'>): string {
+  return networkHash(networkOfRecipe(r));
+}
+
+/**
+ * What, besides its network and dataset, makes a run the run it is: the recipe less its epochs
+ * (which a run may extend), its network (which the network's hash stands for) and its network's
+ * name (a label), as canonical JSON (RFC 8785). Seed and hold-out are in it: two seeds are two runs.
+ */
+export function recipeKey(r: Recipe): string {
+  const { epochs: _e, network: _n, model: _m, ...rest } = r;
+  if (rest.val === undefined) rest.val = 0; // a recipe from before the hold-out existed has none
+  return canonicalize(rest);
+}
+
+/** recipeKey's SHA-256 (hex): the stores' column. */
+export function recipeKeyHash(r: Recipe): string {
+  return createHash('sha256').update(recipeKey(r)).digest('hex');
+}
+
+/** Training images of the dataset a recipe reads: limitTrain, or the whole split. */
+export function trainImages(r: Pick<Recipe, 'dataset' | 'limitTrain'>): number {
+  const all = DATASETS[r.dataset].records.train;
+  return r.limitTrain === null ? all : Math.min(r.limitTrain, all);
 }
 
 /** Weight decay when none is given: AdamW's own default (decoupled), none for the others. */
@@ -153,6 +190,8 @@ export function recipeProblem(r: Recipe): string | null {
   if (r.scheduler === 'multistep' && r.milestones.length === 0) return '--scheduler multistep needs --milestones, e.g. --milestones 8,12';
   if (r.nesterov && (r.optimizer !== 'sgd' || r.momentum <= 0)) return '--nesterov needs --optimizer sgd and a --momentum above 0';
   if (r.warmupEpochs >= r.epochs && r.warmupEpochs > 0) return `--warmup-epochs ${r.warmupEpochs} must be less than --epochs ${r.epochs}`;
+  if (r.val > 0 && r.val >= trainImages(r))
+    return `--val ${r.val} must be less than the ${trainImages(r)} training images${r.limitTrain === null ? ` of ${r.dataset}` : ` of --limit-train ${r.limitTrain}`}: the rest train`;
   return null;
 }
 

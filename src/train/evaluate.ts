@@ -37,8 +37,8 @@ export async function evaluate(model: GoogLeNet, loader: DataLoader, maxBatches 
   return { loss: loss / n, top1_error: wrong1 / n, top5_error: wrong5 / n, n };
 }
 
-/** The seed's line: `Test set: Average loss: …, Top 1 Error: w/n (e), Top 5 Error: w/n (e)`, blank lines around. */
-export function testLine(r: EvalResult): string {
+/** The seed's line: `Test set: Average loss: …, Top 1 Error: w/n (e), Top 5 Error: w/n (e)`, blank lines around (`Validation set:` for a hold-out). */
+export function testLine(r: EvalResult, set: 'Test' | 'Validation' = 'Test'): string {
   const wrong1 = Math.round(r.top1_error * r.n), wrong5 = Math.round(r.top5_error * r.n);
-  return `\nTest set: Average loss: ${r.loss.toFixed(4)}, Top 1 Error: ${wrong1}/${r.n} (${r.top1_error.toFixed(2)}), Top 5 Error: ${wrong5}/${r.n} (${r.top5_error.toFixed(2)})\n`;
+  return `\n${set} set: Average loss: ${r.loss.toFixed(4)}, Top 1 Error: ${wrong1}/${r.n} (${r.top1_error.toFixed(2)}), Top 5 Error: ${wrong5}/${r.n} (${r.top5_error.toFixed(2)})\n`;
 }

@@ -2,6 +2,7 @@
 // run needs: a checkpoint after every epoch and every few minutes within one, exact resume (at the
 // next batch), a clear stop on a NaN/Inf loss, and a clean stop on SIGINT/SIGTERM. Everything it
 // keeps goes through the run's claim on its store (src/store/), which the loop only awaits.
+import type { CifarSplit } from '../data/cifar.js';
 import { loadData, type Splits } from '../data/load.js';
 import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
@@ -56,6 +57,19 @@ function describePosition(epochsDone: number, position: EpochPosition | null): s
   return position ? `epoch ${position.epoch}, batch ${position.batches}` : `epoch ${epochsDone}`;
 }
 
+/**
+ * A recipe's hold-out: the first `val` images of the training split (as read, after --limit-train,
+ * before any shuffling) held out, the rest to train on; without one (0) the split as it is.
+ */
+export function holdOut(split: CifarSplit, val: number): { train: CifarSplit; held: CifarSplit | null } {
+  if (!val) return { train: split, held: null };
+  if (val >= split.count)
+    throw new RunFailure(`--val ${val} must be less than the ${split.count} training images read from ${split.dataset}: the rest train`);
+  const bytes = split.images.length / split.count;
+  const part = (from: number, to: number): CifarSplit => ({ ...split, images: split.images.subarray(from * bytes, to * bytes), labels: split.labels.subarray(from, to), count: to - from });
+  return { train: part(val, split.count), held: part(0, val) };
+}
+
 /** Trains the recipe's network on its dataset, resuming from the claim's checkpoint when it has one. */
 export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   const { recipe, run } = c;
@@ -80,10 +94,12 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   const optimizer = makeOptimizer(recipe, model.parameters());
   const scheduler = makeScheduler(recipe, optimizer);
   const history: EpochRecord[] = [];
-  const trainLoader = new DataLoader(data.train, {
+  const { train: trainSplit, held } = holdOut(data.train, recipe.val);
+  const trainLoader = new DataLoader(trainSplit, {
     batchSize: recipe.batchSize, shuffle: true, seed: recipe.seed, augment: augmentation(recipe.augment), normalize: normalization(recipe), workers: run.workers,
   });
-  const testLoader = new DataLoader(data.test, { batchSize: run.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(recipe), workers: run.workers });
+  // with a hold-out, each epoch evaluates it, and the test set is not touched
+  const evalLoader = new DataLoader(held ?? data.test, { batchSize: run.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(recipe), workers: run.workers });
   try {
     let first = 1;
     let resumeAt: EpochPosition | null = null;
@@ -97,7 +113,9 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
       first = checkpoint.meta.epoch + 1;
       resumeAt = checkpoint.meta.position ?? null;
       const at = resumeAt ? ` at batch ${resumeAt.batches + 1} of ${trainLoader.length}` : '';
-      report.info(`resuming ${recipe.model} on ${recipe.dataset} from ${claim!.where}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}`);
+      const was = checkpoint.meta.recipe.epochs;
+      const extended = was !== recipe.epochs ? `; extended from ${was} epoch${was === 1 ? '' : 's'}` : '';
+      report.info(`resuming ${runName(recipe)} from ${claim!.where}: ${checkpoint.meta.epoch} of ${recipe.epochs} epochs done, starting epoch ${first}${at}${extended}`);
       lastGood = `the last good checkpoint (${describePosition(checkpoint.meta.epoch, resumeAt)}) is kept in ${claim!.where}`;
     }
     // the next checkpoint (and the saved model, at the end) must fit beside the current one: asked
@@ -160,7 +178,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
           throw new RunFailure(`training diverged: loss is ${loss} at epoch ${epoch}, batch ${b.index}; ${lastGood}; lower --lr or change the optimizer`);
         lossSum += loss * b.size;
         seen += b.size;
-        report.batch(epoch, b, loss, { batches: trainLoader.length, images: data.train.count, logInterval: run.logInterval });
+        report.batch(epoch, b, loss, { batches: trainLoader.length, images: trainSplit.count, logInterval: run.logInterval });
         if (run.dryRun) break;
         afterBatch(epoch, b.index + 1, trainLoader.length, (seen - firstImages) / ((performance.now() - started) / 1000));
         // batches the loader has ready resolve as microtasks: let signal handlers (macrotasks) run between steps
@@ -173,17 +191,17 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
         }
       }
       report.epochEnd();
-      const testBatches = run.dryRun ? 1 : testLoader.length;
+      const testBatches = run.dryRun ? 1 : evalLoader.length;
       report.testStart(testBatches);
-      const r = await evaluate(model, testLoader, testBatches, (done, batches, size) => report.testBatch(done, batches, size));
+      const r = await evaluate(model, evalLoader, testBatches, (done, batches, size) => report.testBatch(done, batches, size));
       report.epochEnd();
-      report.log(testLine(r));
+      report.log(testLine(r, held ? 'Validation' : 'Test'));
       if (!Number.isFinite(r.loss))
-        throw new RunFailure(`training diverged: the test loss is ${r.loss} after epoch ${epoch}; ${lastGood}; lower --lr or change the optimizer`);
-      const record: EpochRecord = {
-        epoch, trainLoss: lossSum / seen, testLoss: r.loss, top1Error: r.top1_error, top5Error: r.top5_error, lr,
-        seconds: (performance.now() - t0) / 1000, finishedAt: new Date().toISOString(),
-      };
+        throw new RunFailure(`training diverged: the ${held ? 'validation' : 'test'} loss is ${r.loss} after epoch ${epoch}; ${lastGood}; lower --lr or change the optimizer`);
+      const seconds = (performance.now() - t0) / 1000, finishedAt = new Date().toISOString();
+      const record: EpochRecord = held
+        ? { epoch, trainLoss: lossSum / seen, testLoss: null, top1Error: null, top5Error: null, valLoss: r.loss, valTop1Error: r.top1_error, valTop5Error: r.top5_error, lr, seconds, finishedAt }
+        : { epoch, trainLoss: lossSum / seen, testLoss: r.loss, top1Error: r.top1_error, top5Error: r.top5_error, lr, seconds, finishedAt };
       history.push(record);
       // the epoch's row is committed before the checkpoint that includes it becomes current
       await claim?.recordEpoch(record);
@@ -201,7 +219,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   } finally {
     report.close();
     await trainLoader.close();
-    await testLoader.close();
+    await evalLoader.close();
     optimizer.dispose();
     model.dispose();
   }

@@ -11,6 +11,7 @@ import { openStore } from '../../store/open.js';
 import { readWeights } from '../../train/checkpoint.js';
 import { classCount, DATASET_NAMES, networkOfRecipe } from '../../train/config.js';
 import { display } from '../../util/display.js';
+import { runLabel, selectorOptions, selectRun, type RunSelector } from '../select.js';
 import { choice, listChoices, modelHelp, modelName, positiveInt, storeOption, storeUrl, VERSION } from '../args.js';
 
 /** Options of export's weights-file form (--model, --weights): the weights decide the class count, these must agree. */
@@ -50,18 +51,18 @@ function exportWeightsFile(o: ExportOptions & { weights: string }, format: Expor
   display.info(`wrote ${o.out}: ${name} for ${classes} classes (${format})`);
 }
 
-/** The store form: MODEL DATASET, the run's current checkpoint with its own recipe. */
-async function exportRun(model: string, dataset: string, o: ExportOptions, format: ExportFormat): Promise<void> {
+/** The store form: MODEL DATASET (--seed, --val where several) or --run ID, the run's current checkpoint with its own recipe. */
+async function exportRun(sel: RunSelector, o: ExportOptions, format: ExportFormat): Promise<void> {
   const store = await openStore(storeUrl(o), { existing: true });
   try {
-    const run = await store.run(model, dataset);
-    if (!run) throw new Error(`${store.url} has no run ${model} on ${dataset}; \`googlenet status --store URL\` lists its runs`);
+    const run = await selectRun(store, sel);
+    const name = runLabel(run, await store.runs());
     const c = await store.checkpoint(run.id);
-    if (!c) throw new Error(`${store.url}: ${model} on ${dataset} has no checkpoint yet (it is ${run.status})`);
+    if (!c) throw new Error(`${store.url}: ${name} has no checkpoint yet (it is ${run.status})`);
     const at = c.meta.position ? `epoch ${c.meta.position.epoch}, batch ${c.meta.position.batches}` : `${c.meta.epoch} epochs`;
     const r = c.meta.recipe;
-    writeExport(o.out, format, networkOfRecipe(r), classCount(r), r.fixBnEps, c.model, `${store.url}'s ${model} on ${dataset}`, { dataset, coarse: String(r.coarse) });
-    display.info(`wrote ${o.out}: ${model} on ${dataset} after ${at} (${run.status}, ${format})`);
+    writeExport(o.out, format, networkOfRecipe(r), classCount(r), r.fixBnEps, c.model, `${store.url}'s ${name}`, { dataset: run.dataset, coarse: String(r.coarse), seed: String(r.seed), val: String(r.val) });
+    display.info(`wrote ${o.out}: ${name} after ${at} (${run.status}, ${format})`);
   } finally {
     await store.close();
   }
@@ -72,6 +73,7 @@ export const exportCommand = new Command('export')
   .argument('[model]', `the store form: ${modelHelp}`)
   .argument('[dataset]', `the store form: ${listChoices(DATASET_NAMES)}`)
   .addOption(storeOption())
+  .addOption(selectorOptions()[0]!).addOption(selectorOptions()[1]!).addOption(selectorOptions()[2]!)
   .requiredOption('--out <file>', 'the file to write')
   .addOption(new Option('--format <format>', `${listChoices(EXPORT_FORMATS)} (default: by --out's name: .onnx, .pt/.pth, else safetensors)`).argParser(choice('--format', EXPORT_FORMATS)))
   .option('--weights <file>', 'the weights-file form: a state dict or training checkpoint (safetensors or .pt/.pth, told apart by content)')
@@ -81,14 +83,14 @@ export const exportCommand = new Command('export')
   .option('--coarse', "the weights-file form: CIFAR-100's 20 superclasses (with --dataset cifar100)")
   .option('--fix-bn-eps', 'the weights-file form: eps 1e-5 in the quirky BatchNorm (for weights trained that way; the store form takes it from the recipe)')
   .addHelpText('after', '\nExamples:\n  googlenet export --model googlenet --weights model.safetensors --out model.onnx\n  googlenet export googlenet cifar100 --store sqlite:runs.db --format onnx --out model.onnx')
-  .action(async (model: string | undefined, dataset: string | undefined, o: ExportOptions) => {
+  .action(async (model: string | undefined, dataset: string | undefined, o: ExportOptions & Omit<RunSelector, 'model' | 'dataset'>) => {
     const format = o.format ?? exportFormatOfName(o.out);
     if (o.weights !== undefined) {
-      if (model !== undefined || o.store !== undefined) throw new Error('export takes either --model and --weights (a weights file) or MODEL DATASET [--store URL] (a run in a store), not both');
+      if (model !== undefined || o.store !== undefined || o.run !== undefined) throw new Error('export takes either --model and --weights (a weights file) or MODEL DATASET [--store URL] (a run in a store), not both');
       return exportWeightsFile({ ...o, weights: o.weights }, format);
     }
     const weightsOnly = (['model', 'classes', 'dataset', 'coarse', 'fixBnEps'] as const).filter((k) => o[k] !== undefined);
     if (weightsOnly.length) throw new Error(`${weightsOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: only with --weights (a weights file); a run in a store brings its own recipe`);
-    if (!model || !dataset) throw new Error('export needs --model and --weights (a weights file), or MODEL DATASET (a run in a store)');
-    await exportRun(model, dataset, o, format);
+    if ((!model || !dataset) && o.run === undefined) throw new Error('export needs --model and --weights (a weights file), or MODEL DATASET or --run ID (a run in a store)');
+    await exportRun({ model, dataset, seed: o.seed, val: o.val, run: o.run }, o, format);
   });

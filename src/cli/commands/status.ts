@@ -8,7 +8,7 @@ import { formatStatus, statusJson, storeStatus } from '../status-view.js';
 export const status = new Command('status')
   .description('every run in a store: state, worker, epoch/batch, images/s, ETA, attempts and last error')
   .addOption(storeOption())
-  .option('--json', 'make the last stdout line {runs: [{model, dataset, status, epochs_done, epochs_planned, worker, attempts: [...]}]}')
+  .option('--json', 'make the last stdout line {runs: [{id, model, dataset, seed, val, status, epochs_done, epochs_planned, worker, attempts: [...]}]}')
   .action(async (o: { store?: string; json?: boolean }) => {
     const store = await openStore(storeUrl(o), { existing: true });
     try {
