@@ -177,8 +177,8 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.equal((await get(p, '/api/networks?format=csv')).body.split('\r\n')[3], `mine,${MINE_LAYERS},${mine.sha256},false,false,cifar10`);
     // the table's CSV: the declared network's seed cells empty, its layers, hash and kind at the end
     const tableLines = (await get(p, '/api/tables/cifar10?format=csv')).body.split('\r\n');
-    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin');
-    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false`);
+    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin,label,runId,recipeSeed,val,heldOut');
+    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false,mine,${mine.id},1,0,false`);
     // the charts: mine's points in its own colour, not googlenet-short4's
     const top1 = (await body('/api/charts')).find((c: { id: string }) => c.id === 'cifar10-test-top1');
     const colour = top1.spec.layer[0].encoding.color.scale;
@@ -199,8 +199,8 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.match(csv.headers['content-type']!, /^text\/csv/);
     assert.match(csv.headers['content-disposition']!, /attachment; filename="runs.csv"/);
     const lines = csv.body.split('\r\n');
-    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds,layers,sha256,builtin');
-    assert.ok(lines[3]!.startsWith(`${mine.id},mine,cifar10,complete,`) && lines[3]!.endsWith(`,${MINE_LAYERS},${mine.sha256},false`), lines[3]);
+    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds,layers,sha256,builtin,label,seed,val,heldOut');
+    assert.ok(lines[3]!.startsWith(`${mine.id},mine,cifar10,complete,`) && lines[3]!.endsWith(`,${MINE_LAYERS},${mine.sha256},false,mine on cifar10,1,0,false`), lines[3]);
     // the formula is defused with ', the quotes doubled, the cell quoted for its comma
     assert.ok(lines[2]!.includes(`,"'=HYPERLINK(""x"") ${MARKUP}, ""quoted""",`), lines[2]);
     assert.equal((await get(p, `/api/runs/${failed.id}/epochs?format=csv`)).body.split('\r\n').length, 4, 'header, 2 epochs, final CRLF');
