@@ -251,7 +251,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
       else if (x.status.startsWith('failed')) name += ` (${x.status.replace(/\s+/g, ' ').replace(/\|/g, '\\|')})`;
       const note = reconstructionNote(x.model, dataset, x.params);
       const mark = note ? '†' : '';
-      if (note) notes.push(`† ${note}`);
+      if (note && !notes.includes(`† ${note}`)) notes.push(`† ${note}`); // once per network, however many runs
       const time = timeCell(x, mixed);
       const s = x.seed;
       const held = x.heldOut ? '‡' : '';

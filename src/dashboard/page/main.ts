@@ -60,7 +60,8 @@ function resultsTable(t: ResultTable): HTMLElement {
     { head: 'seed Parameters', num: true, cell: (x) => int(x.seed?.params), cls: () => 'seed' },
     { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
   ];
-  const notes = t.rows.filter((x) => x.reconstruction).map((x) => el('p', { class: 'note' }, `† ${x.reconstruction}`));
+  // a reconstruction's note once, however many runs of it the table holds
+  const notes = [...new Set(t.rows.flatMap((x) => (x.reconstruction ? [x.reconstruction] : [])))].map((n) => el('p', { class: 'note' }, `† ${n}`));
   if (t.heldOut) notes.push(el('p', { class: 'note held-out' }, t.heldOut));
   if (t.declared) notes.push(el('p', { class: 'note declared' }, t.declared));
   return el('section', { class: 'results' }, el('h3', {}, t.title),
