@@ -9,7 +9,7 @@ import {
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
 import type { EpochRecord } from '../train/record.js';
-import { runSuffix } from '../store/label.js';
+import { runLabel } from '../store/label.js';
 
 type Run = ResultsJson['runs'][number];
 
@@ -48,7 +48,7 @@ export function runSummary(r: Run, all: readonly Run[] = [r]): RunSummary {
   const current = r.attempts.find((a) => a.id === r.attemptId) ?? r.attempts.at(-1);
   const final = finalValues(r);
   return {
-    id: r.id, model: r.model, label: `${r.model} on ${r.dataset}${runSuffix(r, all)}`, runId: r.id, seed: r.recipe.seed, val: r.recipe.val ?? 0,
+    id: r.id, model: r.model, label: runLabel(r, all), runId: r.id, seed: r.recipe.seed, val: r.recipe.val ?? 0,
     ...networkSummary(r.recipe), builtin: isBuiltin(r.model), dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
     eta: r.status === 'running' && r.progress?.etaSeconds != null ? formatDuration(r.progress.etaSeconds) : null,
     epochsDone: final.epochs, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
@@ -143,7 +143,7 @@ export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
 export interface RunRecipe { id: number; runId: number; model: string; label: string; seed: number; val: number; dataset: string; layers: string; sha256: string | null; recipe: Run['recipe'] }
 
 export const runRecipe = (r: Run, all: readonly Run[] = [r]): RunRecipe => ({
-  id: r.id, runId: r.id, model: r.model, label: `${r.model} on ${r.dataset}${runSuffix(r, all)}`, seed: r.recipe.seed, val: r.recipe.val ?? 0, dataset: r.dataset, ...networkSummary(r.recipe), recipe: r.recipe });
+  id: r.id, runId: r.id, model: r.model, label: runLabel(r, all), seed: r.recipe.seed, val: r.recipe.val ?? 0, dataset: r.dataset, ...networkSummary(r.recipe), recipe: r.recipe });
 
 /** The rows of the recipes side by side: each recipe key, with `layers` and `sha256` after `network`. */
 export function recipeRows(runs: RunRecipe[]): { key: string; values: unknown[] }[] {
