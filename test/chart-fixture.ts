@@ -3,6 +3,7 @@
 // would in the seed's experiment) and curves that fall towards them.
 import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
 import { compareModels, networkSummary, SEED_TABLES } from '../src/experiment/report.js';
+import { runSuffix } from '../src/store/label.js';
 import { canonicalNetwork, networkLayout, validateNetwork } from '../src/models/network.js';
 import { defaultRecipe, type Recipe } from '../src/train/config.js';
 import type { DatasetName } from '../src/data/cifar.js';
@@ -25,6 +26,8 @@ export interface FixtureOptions {
   limitTest?: number | null;
   /** Recipe fields per model (mixed recipes). */
   recipeOf?: (model: string) => Partial<Recipe>;
+  /** Several runs of a model (seeds, hold-outs): each one's recipe fields; one run with none when absent. */
+  runsOf?: (model: string) => Partial<Recipe>[];
 }
 
 export function resultsFixture(o: FixtureOptions): ResultsJson {
@@ -33,7 +36,7 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
   let id = 0;
   for (const dataset of o.datasets) {
     const classes = dataset === 'cifar10' ? 10 : 100;
-    for (const [k, model] of [...o.models].sort(compareModels).entries()) {
+    for (const [k, model] of [...o.models].sort(compareModels).entries()) for (const [v, variant] of (o.runsOf?.(model) ?? [{}]).entries()) {
       const file = o.declared?.[model];
       const net = file === undefined ? undefined : validateNetwork(file, `${model}.json`, model);
       // a declared network: counted by its layout, MACs made up near googlenet-short4's; the seed has none of its results
@@ -42,17 +45,21 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
       const like = seed ?? SEED_TABLES[dataset]['googlenet-short4']!;
       const recipe: Recipe = {
         ...defaultRecipe(net ? 'googlenet' : model, dataset), ...(net ? { model, network: canonicalNetwork(net) } : {}),
-        epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model),
+        epochs: o.epochs, limitTrain: o.limitTrain ?? null, limitTest: o.limitTest ?? null, ...o.recipeOf?.(model), ...variant,
       };
       // a short run ends above the seed's error, by how far it is from the seed's 14 epochs
-      const final1 = Math.min(0.95, like.top1 + (14 - recipe.epochs) * 0.03 + 0.004 * k);
-      const final5 = Math.min(0.7, like.top5 + (14 - recipe.epochs) * 0.012 + 0.002 * k);
+      const final1 = Math.min(0.95, like.top1 + (14 - recipe.epochs) * 0.03 + 0.004 * k + 0.01 * v);
+      const final5 = Math.min(0.7, like.top5 + (14 - recipe.epochs) * 0.012 + 0.002 * k + 0.005 * v);
       const epochs = Array.from({ length: recipe.epochs }, (_, i) => {
         const t = recipe.epochs === 1 ? 1 : i / (recipe.epochs - 1);
         const top1Error = final1 + (0.9 - final1) * (1 - t) ** 2 * 0.6;
+        const top5Error = final5 + (0.5 - final5) * (1 - t) ** 2 * 0.6;
+        // a run with a hold-out never touches the test set: its errors are the hold-out's
+        const errors = recipe.val > 0
+          ? { testLoss: null, top1Error: null, top5Error: null, valLoss: 2.2 - 1.5 * t, valTop1Error: top1Error, valTop5Error: top5Error }
+          : { testLoss: 2.2 - 1.5 * t, top1Error, top5Error };
         return {
-          epoch: i + 1, trainLoss: 2.3 - 1.8 * t + 0.02 * k, testLoss: 2.2 - 1.5 * t, top1Error,
-          top5Error: final5 + (0.5 - final5) * (1 - t) ** 2 * 0.6, lr: recipe.lr * recipe.gamma ** i,
+          epoch: i + 1, trainLoss: 2.3 - 1.8 * t + 0.02 * k + 0.01 * v, ...errors, lr: recipe.lr * recipe.gamma ** i,
           seconds: (ours.macs / 1e9) * 40 * ((recipe.limitTrain ?? 50000) / 2000), finishedAt: '2026-12-01T12:00:00.000Z',
         };
       });
@@ -64,11 +71,13 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
       });
       const last = epochs.at(-1)!;
       const row: ResultRow = {
-        model, ...networkSummary(recipe), builtin: !net, params, macs: ours.macs, top1Error: last.top1Error, top5Error: last.top5Error, seconds, epochs: recipe.epochs,
+        model, label: model, runId: id, recipeSeed: recipe.seed, val: recipe.val, ...networkSummary(recipe), builtin: !net, params, macs: ours.macs,
+        top1Error: last.top1Error ?? last.valTop1Error!, top5Error: last.top5Error ?? last.valTop5Error!, heldOut: recipe.val > 0, seconds, epochs: recipe.epochs,
         status: 'complete', epochsPlanned: recipe.epochs, ...(seed ? { seed } : {}),
       };
       (datasets[dataset] ??= []).push(row);
     }
   }
+  for (const rows of Object.values(datasets)) for (const row of rows) row.label = `${row.model}${runSuffix(runs.find((x) => x.id === row.runId)!, runs)}`;
   return { generatedAt: '2026-12-01T12:00:00.000Z', datasets, runs };
 }

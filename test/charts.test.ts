@@ -277,3 +277,47 @@ test('a declared network whose name is an Object property gets no seed result an
   assert.deepEqual(networkSummary({ model: 'bad', network: { format: 'nope' } }).sha256, null);
   assert.match(networkSummary({ model: 'bad', network: { format: 'nope' } }).layers, /^invalid network: /);
 });
+
+test('two seeds of one network and a hold-out run: a row and a series each, named by seed and hold-out; the hold-out\'s errors marked, never as test numbers', async () => {
+  const r = resultsFixture({
+    models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 3, limitTrain: 20000,
+    runsOf: (m) => (m === 'googlenet-short4' ? [{ seed: 1 }, { seed: 1, val: 5000 }, { seed: 2 }] : [{}]),
+  });
+  const rows = r.datasets.cifar10!;
+  assert.deepEqual(rows.map((x) => [x.label, x.recipeSeed, x.val, x.heldOut]), [
+    ['googlenet-short3', 1, 0, false],
+    ['googlenet-short4 seed 1', 1, 0, false],
+    ['googlenet-short4 seed 1 val 5000', 1, 5000, true],
+    ['googlenet-short4 seed 2', 2, 0, false],
+  ]);
+  const held = r.runs.find((x) => x.recipe.val === 5000)!;
+  assert.equal(held.epochs.at(-1)!.top1Error, null, 'the fixture: a hold-out run has no test numbers');
+  // results.md: a row per run, the hold-out's errors marked ‡ and the note saying whose errors they are
+  const md = renderMarkdown(r);
+  const line = (label: string) => md.split('\n').find((l) => l.startsWith(`| ${label} |`));
+  for (const x of rows) assert.ok(line(x.label), `${x.label}: its own row`);
+  const h = rows[2]!;
+  assert.ok(line(h.label)!.startsWith(`| googlenet-short4 seed 1 val 5000 | ${h.top1Error!.toFixed(2)}‡ | ${h.top5Error!.toFixed(2)}‡ |`), line(h.label));
+  assert.ok(!line('googlenet-short4 seed 2')!.includes('‡'));
+  assert.ok(md.includes('‡ googlenet-short4 seed 1 val 5000: errors on the 5,000-image hold-out (training images held out of training), not the test set.'), md);
+  assert.ok(md.includes('\n- googlenet-short4 seed 1 val 5000: --val 5000 --seed 1\n- googlenet-short4 seed 2: --val 0 --seed 2\n'), 'mixed recipes listed per run, by its label');
+  assert.equal((md.match(/^† googlenet-short4 is a reconstruction/gm) ?? []).length, 1, 'its reconstruction note once');
+  assert.equal((md.match(/\| googlenet-short4 \| pool a4 pool b5 \|/g) ?? []).length, 1, 'the Networks table lists the network once');
+  // charts: one series per run, the hold-out's labelled so; its curve the hold-out's numbers
+  const cs = charts(r);
+  const top1 = byId(cs, 'cifar10-test-top1');
+  const keys = ['googlenet-short3', 'googlenet-short4 seed 1', 'googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2'];
+  const color = ((top1.spec as unknown as { layer: unknown }).layer as { encoding: { color: { scale: { domain: string[]; range: string[] } }; strokeDash: { scale: { range: number[][] } } } }[])[0]!.encoding;
+  assert.deepEqual(color.color.scale.domain, keys);
+  const styles = keys.map((_, i) => `${color.color.scale.range[i]} ${JSON.stringify(color.strokeDash.scale.range[i])}`);
+  assert.equal(new Set(styles).size, 4, 'each run its own line style');
+  const heldPoints = top1.spec.datasets.epochs!.filter((p) => p.model === keys[2]);
+  assert.deepEqual(heldPoints.map((p) => p.y), held.epochs.map((e) => e.valTop1Error));
+  assert.ok((top1.spec.title as { subtitle: string[] }).subtitle.some((s) => s.includes('5,000-image validation hold-out, not the test set')));
+  const scatter = byId(cs, 'cifar10-top1-vs-params');
+  assert.deepEqual(scatter.spec.datasets.points!.map((p) => p.model), keys);
+  assert.equal(scatter.spec.datasets.seed!.length, 2, "the seed's mark once per network");
+  assert.deepEqual(byId(cs, 'cifar10-time').spec.datasets.times!.map((p) => p.model), keys);
+  const svg = (await renderPlots(r)).get('cifar10-test-top1.svg')!;
+  for (const k of keys) assert.ok(svg.includes(k), `the legend names ${k}`);
+});

@@ -177,8 +177,8 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.equal((await get(p, '/api/networks?format=csv')).body.split('\r\n')[3], `mine,${MINE_LAYERS},${mine.sha256},false,false,cifar10`);
     // the table's CSV: the declared network's seed cells empty, its layers, hash and kind at the end
     const tableLines = (await get(p, '/api/tables/cifar10?format=csv')).body.split('\r\n');
-    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin');
-    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false`);
+    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin,label,runId,recipeSeed,val,heldOut');
+    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false,mine,${mine.id},1,0,false`);
     // the charts: mine's points in its own colour, not googlenet-short4's
     const top1 = (await body('/api/charts')).find((c: { id: string }) => c.id === 'cifar10-test-top1');
     const colour = top1.spec.layer[0].encoding.color.scale;
@@ -199,8 +199,8 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.match(csv.headers['content-type']!, /^text\/csv/);
     assert.match(csv.headers['content-disposition']!, /attachment; filename="runs.csv"/);
     const lines = csv.body.split('\r\n');
-    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds,layers,sha256,builtin');
-    assert.ok(lines[3]!.startsWith(`${mine.id},mine,cifar10,complete,`) && lines[3]!.endsWith(`,${MINE_LAYERS},${mine.sha256},false`), lines[3]);
+    assert.equal(lines[0], 'id,model,dataset,status,worker,epoch,batch,batches,imagesPerSecond,etaSeconds,epochsDone,epochsPlanned,attempts,lastError,top1Error,top5Error,params,macs,seconds,layers,sha256,builtin,label,seed,val,heldOut');
+    assert.ok(lines[3]!.startsWith(`${mine.id},mine,cifar10,complete,`) && lines[3]!.endsWith(`,${MINE_LAYERS},${mine.sha256},false,mine on cifar10,1,0,false`), lines[3]);
     // the formula is defused with ', the quotes doubled, the cell quoted for its comma
     assert.ok(lines[2]!.includes(`,"'=HYPERLINK(""x"") ${MARKUP}, ""quoted""",`), lines[2]);
     assert.equal((await get(p, `/api/runs/${failed.id}/epochs?format=csv`)).body.split('\r\n').length, 4, 'header, 2 epochs, final CRLF');
@@ -310,4 +310,66 @@ test('googlenet dashboard: prints its URL and that it is loopback only, exits 0 
   const port = start(['dashboard', '--out', dir, '--port', '70000']);
   assert.equal(await port.exit, 1);
   assert.match(port.out.stderr.trim(), /^googlenet: --port must be an integer from 0 to 65535/);
+});
+
+test('dashboard API: two seeds of one network and a hold-out run, each named as `googlenet status` names it; the hold-out\'s errors its hold-out\'s, marked', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-test-'));
+  const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+  const run = async (seed: number, val: number, top1: number) => {
+    const r = await store.ensureRun({ model: 'googlenet-short4', dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), epochs: 2, seed, val }, classes: 10, params: 1000, macs: 2000 });
+    const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
+    assert.ok(!isRefusal(c), JSON.stringify(c));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    for (const n of [1, 2]) {
+      const e = epoch(n, top1 + 0.1 * (2 - n));
+      // a hold-out run never touches the test set: its epochs carry the hold-out's numbers
+      await c.recordEpoch(val ? { ...e, testLoss: null, top1Error: null, top5Error: null, valLoss: e.testLoss, valTop1Error: e.top1Error, valTop5Error: e.top5Error } : e);
+    }
+    await c.finish('complete');
+    return r.id;
+  };
+  const ids = [await run(2, 0, 0.5), await run(1, 0, 0.4), await run(1, 5000, 0.3)];
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
+  try {
+    const p = dash.port;
+    const body = async (target: string) => JSON.parse((await get(p, target)).body);
+    // /api/runs: in seed, hold-out order, each with its label (runLabel's), id, seed and hold-out
+    const runs = (await body('/api/runs')).runs;
+    assert.deepEqual(runs.map((r: Record<string, unknown>) => [r.label, r.runId, r.seed, r.val, r.heldOut, r.top1Error]), [
+      ['googlenet-short4 on cifar10 seed 1', ids[1], 1, 0, false, 0.4],
+      ['googlenet-short4 on cifar10 seed 1 val 5000', ids[2], 1, 5000, true, 0.3],
+      ['googlenet-short4 on cifar10 seed 2', ids[0], 2, 0, false, 0.5],
+    ]);
+    assert.deepEqual(runs.map((r: { id: number; runId: number }) => r.id), runs.map((r: { runId: number }) => r.runId));
+    assert.equal((await body(`/api/runs/${ids[2]}`)).summary.label, 'googlenet-short4 on cifar10 seed 1 val 5000');
+    // /api/tables: a row per run, labelled within its dataset's table; the hold-out's marked, with the note
+    const t = (await body('/api/tables/cifar10'));
+    assert.deepEqual(t.rows.map((x: Record<string, unknown>) => [x.label, x.runId, x.recipeSeed, x.val, x.heldOut, x.top1Error]), [
+      ['googlenet-short4 seed 1', ids[1], 1, 0, false, 0.4],
+      ['googlenet-short4 seed 1 val 5000', ids[2], 1, 5000, true, 0.3],
+      ['googlenet-short4 seed 2', ids[0], 2, 0, false, 0.5],
+    ]);
+    assert.match(t.heldOut, /^‡ googlenet-short4 seed 1 val 5000: errors on the 5,000-image hold-out .*not the test set\.$/);
+    assert.deepEqual((await body('/api/networks')).map((n: { model: string; datasets: string[] }) => [n.model, n.datasets]), [['googlenet-short4', ['cifar10']]]);
+    // the epochs: the hold-out's numbers as recorded, the test fields null
+    const held = (await body(`/api/runs/${ids[2]}/epochs`)).at(-1);
+    assert.deepEqual([held.top1Error, held.valTop1Error], [null, 0.3]);
+    assert.match((await get(p, `/api/runs/${ids[2]}/epochs?format=csv`)).body, /^epoch,trainLoss,testLoss,top1Error,top5Error,valLoss,valTop1Error,valTop5Error,lr,/);
+    // the recipes and charts of the compare view: by the same labels, one series per run
+    const recipes = await body(`/api/recipes?runs=${ids.join(',')}`);
+    assert.deepEqual(recipes.map((r: Record<string, unknown>) => [r.label, r.seed, r.val]), [
+      ['googlenet-short4 on cifar10 seed 1', 1, 0], ['googlenet-short4 on cifar10 seed 1 val 5000', 1, 5000], ['googlenet-short4 on cifar10 seed 2', 2, 0]]);
+    assert.match((await get(p, `/api/recipes?runs=${ids.join(',')}&format=csv`)).body,
+      /^key,googlenet-short4 on cifar10 seed 1,googlenet-short4 on cifar10 seed 1 val 5000,googlenet-short4 on cifar10 seed 2\r\n/);
+    for (const target of ['/api/charts', `/api/charts?runs=${ids[2]},${ids[0]}`]) {
+      const top1 = (await body(target)).find((c: { id: string }) => c.id === 'cifar10-test-top1');
+      const want = target === '/api/charts' ? ['googlenet-short4 seed 1', 'googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2']
+        : ['googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2'];
+      assert.deepEqual(top1.spec.layer[0].encoding.color.scale.domain, want, target);
+      assert.deepEqual(top1.spec.datasets.epochs.filter((e: { model: string }) => e.model.endsWith('(hold-out)')).map((e: { y: number }) => e.y), [0.4, 0.3], target);
+    }
+  } finally {
+    await dash.close();
+    await store.close();
+  }
 });

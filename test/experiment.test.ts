@@ -103,7 +103,9 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
     // the rows now also name their network (layers, sha256, builtin): the rest as it was. googlenet-short1
     // (an older build's network, not one of today's seven) has none, and the report says so
     const known = (model: string) => modelNames().includes(model);
-    const numbers = Object.fromEntries(Object.entries(after.datasets).map(([d, rows]) => [d, rows.map(({ layers, sha256, builtin, ...rest }) => {
+    const numbers = Object.fromEntries(Object.entries(after.datasets).map(([d, rows]) => [d, rows.map(({ layers, sha256, builtin, label, runId, recipeSeed, val, heldOut, ...rest }) => {
+      // and name their run (one per network here: the label is the network's name; no hold-out before schema 3)
+      assert.deepEqual([label, typeof runId, recipeSeed, val, heldOut], [rest.model, 'number', 1, 0, false]);
       if (known(rest.model)) assert.ok(layers && sha256 && builtin, `${rest.model}: its network named`);
       else assert.deepEqual([sha256, builtin], [null, false], `${rest.model}: no network known`);
       return rest;
@@ -152,6 +154,7 @@ test('report: results.md, results.json and plots drawn from the store', async ()
     assert.deepEqual(rows[1], {
       model: 'googlenet-short4', layers: describeLayers(s4net), sha256: networkHash(s4net), builtin: true, params: 1551546, macs: 156575744, top1Error: 0.4123, top5Error: 0.4123 / 6, seconds: 201.75,
       epochs: 2, status: 'complete', epochsPlanned: 2, seed: SEED_TABLES.cifar10['googlenet-short4'],
+      label: 'googlenet-short4', runId: s4.run.id, recipeSeed: 1, val: 0, heldOut: false,
     });
     assert.equal(rows[0]!.status, 'running');
     assert.equal(rows[0]!.epochs, 1);

@@ -5,6 +5,8 @@ import { Option } from 'commander';
 import type { RunRow, RunStore } from '../store/store.js';
 import { nonNegativeInt, positiveInt } from './args.js';
 
+export { runLabel } from '../store/label.js';
+
 export interface RunSelector {
   model?: string;
   dataset?: string;
@@ -19,22 +21,6 @@ export const selectorOptions = (): Option[] => [
   new Option('--val <n>', 'the run of MODEL DATASET with this hold-out (0: none), where the store holds several').argParser(nonNegativeInt('--val')),
   new Option('--run <id>', 'the run with this id (`googlenet status` lists them), instead of MODEL DATASET').argParser(positiveInt('--run')),
 ];
-
-/**
- * The run's name among `all`: `model on dataset`, with ` seed S` and ` val N` where runs of its
- * network and dataset differ in them, and ` (run ID)` where they differ in something else.
- */
-export function runLabel(run: RunRow, all: readonly RunRow[]): string {
-  const base = `${run.model} on ${run.dataset}`;
-  const siblings = all.filter((r) => r.model === run.model && r.dataset === run.dataset);
-  if (siblings.length <= 1) return base;
-  const differ = (f: (r: RunRow) => unknown) => new Set(siblings.map(f)).size > 1;
-  const seed = differ((r) => r.recipe.seed) ? ` seed ${run.recipe.seed}` : '';
-  const val = differ((r) => r.recipe.val ?? 0) && run.recipe.val ? ` val ${run.recipe.val}` : '';
-  const label = (r: RunRow) => `${differ((x) => x.recipe.seed) ? r.recipe.seed : ''} ${differ((x) => x.recipe.val ?? 0) ? r.recipe.val ?? 0 : ''}`;
-  const unique = siblings.filter((r) => label(r) === label(run)).length === 1;
-  return `${base}${seed}${val}${unique ? '' : ` (run ${run.id})`}`;
-}
 
 /** One run picked by `sel`, or refused in one line (none, or several: listed, with how to pick). */
 export async function selectRun(store: RunStore, sel: RunSelector): Promise<RunRow> {

@@ -3,18 +3,23 @@
 // camelCase, as in results.json. docs/dashboard.md documents them.
 import { charts, declaredNetworks, type Chart } from '../experiment/charts.js';
 import {
-  datasetTitle, declaredNote, finalValues, formatDuration, isBuiltin, mixedPlans, networkSummary, reconstructionNote, reportNetworks,
+  datasetTitle, declaredNote, finalValues, heldOutNote, formatDuration, isBuiltin, mixedPlans, networkSummary, reconstructionNote, reportNetworks,
   SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type NetworkEntry, type ResultsJson,
 } from '../experiment/report.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
 import type { EpochRecord } from '../train/record.js';
+import { runLabel } from '../store/label.js';
 
 type Run = ResultsJson['runs'][number];
 
 /** One row of /api/runs. */
 export interface RunSummary {
   id: number; model: string;
+  /** The run's name among the store's runs, as the CLI's status gives it (runLabel): `googlenet-short4 on cifar10 seed 2`. */
+  label: string;
+  /** The run's id again (as /api/tables' rows name it), its recipe's seed and its validation hold-out (0: none). */
+  runId: number; seed: number; val: number;
   /** The network's layers on one line and its SHA-256 (as results.json's rows have them). */
   layers: string; sha256: string | null;
   /** One of the seven; false for a declared network (a network file), which the seed never ran. */
@@ -30,22 +35,25 @@ export interface RunSummary {
   attempts: number;
   /** The run's error, else its last attempt's; null when none failed. */
   lastError: string | null;
-  top1Error: number | null; top5Error: number | null;
+  /** Final errors: the test set's, or the hold-out's where `heldOut`. */
+  top1Error: number | null; top5Error: number | null; heldOut: boolean;
   params: number; macs: number; seconds: number | null;
   startedAt: string | null; finishedAt: string | null;
   /** The footnote of a reconstructed network, or null. */
   reconstruction: string | null;
 }
 
-export function runSummary(r: Run): RunSummary {
+/** A run's /api/runs row; `all` the store's runs, among which it is named. */
+export function runSummary(r: Run, all: readonly Run[] = [r]): RunSummary {
   const current = r.attempts.find((a) => a.id === r.attemptId) ?? r.attempts.at(-1);
   const final = finalValues(r);
   return {
-    id: r.id, model: r.model, ...networkSummary(r.recipe), builtin: isBuiltin(r.model), dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
+    id: r.id, model: r.model, label: runLabel(r, all), runId: r.id, seed: r.recipe.seed, val: r.recipe.val ?? 0,
+    ...networkSummary(r.recipe), builtin: isBuiltin(r.model), dataset: r.dataset, status: r.status, worker: current?.worker ?? null, progress: r.progress,
     eta: r.status === 'running' && r.progress?.etaSeconds != null ? formatDuration(r.progress.etaSeconds) : null,
     epochsDone: final.epochs, epochsPlanned: r.epochsPlanned, attempts: r.attempts.length,
     lastError: r.error ?? [...r.attempts].reverse().find((a) => a.error !== null)?.error ?? null,
-    top1Error: final.top1Error, top5Error: final.top5Error,
+    top1Error: final.top1Error, top5Error: final.top5Error, heldOut: final.heldOut,
     params: r.params, macs: r.macs, seconds: final.seconds,
     startedAt: r.startedAt, finishedAt: r.finishedAt, reconstruction: reconstructionNote(r.model, r.dataset, r.params),
   };
@@ -58,9 +66,9 @@ export interface RunDetail {
   summary: RunSummary;
 }
 
-export function runDetail(r: Run): RunDetail {
+export function runDetail(r: Run, all: readonly Run[] = [r]): RunDetail {
   const { epochs: _e, attempts, ...run } = r;
-  return { run, attempts, summary: runSummary(r) };
+  return { run, attempts, summary: runSummary(r, all) };
 }
 
 /** One dataset's table of /api/tables: ours beside the seed's, as results.md has it. */
@@ -68,8 +76,11 @@ export interface ResultTable {
   dataset: string; title: string; timeHead: string; seedTimeHead: string;
   /** The line naming the table's declared networks (their seed cells are empty), or null. */
   declared: string | null;
+  /** The note on its hold-out runs (their errors the hold-out's, not the test set's), or null. */
+  heldOut: string | null;
   rows: {
-    model: string; layers: string; sha256: string | null; builtin: boolean; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
+    /** label: the row's name (results.md's), `googlenet-short4 seed 2` where the table holds several runs of the network; recipeSeed and val the run's seed and hold-out. */
+    model: string; label: string; recipeSeed: number; val: number; heldOut: boolean; layers: string; sha256: string | null; builtin: boolean; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
     params: number; macs: number; seconds: number | null; time: string; epochs: number; epochsPlanned: number | null;
     reconstruction: string | null;
     /** null for a declared network: the seed has no results for it. */
@@ -84,9 +95,10 @@ export function resultTables(r: ResultsJson): ResultTables {
   const tables = Object.entries(r.datasets).map(([dataset, rows]): ResultTable => {
     const mixed = mixedPlans(rows);
     return {
-      dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD, declared: declaredNote(rows),
+      dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD, declared: declaredNote(rows), heldOut: heldOutNote(rows),
       rows: rows.map((x) => ({
-        model: x.model, layers: x.layers, sha256: x.sha256, builtin: x.builtin, runId: r.runs.find((run) => run.dataset === dataset && run.model === x.model)?.id ?? null,
+        model: x.model, label: x.label, recipeSeed: x.recipeSeed, val: x.val, heldOut: x.heldOut,
+        layers: x.layers, sha256: x.sha256, builtin: x.builtin, runId: x.runId ?? null,
         status: x.status, top1Error: x.top1Error, top5Error: x.top5Error, params: x.params, macs: x.macs,
         seconds: x.seconds, time: timeCell(x, mixed), epochs: x.epochs, epochsPlanned: x.epochsPlanned ?? null,
         reconstruction: reconstructionNote(x.model, dataset, x.params),
@@ -102,7 +114,7 @@ export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
   if (!ids) return charts(r);
   const runs = r.runs.filter((x) => ids.includes(x.id));
   const datasets = Object.fromEntries(Object.entries(r.datasets).flatMap(([d, rows]) => {
-    const kept = rows.filter((row) => runs.some((x) => x.dataset === d && x.model === row.model));
+    const kept = rows.filter((row) => runs.some((x) => x.id === row.runId));
     return kept.length ? [[d, kept]] : [];
   }));
   return charts({ ...r, runs, datasets }, declaredNetworks(r));
@@ -111,15 +123,15 @@ export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
 // CSV of each table the page shows: the same columns, unformatted values.
 export const runsCsv = (runs: RunSummary[]) => toCsv(
   ['id', 'model', 'dataset', 'status', 'worker', 'epoch', 'batch', 'batches', 'imagesPerSecond', 'etaSeconds', 'epochsDone', 'epochsPlanned',
-    'attempts', 'lastError', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'layers', 'sha256', 'builtin'],
+    'attempts', 'lastError', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'layers', 'sha256', 'builtin', 'label', 'seed', 'val', 'heldOut'],
   runs.map((r) => [r.id, r.model, r.dataset, r.status, r.worker, r.progress?.epoch, r.progress?.batch, r.progress?.batches,
     r.progress?.imagesPerSecond, r.progress?.etaSeconds, r.epochsDone, r.epochsPlanned, r.attempts, r.lastError,
-    r.top1Error, r.top5Error, r.params, r.macs, r.seconds, r.layers, r.sha256, r.builtin]),
+    r.top1Error, r.top5Error, r.params, r.macs, r.seconds, r.layers, r.sha256, r.builtin, r.label, r.seed, r.val, r.heldOut]),
 );
 
 export const epochsCsv = (epochs: EpochRecord[]) => toCsv(
-  ['epoch', 'trainLoss', 'testLoss', 'top1Error', 'top5Error', 'lr', 'seconds', 'finishedAt'],
-  epochs.map((e) => [e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.lr, e.seconds, e.finishedAt]),
+  ['epoch', 'trainLoss', 'testLoss', 'top1Error', 'top5Error', 'valLoss', 'valTop1Error', 'valTop5Error', 'lr', 'seconds', 'finishedAt'],
+  epochs.map((e) => [e.epoch, e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.valLoss, e.valTop1Error, e.valTop5Error, e.lr, e.seconds, e.finishedAt]),
 );
 
 export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
@@ -128,9 +140,10 @@ export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
 );
 
 /** One run of /api/recipes: its recipe, and its network's layers and SHA-256 (the recipe's `network`, readable). */
-export interface RunRecipe { id: number; model: string; dataset: string; layers: string; sha256: string | null; recipe: Run['recipe'] }
+export interface RunRecipe { id: number; runId: number; model: string; label: string; seed: number; val: number; dataset: string; layers: string; sha256: string | null; recipe: Run['recipe'] }
 
-export const runRecipe = (r: Run): RunRecipe => ({ id: r.id, model: r.model, dataset: r.dataset, ...networkSummary(r.recipe), recipe: r.recipe });
+export const runRecipe = (r: Run, all: readonly Run[] = [r]): RunRecipe => ({
+  id: r.id, runId: r.id, model: r.model, label: runLabel(r, all), seed: r.recipe.seed, val: r.recipe.val ?? 0, dataset: r.dataset, ...networkSummary(r.recipe), recipe: r.recipe });
 
 /** The rows of the recipes side by side: each recipe key, with `layers` and `sha256` after `network`. */
 export function recipeRows(runs: RunRecipe[]): { key: string; values: unknown[] }[] {
@@ -141,16 +154,16 @@ export function recipeRows(runs: RunRecipe[]): { key: string; values: unknown[] 
   });
 }
 
-export const recipeCsv = (runs: Run[]) => {
-  const rs = runs.map(runRecipe);
-  return toCsv(['key', ...runs.map((r) => `${r.model} on ${r.dataset}`)], recipeRows(rs).map((row) => [row.key, ...row.values.map(csvValue)]));
+export const recipeCsv = (runs: Run[], all: readonly Run[] = runs) => {
+  const rs = runs.map((r) => runRecipe(r, all));
+  return toCsv(['key', ...rs.map((r) => r.label)], recipeRows(rs).map((row) => [row.key, ...row.values.map(csvValue)]));
 };
 
 export const tableCsv = (t: ResultTable) => toCsv(
   ['network', 'status', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'epochs', 'seedTop1', 'seedTop5', 'seedParams', 'seedTime', 'reconstruction',
-    'layers', 'sha256', 'builtin'],
+    'layers', 'sha256', 'builtin', 'label', 'runId', 'recipeSeed', 'val', 'heldOut'],
   t.rows.map((x) => [x.model, x.status, x.top1Error, x.top5Error, x.params, x.macs, x.seconds, x.epochs,
-    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction, x.layers, x.sha256, x.builtin]),
+    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction, x.layers, x.sha256, x.builtin, x.label, x.runId, x.recipeSeed, x.val, x.heldOut]),
 );
 
 export const networksCsv = (networks: NetworkEntry[]) => toCsv(

@@ -65,8 +65,8 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
   if (path === '/api/fingerprint') return json(200, { fingerprint: s.fingerprint });
   if (path === '/api/results') return cached('results', () => r);
   if (path === '/api/runs') {
-    if (asCsv) return csv('runs', s.cached('runs.csv', () => runsCsv(r.runs.map(runSummary))));
-    return cached('runs', () => ({ fingerprint: s.fingerprint, runs: r.runs.map(runSummary) }));
+    if (asCsv) return csv('runs', s.cached('runs.csv', () => runsCsv(r.runs.map((x) => runSummary(x, r.runs)))));
+    return cached('runs', () => ({ fingerprint: s.fingerprint, runs: r.runs.map((x) => runSummary(x, r.runs)) }));
   }
   if (path === '/api/tables') return cached('tables', () => resultTables(r));
   if (path === '/api/networks') {
@@ -84,8 +84,8 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (ids === null) return json(400, { error: 'runs must be a comma-separated list of run ids, e.g. ?runs=1,2' });
     if (path === '/api/charts') return cached(`charts:${ids?.join(',') ?? ''}`, () => chartsOf(r, ids));
     const runs = ids ? r.runs.filter((x) => ids.includes(x.id)) : r.runs; // in the tables' order
-    if (asCsv) return csv('recipes', recipeCsv(runs));
-    return json(200, runs.map(runRecipe));
+    if (asCsv) return csv('recipes', recipeCsv(runs, r.runs));
+    return json(200, runs.map((x) => runRecipe(x, r.runs)));
   }
   const m = path.match(/^\/api\/runs\/(\d+)(\/epochs|\/attempts)?$/);
   if (m) {
@@ -93,7 +93,7 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (!run) return json(404, { error: `no run ${m[1]}; /api/runs lists the runs` });
     if (m[2] === '/epochs') return asCsv ? csv(`run-${run.id}-epochs`, epochsCsv(run.epochs)) : json(200, run.epochs);
     if (m[2] === '/attempts') return asCsv ? csv(`run-${run.id}-attempts`, attemptsCsv(run.attempts)) : json(200, run.attempts);
-    return cached(`run:${run.id}`, () => runDetail(run));
+    return cached(`run:${run.id}`, () => runDetail(run, r.runs));
   }
   return json(404, { error: `no such endpoint ${path}; see docs/dashboard.md` });
 }

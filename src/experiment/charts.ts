@@ -7,7 +7,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ResultsJson, ResultRow } from './report.js';
 import { VARIANTS, modelNames } from '../models/googlenet.js';
-import { compareModels, datasetTitle, formatDuration, isBuiltin, MODEL_ORDER, parseDuration } from './report.js';
+import { compareRuns, datasetTitle, epochTop1, epochTop5, formatDuration, isBuiltin, MODEL_ORDER, parseDuration } from './report.js';
 import { caption } from './caption.js';
 import { placeLabels } from './labels.js';
 import { defaultRecipe } from '../train/config.js';
@@ -69,12 +69,32 @@ export function declaredNetworks(r: Pick<ResultsJson, 'runs'>): string[] {
 }
 
 /**
- * color, strokeDash and shape channels of the networks present, in one legend titled `network`
- * (vega-lite merges legends of one field): with `lines` the legend draws each network's dashed
- * stroke (the shape channel keeps out of it), else its point shape.
+ * One series of a chart: a run, named as its table row (`googlenet-short4`, `googlenet-short4 seed 2`),
+ * with ` (hold-out)` where its errors are its hold-out's; `model` its network, which gives its style.
  */
-function styleScales(models: string[], legend: 'lines' | 'points' | null, declared: string[]) {
-  const s = models.map((m) => networkStyle(m, declared.indexOf(m)));
+export interface Series { key: string; model: string }
+/**
+ * A series' style: its network's (networkStyle); the second and later runs of one network (`sibling`
+ * 1, 2, …) keep its colour with another dash and point shape, so each run stays its own line.
+ */
+export function seriesStyle(model: string, declaredIndex: number, sibling: number): { color: string; dash: number[]; shape: string } {
+  const s = networkStyle(model, declaredIndex);
+  if (sibling === 0) return s;
+  const dashes = [...DASHES, ...DECLARED_DASHES], shapes = [...new Set([...SHAPES, ...DECLARED_SHAPES])];
+  const di = dashes.findIndex((d) => JSON.stringify(d) === JSON.stringify(s.dash)), si = shapes.indexOf(s.shape);
+  return { color: s.color, dash: dashes[(di + sibling) % dashes.length]!, shape: shapes[(si + sibling) % shapes.length]! };
+}
+const styleOf = (series: Series[], declared: string[]) => series.map((x, i) =>
+  seriesStyle(x.model, declared.indexOf(x.model), series.slice(0, i).filter((y) => y.model === x.model).length));
+
+/**
+ * color, strokeDash and shape channels of the series present (field `model`: the series' key), in
+ * one legend titled `network` (vega-lite merges legends of one field): with `lines` the legend draws
+ * each series' dashed stroke (the shape channel keeps out of it), else its point shape.
+ */
+function styleScales(series: Series[], legend: 'lines' | 'points' | null, declared: string[]) {
+  const models = series.map((x) => x.key);
+  const s = styleOf(series, declared);
   const l = legend ? { title: 'network', symbolStrokeWidth: 2, ...(legend === 'lines' ? { symbolType: 'stroke', symbolSize: 500 } : { symbolSize: 100 }) } : null;
   return {
     color: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.color) }, legend: l },
@@ -91,31 +111,33 @@ type Epoch = Run['epochs'][number];
 
 interface Metric { id: string; what: string; axis: string; pick: (e: Epoch) => number | null; percent: boolean; seed?: (s: NonNullable<ResultRow['seed']>) => number }
 const METRICS: Metric[] = [
-  { id: 'test-top1', what: 'test top-1 error', axis: 'test top-1 error (% of test images)', pick: (e) => e.top1Error, percent: true, seed: (s) => s.top1 },
-  { id: 'test-top5', what: 'test top-5 error', axis: 'test top-5 error (% of test images)', pick: (e) => e.top5Error, percent: true, seed: (s) => s.top5 },
+  // a hold-out run's errors are its hold-out's (epochTop1): its series says `(hold-out)` and the subtitle why
+  { id: 'test-top1', what: 'test top-1 error', axis: 'test top-1 error (% of test images)', pick: (e) => epochTop1(e), percent: true, seed: (s) => s.top1 },
+  { id: 'test-top5', what: 'test top-5 error', axis: 'test top-5 error (% of test images)', pick: (e) => epochTop5(e), percent: true, seed: (s) => s.top5 },
   { id: 'train-loss', what: 'training loss', axis: 'mean training loss (cross-entropy, nats)', pick: (e) => e.trainLoss, percent: false },
   { id: 'lr', what: 'learning rate', axis: 'learning rate (the optimizer\'s lr in the epoch)', pick: (e) => e.lr, percent: false },
 ];
 
 /** One line per network of an epoch series; the seed's final values at its last epoch when the runs are as long. */
-function perEpoch(m: Metric, name: string, sub: string[], models: string[], declared: string[], runs: Run[], seedRows: ResultRow[]): Chart {
+function perEpoch(m: Metric, name: string, sub: string[], series: Series[], declared: string[], runs: Run[], seedRows: ResultRow[]): Chart {
   // each row carries its point shape: read as is (scale null), so the legend stays the lines' one
-  const shapeOf = (model: string) => networkStyle(model, declared.indexOf(model)).shape;
-  const epochs = runs.flatMap((x) => x.epochs.map((e) => ({ model: x.model, epoch: e.epoch, y: m.pick(e), shape: shapeOf(x.model) })));
+  const styles = styleOf(series, declared);
+  const shapeOf = (key: string) => styles[series.findIndex((x) => x.key === key)]!.shape;
+  const epochs = runs.flatMap((x, i) => x.epochs.map((e) => ({ model: series[i]!.key, epoch: e.epoch, y: m.pick(e), shape: shapeOf(series[i]!.key) })));
   const lastEpoch = Math.max(2, ...runs.map((x) => Math.max(x.epochsPlanned, x.epochs.length)));
   // the seed's values are its 14th epoch's: drawn only where the x axis reaches it, so short runs are not squeezed
-  const seed = m.seed && lastEpoch === SEED_EPOCHS ? seedRows.filter((x) => x.seed).map((x) => ({ model: x.model, epoch: SEED_EPOCHS, y: m.seed!(x.seed!), shape: shapeOf(x.model) })) : [];
+  const seed = m.seed && lastEpoch === SEED_EPOCHS ? seedRows.filter((x, i) => x.seed && firstOfNetwork(seedRows, x, i)).map((x) => ({ model: x.model, epoch: SEED_EPOCHS, y: m.seed!(x.seed!), shape: shapeOf(seriesOfNetwork(series, x.model)) })) : [];
   // drawn a little right of epoch 14, beside (not on) the runs' own last points
   const seedAt = SEED_EPOCHS + 0.3;
   const format = m.percent ? '.2%' : '.4~g';
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd', labelFontSize: FONT } } as const;
   const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.1~%' : '~g', labelFontSize: FONT } } as const;
-  const style = styleScales(models, 'lines', declared);
+  const style = styleScales(series, 'lines', declared);
   const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
   const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
   const text = `${name}: ${m.what} per epoch`;
   const same = runs.every((x) => JSON.stringify(x.epochs.map(m.pick)) === JSON.stringify(runs[0]!.epochs.map(m.pick)));
-  if (runs.length > 1 && same) sub = [...sub, 'the same for every network: the lines coincide'];
+  if (runs.length > 1 && same) sub = [...sub, `the same for every ${new Set(runs.map((x) => x.model)).size < runs.length ? 'run' : 'network'}: the lines coincide`];
   const layer: unknown[] = [
     { data: { name: 'epochs' }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: style.color, strokeDash: style.strokeDash } },
     { data: { name: 'epochs' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape, tooltip } },
@@ -146,7 +168,7 @@ function domain(values: number[], log: boolean, pixels: number, minSpan: number,
 }
 
 /** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
-function scatter(id: string, text: string, sub: string[], models: string[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
+function scatter(id: string, text: string, sub: string[], models: Series[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
   const all = [...ours, ...seed];
   const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
   // errors are fractions: the axis ends at 100% at most
@@ -184,19 +206,27 @@ function scatter(id: string, text: string, sub: string[], models: string[], decl
   return { id, dataset: '', title: text, spec: { ...base, title: title(text, sub), datasets, layer } as Chart['spec'] };
 }
 
+/** A row's series key: its label, with ` (hold-out)` where its errors are its hold-out's. */
+export const seriesKey = (x: Pick<ResultRow, 'label' | 'heldOut' | 'val'>): string => `${x.label}${x.heldOut || x.val > 0 ? ' (hold-out)' : ''}`;
+/** The first series of a network: where the seed's own mark for that network takes its shape. */
+/** Whether rows[i] is its network's first row (the seed's marks are drawn once per network). */
+const firstOfNetwork = (rows: ResultRow[], x: ResultRow, i: number) => rows.findIndex((y) => y.model === x.model) === i;
+const seriesOfNetwork = (series: Series[], model: string): string => series.find((x) => x.model === model)?.key ?? model;
+
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 const int = (n: number) => n.toLocaleString('en-US');
 
 /** Time per run: ours (its epochs, its images) beside the seed's 14 epochs on its GPU, one row per network. */
-function timeChart(name: string, sub: string[], models: string[], declared: string[], rows: ResultRow[]): Chart {
+function timeChart(name: string, sub: string[], series: Series[], declared: string[], rows: ResultRow[]): Chart {
+  const models = series.map((x) => x.key);
   const ours = rows.filter((x) => x.seconds !== null && x.epochs > 0).map((x) => ({
-    model: x.model, minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
+    model: seriesKey(x), minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
   }));
-  const seed = rows.filter((x) => x.seed).map((x) => {
+  const seed = rows.filter((x, i) => x.seed && firstOfNetwork(rows, x, i)).map((x) => {
     const s = parseDuration(x.seed!.time);
-    return { model: x.model, minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
+    return { model: seriesOfNetwork(series, x.model), minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
   });
-  const style = styleScales(models, null, declared);
+  const style = styleScales(series, null, declared);
   const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
   const y = { field: 'model', type: 'nominal', title: null, sort: models, scale: { domain: models }, axis: { labelFontSize: FONT, labelLimit: 220 } } as const;
   const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
@@ -221,18 +251,22 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
   const out: Chart[] = [];
   for (const dataset of Object.keys(r.datasets)) {
     const name = datasetTitle(dataset);
-    const all = r.runs.filter((x) => x.dataset === dataset).sort((a, b) => compareModels(a.model, b.model));
+    const all = r.runs.filter((x) => x.dataset === dataset).sort(compareRuns);
     const runs = all.filter((x) => x.epochs.length > 0);
     if (runs.length === 0) continue;
-    const models = runs.map((x) => x.model);
+    const rowOf = (run: Run) => r.datasets[dataset]!.find((x) => x.runId === run.id);
+    const series: Series[] = runs.map((x) => { const row = rowOf(x); return { key: row ? seriesKey(row) : x.model, model: x.model }; });
+    const models = series;
     const c = caption(dataset, name, all);
+    const held = runs.filter((x) => rowOf(x)?.heldOut);
     const sub = [c.line];
-    const rows = r.datasets[dataset]!.filter((x) => models.includes(x.model)).sort((a, b) => compareModels(a.model, b.model));
+    const heldSub = held.length ? [`(hold-out): errors on the run's ${[...new Set(held.map((x) => (x.recipe.val ?? 0).toLocaleString('en-US')))].join(' or ')}-image validation hold-out, not the test set`] : [];
+    const rows = runs.flatMap((x) => { const row = rowOf(x); return row ? [row] : []; });
     const add = (ch: Chart) => out.push({ ...ch, id: `${dataset}-${ch.id}`, dataset });
-    for (const m of METRICS) add(perEpoch(m, name, sub, models, declared, runs, rows));
+    for (const m of METRICS) add(perEpoch(m, name, m.seed ? [...sub, ...heldSub] : sub, series, declared, runs, rows));
 
     const done = rows.filter((x) => x.top1Error !== null);
-    const label = (x: ResultRow) => `${x.model}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
+    const label = (x: ResultRow) => `${seriesKey(x)}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
     const recon = done.some((x) => reconstructed(x.model)) ? ["† reconstruction: its parameter count differs from the seed's"] : [];
     const tip = (x: ResultRow) => ({ parameters: int(x.params), MACs: int(x.macs), 'top-1 error': pct(x.top1Error!), 'top-5 error': pct(x.top5Error!), epochs: x.epochs, status: x.status });
     const seedTip = (x: ResultRow) => ({ parameters: int(x.seed!.params), 'top-1 error': pct(x.seed!.top1), 'top-5 error': pct(x.seed!.top5), epochs: SEED_EPOCHS });
@@ -241,15 +275,16 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
     const top = (k: 1 | 5): Axis => ({ field: `top${k}`, title: `final test top-${k} error (% of test images)`, format: '.1~%', log: false });
     const pick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.top1Error! : x.top5Error!);
     const seedPick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.seed!.top1 : x.seed!.top5);
-    const seeded = done.filter((x) => x.seed);
+    // the seed's mark once per network, however many runs of it there are
+    const seededOnce = done.filter((x, i) => x.seed && firstOfNetwork(done, x, i));
     for (const k of [1, 5] as const) {
-      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...recon], models, declared, params, top(k),
-        done.map((x) => ({ model: x.model, x: x.params, y: pick(k)(x), label: label(x), tip: tip(x) })),
-        seeded.map((x) => ({ model: x.model, x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) }))));
+      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...heldSub, ...recon], models, declared, params, top(k),
+        done.map((x) => ({ model: seriesKey(x), x: x.params, y: pick(k)(x), label: label(x), tip: tip(x) })),
+        seededOnce.map((x) => ({ model: seriesOfNetwork(series, x.model), x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) }))));
     }
-    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, sub, models, declared, macs, top(1),
-      done.map((x) => ({ model: x.model, x: x.macs, y: x.top1Error!, label: label(x), tip: tip(x) })), []));
-    add(timeChart(name, sub, models, declared, rows));
+    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, [...sub, ...heldSub], models, declared, macs, top(1),
+      done.map((x) => ({ model: seriesKey(x), x: x.macs, y: x.top1Error!, label: label(x), tip: tip(x) })), []));
+    add(timeChart(name, sub, series, declared, rows));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { describeLayers, networkHash } from '../models/network.js';
 import { DATASET_NAMES, defaultRecipe, networkOfRecipe, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
+import { runSuffix } from '../store/label.js';
 import { renderPlots } from './plots.js';
 import { caption } from './caption.js';
 
@@ -75,6 +76,10 @@ export function datasetTitle(dataset: string): string {
 
 export interface ResultRow {
   model: string;
+  /** The run's row name: its network, with runSuffix's ` seed 2`, ` val 5000` or ` (run 3)` where the store holds several runs of it on the dataset. */
+  label: string;
+  /** The run's id, its recipe's seed and its validation hold-out (0: none; `seed` is the seed document's result). */
+  runId: number; recipeSeed: number; val: number;
   /** The network's layers on one line (describeLayers), from the run's recipe. */
   layers: string;
   /** networkHash of the run's network (64 hex digits); null only for a recipe whose network is not valid. */
@@ -82,7 +87,10 @@ export interface ResultRow {
   /** One of the seven built-in networks; false for a declared network (a network file), which has no `seed`. */
   builtin: boolean;
   params: number; macs: number;
+  /** Final errors: the test set's, or for a run with a hold-out (`heldOut`) the hold-out's. */
   top1Error: number | null; top5Error: number | null; seconds: number | null;
+  /** Whether top1Error and top5Error are the hold-out's (val_*), not the test set's. */
+  heldOut: boolean;
   /** the last recorded epoch */
   epochs: number;
   /** 'complete', 'failed: …', 'running', 'queued' or 'interrupted' */
@@ -101,24 +109,36 @@ export interface ResultsJson {
  * A run's final values: those of its last recorded epoch, and its training time (the run's own
  * once it ended, else the sum of its epochs so far; null before any epoch).
  */
-export function finalValues(r: { seconds: number | null; epochs: EpochRecord[] }): Pick<ResultRow, 'top1Error' | 'top5Error' | 'seconds' | 'epochs'> {
+export function finalValues(r: { seconds: number | null; epochs: EpochRecord[] }): Pick<ResultRow, 'top1Error' | 'top5Error' | 'heldOut' | 'seconds' | 'epochs'> {
   const last = r.epochs.at(-1);
+  const heldOut = !!last && isHeldOut(last);
   return {
-    top1Error: last?.top1Error ?? null, top5Error: last?.top5Error ?? null,
+    top1Error: (heldOut ? last!.valTop1Error : last?.top1Error) ?? null, top5Error: (heldOut ? last!.valTop5Error : last?.top5Error) ?? null, heldOut,
     seconds: r.seconds ?? (last ? r.epochs.reduce((s, e) => s + e.seconds, 0) : null),
     epochs: last?.epoch ?? 0,
   };
 }
 
+/** Whether an epoch's errors are a hold-out's: its test fields null, its val_* present. */
+export const isHeldOut = (e: EpochRecord): boolean => e.top1Error === null && e.valTop1Error !== undefined && e.valTop1Error !== null;
+/** An epoch's errors: the test set's, or the hold-out's for a run with one (isHeldOut). */
+export const epochTop1 = (e: EpochRecord): number | null => (isHeldOut(e) ? e.valTop1Error! : e.top1Error);
+export const epochTop5 = (e: EpochRecord): number | null => (isHeldOut(e) ? e.valTop5Error ?? null : e.top5Error);
+
+/** Runs in report order: dataset, network (compareModels), then seed, hold-out and id. */
+export function compareRuns(a: Pick<RunRow, 'id' | 'model' | 'dataset' | 'recipe'>, b: Pick<RunRow, 'id' | 'model' | 'dataset' | 'recipe'>): number {
+  return compareDatasets(a.dataset, b.dataset) || compareModels(a.model, b.model) || a.recipe.seed - b.recipe.seed || (a.recipe.val ?? 0) - (b.recipe.val ?? 0) || a.id - b.id;
+}
+
 /** Every run with its epochs; per dataset, each run's final values (those of its last recorded epoch). */
 export async function buildResults(store: RunStore): Promise<ResultsJson> {
-  const sorted = (await store.runs()).sort((a, b) => compareDatasets(a.dataset, b.dataset) || compareModels(a.model, b.model));
+  const sorted = (await store.runs()).sort(compareRuns);
   const runs = await Promise.all(sorted.map(async (r) => ({ ...r, epochs: await store.epochs(r.id), attempts: await store.attempts(r.id) })));
   const datasets: ResultsJson['datasets'] = {};
   for (const r of runs) {
     const seed = seedResult(r.dataset, r.model);
     (datasets[r.dataset] ??= []).push({
-      model: r.model, ...networkSummary(r.recipe), builtin: isBuiltin(r.model), params: r.params, macs: r.macs,
+      model: r.model, label: `${r.model}${runSuffix(r, sorted)}`, runId: r.id, recipeSeed: r.recipe.seed, val: r.recipe.val ?? 0, ...networkSummary(r.recipe), builtin: isBuiltin(r.model), params: r.params, macs: r.macs,
       ...finalValues(r),
       status: r.status === 'failed' ? `failed: ${r.error ?? 'unknown error'}` : r.status,
       epochsPlanned: r.epochsPlanned,
@@ -180,7 +200,7 @@ export function reportNetworks(r: Pick<ResultsJson, 'datasets'>): NetworkEntry[]
   const out: NetworkEntry[] = [];
   for (const [dataset, rows] of Object.entries(r.datasets)) for (const x of rows) {
     const known = out.find((n) => n.model === x.model && n.sha256 === x.sha256 && n.layers === x.layers);
-    if (known) known.datasets.push(dataset);
+    if (known) { if (!known.datasets.includes(dataset)) known.datasets.push(dataset); }
     else out.push({ model: x.model, layers: x.layers, sha256: x.sha256, builtin: x.builtin, reconstructed: x.builtin && !!VARIANTS[x.model]!.reconstructed, datasets: [dataset] });
   }
   return out.sort((a, b) => compareModels(a.model, b.model) || compareDatasets(a.datasets[0]!, b.datasets[0]!));
@@ -195,6 +215,18 @@ export function declaredNote(rows: Pick<ResultRow, 'model' | 'builtin'>[]): stri
     `${one ? 'its' : 'their'} layers under Networks): the seed has no results for ${one ? 'it' : 'them'}, so ${one ? 'its' : 'their'} seed cells are —.`;
 }
 
+/**
+ * The note under a dataset's table for its hold-out runs (null when none): their errors (marked ‡)
+ * are on the validation hold-out, not the test set, which such a run never touches.
+ */
+export function heldOutNote(rows: Pick<ResultRow, 'label' | 'val' | 'heldOut'>[]): string | null {
+  const held = rows.filter((x) => x.heldOut);
+  if (!held.length) return null;
+  const sizes = [...new Set(held.map((x) => x.val))];
+  const size = sizes.length === 1 ? `the ${int(sizes[0]!)}-image hold-out` : 'its hold-out (`val` images)';
+  return `‡ ${andList(held.map((x) => cell(x.label)))}: errors on ${size} (training images held out of training), not the test set.`;
+}
+
 export interface MarkdownOptions { storeName?: string; plots?: string[] }
 
 /** results.md: one table per dataset in the seed's form, ours beside the seed's. */
@@ -206,7 +238,7 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     const mixed = mixedPlans(rows);
     const timeHead = timeHeading(rows);
     out.push(`## ${datasetTitle(dataset)}`, '');
-    const c = caption(dataset, datasetTitle(dataset), r.runs.filter((x) => x.dataset === dataset).sort((a, b) => compareModels(a.model, b.model)));
+    const c = caption(dataset, datasetTitle(dataset), rows.flatMap((x) => r.runs.filter((run) => run.id === x.runId).map((run) => ({ model: x.label, recipe: run.recipe }))));
     const total = DATASETS[dataset as DatasetName]?.records.train;
     out.push(`Ours: ${c.line}. The seed columns are the seed's own runs: ${total ? `all ${int(total)} training images, ` : ''}${SEED_EPOCHS} epochs, PyTorch 1.6 on its GPU.`, '');
     if (c.mixed.length) out.push(...c.mixed.map((m) => `- ${m.model}: ${m.differences}`), '');
@@ -214,17 +246,20 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const notes: string[] = [];
     for (const x of rows) {
-      let name = x.model;
+      let name = cell(x.label);
       if (x.status === 'running' || x.status === 'queued' || x.status === 'interrupted') name += ` (${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'})`;
       else if (x.status.startsWith('failed')) name += ` (${x.status.replace(/\s+/g, ' ').replace(/\|/g, '\\|')})`;
       const note = reconstructionNote(x.model, dataset, x.params);
       const mark = note ? '†' : '';
-      if (note) notes.push(`† ${note}`);
+      if (note && !notes.includes(`† ${note}`)) notes.push(`† ${note}`); // once per network, however many runs
       const time = timeCell(x, mixed);
       const s = x.seed;
-      out.push(`| ${name} | ${err(x.top1Error)} | ${err(x.top5Error)} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
+      const held = x.heldOut ? '‡' : '';
+      out.push(`| ${name} | ${err(x.top1Error)}${held} | ${err(x.top5Error)}${held} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
         (s ? `${err(s.top1)} | ${err(s.top5)} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |'));
     }
+    const held = heldOutNote(rows);
+    if (held) notes.push(held);
     const declared = declaredNote(rows);
     if (declared) notes.push(declared);
     if (notes.length) out.push('', ...notes.map((n) => n + '  '));

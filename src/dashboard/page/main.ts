@@ -38,17 +38,20 @@ async function getTables(): Promise<Tables> {
   return t;
 }
 
+/** An error cell, marked ‡ where it is the hold-out's rather than the test set's. */
+const heldOut = (text: string, held: boolean) => (held ? el('span', { class: 'held-out', title: 'on the validation hold-out, not the test set' }, `${text}‡`) : text);
+
 function resultsTable(t: ResultTable): HTMLElement {
   type Row = ResultTable['rows'][number];
   const name = (x: Row) => {
     const done = x.status === 'complete';
-    return el('span', {}, runLink(x.runId, x.model), x.reconstruction ? el('span', { class: 'dagger', title: x.reconstruction }, '†') : null,
+    return el('span', {}, runLink(x.runId, x.label), x.reconstruction ? el('span', { class: 'dagger', title: x.reconstruction }, '†') : null,
       done ? null : el('span', { class: x.status.startsWith('failed') ? 'row-status failed' : 'row-status' }, ` (${x.status.startsWith('failed') ? x.status : `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`})`));
   };
   const cols: Column<Row>[] = [
     { head: 'network', cell: name, cls: () => 'name' },
-    { head: 'Top-1 error', num: true, cell: (x) => err(x.top1Error) },
-    { head: 'Top-5 error', num: true, cell: (x) => err(x.top5Error) },
+    { head: 'Top-1 error', num: true, cell: (x) => heldOut(err(x.top1Error), x.heldOut) },
+    { head: 'Top-5 error', num: true, cell: (x) => heldOut(err(x.top5Error), x.heldOut) },
     { head: 'Parameters', num: true, cell: (x) => int(x.params) },
     { head: 'MACs', num: true, cell: (x) => int(x.macs) },
     { head: t.timeHead, num: true, cell: (x) => x.time },
@@ -57,7 +60,9 @@ function resultsTable(t: ResultTable): HTMLElement {
     { head: 'seed Parameters', num: true, cell: (x) => int(x.seed?.params), cls: () => 'seed' },
     { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
   ];
-  const notes = t.rows.filter((x) => x.reconstruction).map((x) => el('p', { class: 'note' }, `† ${x.reconstruction}`));
+  // a reconstruction's note once, however many runs of it the table holds
+  const notes = [...new Set(t.rows.flatMap((x) => (x.reconstruction ? [x.reconstruction] : [])))].map((n) => el('p', { class: 'note' }, `† ${n}`));
+  if (t.heldOut) notes.push(el('p', { class: 'note held-out' }, t.heldOut));
   if (t.declared) notes.push(el('p', { class: 'note declared' }, t.declared));
   return el('section', { class: 'results' }, el('h3', {}, t.title),
     table(`results-${t.dataset}`, cols, t.rows, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (x) => ({ model: x.model }) }), ...notes);
@@ -76,14 +81,14 @@ function networksTable(networks: NetworkEntry[]): HTMLElement {
 
 function runsTable(runs: RunSummary[], onSelect: () => void): HTMLElement {
   const pick = (r: RunSummary) => {
-    const box = el('input', { type: 'checkbox', 'aria-label': `compare ${r.model} on ${r.dataset}` });
+    const box = el('input', { type: 'checkbox', 'aria-label': `compare ${r.label}` });
     box.checked = selected.has(r.id);
     box.addEventListener('change', () => { if (box.checked) selected.add(r.id); else selected.delete(r.id); onSelect(); });
     return box;
   };
   const cols: Column<RunSummary>[] = [
     { head: '', cell: pick },
-    { head: 'run', cell: (r) => runLink(r.id, `${r.model} on ${r.dataset}`), cls: () => 'name' },
+    { head: 'run', cell: (r) => runLink(r.id, r.label), cls: () => 'name' },
     { head: 'layers', cell: (r) => r.layers, cls: () => 'layers' },
     { head: 'status', cell: (r) => statusBadge(r.status) },
     { head: 'worker', cell: (r) => r.worker ?? '—' },
@@ -130,9 +135,10 @@ function overview(): View {
 const epochColumns: Column<EpochRecord>[] = [
   { head: 'epoch', num: true, cell: (e) => e.epoch },
   { head: 'train loss', num: true, cell: (e) => fixed(e.trainLoss, 4) },
-  { head: 'test loss', num: true, cell: (e) => fixed(e.testLoss, 4) },
-  { head: 'top-1 error', num: true, cell: (e) => err(e.top1Error) },
-  { head: 'top-5 error', num: true, cell: (e) => err(e.top5Error) },
+  // a hold-out run's epochs have no test numbers: its hold-out's, marked ‡
+  { head: 'test loss', num: true, cell: (e) => (e.testLoss === null && e.valLoss !== undefined ? heldOut(fixed(e.valLoss, 4), true) : fixed(e.testLoss, 4)) },
+  { head: 'top-1 error', num: true, cell: (e) => (e.top1Error === null && e.valTop1Error !== undefined ? heldOut(err(e.valTop1Error), true) : err(e.top1Error)) },
+  { head: 'top-5 error', num: true, cell: (e) => (e.top5Error === null && e.valTop5Error !== undefined ? heldOut(err(e.valTop5Error), true) : err(e.top5Error)) },
   { head: 'learning rate', num: true, cell: (e) => e.lr.toPrecision(4) },
   { head: 'seconds', num: true, cell: (e) => fixed(e.seconds, 1) },
   { head: 'finished (UTC)', cell: (e) => when(e.finishedAt) },
@@ -153,10 +159,11 @@ function runPage(id: number): View {
       const [e, c] = await Promise.all([getJson<EpochRecord[]>(`/api/runs/${id}/epochs`), getJson<Chart[]>(`/api/charts?runs=${id}`), getTables()]);
       const s = d.summary;
       head.replaceChildren(el('div', {},
-        el('h2', {}, `${s.model} on ${s.dataset} `, statusBadge(s.status)),
+        el('h2', {}, `${s.label} `, statusBadge(s.status)),
         el('p', {}, `${s.epochsDone} of ${s.epochsPlanned} epochs; ${s.attempts} attempt${s.attempts === 1 ? '' : 's'}; worker ${s.worker ?? '—'}; ${int(s.params)} parameters, ${int(s.macs)} MACs`),
         el('p', { class: 'network' }, 'layers: ', el('span', { class: 'layers' }, s.layers), ` (sha256 `, el('span', { class: 'hash', title: s.sha256 ?? '' }, shortHash(s.sha256)), `); ${kindOf({ builtin: s.builtin, reconstructed: s.reconstruction !== null })}`),
         s.reconstruction ? el('p', { class: 'note' }, `† ${s.reconstruction}`) : null,
+        s.val > 0 ? el('p', { class: 'note held-out' }, `‡ seed ${s.seed}, hold-out ${int(s.val)}: its errors are on the ${int(s.val)}-image validation hold-out, not the test set.`) : null,
         s.lastError ? el('p', {}, 'last error: ', el('span', { class: 'error' }, s.lastError)) : null,
       ));
       const entries = Object.entries(d.run.recipe as unknown as Record<string, unknown>);
@@ -193,7 +200,7 @@ function comparePage(ids: number[]): View {
       const differs = (k: string) => new Set(r.map((x) => recipeValue(value(x, k)))).size > 1;
       recipes.replaceChildren(table<string>('compare-recipes', [
         { head: 'key', cell: (k) => (differs(k) ? `${k} ≠` : k) },
-        ...r.map((x): Column<string> => ({ head: `${x.model} on ${x.dataset}`, cell: (k) => recipeValue(value(x, k)), cls: (k) => (k === 'layers' ? 'layers' : undefined) })),
+        ...r.map((x): Column<string> => ({ head: x.label, cell: (k) => recipeValue(value(x, k)), cls: (k) => (k === 'layers' ? 'layers' : undefined) })),
       ], keys, { csv: `/api/recipes?runs=${q}&format=csv`, rowClass: (k) => (differs(k) ? 'differs' : undefined), empty: 'None of these runs is in the store.' }));
       await chartSet.update(c, datasetTitle);
     },
