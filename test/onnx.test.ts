@@ -220,7 +220,7 @@ test("googlenet export MODEL DATASET --store --format onnx: a run's checkpoint w
     const decoded = decodeOnnx(fs.readFileSync(onnx));
     assertStructure(decoded, net, 'store export');
     assert.deepEqual(Object.fromEntries(decoded.metadata_props.map((p) => [p.key, p.value])),
-      { model: 'googlenet-short4', classes: '20', dataset: 'cifar100', coarse: 'true', fix_bn_eps: 'true', network_sha256: SHORT4_SHA256 });
+      { model: 'googlenet-short4', classes: '20', dataset: 'cifar100', coarse: 'true', fix_bn_eps: 'true', network_sha256: SHORT4_SHA256, seed: '1', val: '0' });
     await assertRunsLikeOurs(onnx, net, 'cifar100', 'store export');
   } finally {
     net.dispose();
