@@ -46,7 +46,7 @@ import { recipeKeyHash, recipeNetworkHash, type Recipe } from '../train/config.j
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
-import { epochValues, storedRecipe, toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import { epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
 import { StoreClaim } from './claim.js';
 import { redactUrl } from './open.js';
 import { pgpassPassword } from './pgpass.js';
@@ -112,14 +112,7 @@ async function upgradeFrom2(c: Queryable, url: string): Promise<void> {
       ADD COLUMN val_loss DOUBLE PRECISION, ADD COLUMN val_top1_error DOUBLE PRECISION, ADD COLUMN val_top5_error DOUBLE PRECISION;
     CREATE TABLE networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TIMESTAMPTZ NOT NULL);`);
   const runs = (await c.query<{ id: number; model: string; dataset: string; recipe: Recipe }>(`SELECT id, model, dataset, recipe FROM runs ORDER BY id`)).rows;
-  const seen = new Map<string, { id: number; model: string }>();
-  for (const r of runs) {
-    const recipe = storedRecipe(r.recipe);
-    // a network this build does not know (a stored recipe without its network, naming no built-in) keeps its name in place of a hash
-    const hash = recipe.network === undefined ? `unknown:${r.model}` : recipeNetworkHash(recipe), key = recipeKeyHash(recipe);
-    const twin = seen.get(`${hash} ${r.dataset} ${key}`);
-    if (twin) throw new Error(`${url}: runs ${twin.id} (${twin.model}) and ${r.id} (${r.model}) on ${r.dataset} are one network with one recipe, one run in schema ${SCHEMA_VERSION}; upgrade a copy without one of them`);
-    seen.set(`${hash} ${r.dataset} ${key}`, r);
+  for (const { row: r, recipe, hash, key } of upgradedIdentities(runs, url, SCHEMA_VERSION)) {
     await c.query(`UPDATE runs SET network_hash = $1, recipe_key = $2, recipe = $3 WHERE id = $4`, [hash, key, JSON.stringify(recipe), r.id]);
     // a name recorded for two networks (a file edited between runs) keeps its first; the runs keep theirs
     await c.query(`INSERT INTO networks(name, hash, created_at) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, [r.model, hash]);

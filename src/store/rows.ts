@@ -1,6 +1,6 @@
 // The SQL stores' rows as their drivers return them, and the records they map to: one mapping for
 // SQLite and PostgreSQL (SQLite returns JSON columns as text, PostgreSQL's JSONB already parsed).
-import { withNetwork, type Recipe } from '../train/config.js';
+import { recipeKeyHash, recipeNetworkHash, withNetwork, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptOutcome, AttemptRow, Progress, RunRow } from './store.js';
 
@@ -26,20 +26,25 @@ export const epochValues = (e: EpochRecord) =>
 const parsed = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
 /**
- * A stored recipe as today's (withNetwork). One of a store from before recipes held their network
- * that names a network this build does not know (no built-in of that name) is kept as it is,
- * without a network: its run is listed and reported, and refused only where its network is needed.
+ * The schema-3 identity of a schema-2 store's runs: each recipe as today's (withNetwork), its
+ * network's hash and its recipe key. A network this build does not know (a recipe without its
+ * network, naming no built-in) keeps its name in place of a hash. Two rows that become one run are
+ * refused in one line: nothing is upgraded.
  */
-export function storedRecipe(stored: Recipe): Recipe {
-  try {
-    return withNetwork(stored);
-  } catch {
-    return { ...stored, val: stored.val ?? 0 };
-  }
+export function upgradedIdentities<R extends { id: number; model: string; dataset: string; recipe: Recipe | string }>(rows: readonly R[], where: string, schema: number) {
+  const seen = new Map<string, R>();
+  return rows.map((r) => {
+    const recipe = withNetwork(parsed(r.recipe));
+    const hash = recipe.network === undefined ? `unknown:${r.model}` : recipeNetworkHash(recipe), key = recipeKeyHash(recipe);
+    const twin = seen.get(`${hash} ${r.dataset} ${key}`);
+    if (twin) throw new Error(`${where}: runs ${twin.id} (${twin.model}) and ${r.id} (${r.model}) on ${r.dataset} are one network with one recipe, one run in schema ${schema}; upgrade a copy without one of them`);
+    seen.set(`${hash} ${r.dataset} ${key}`, r);
+    return { row: r, recipe, hash, key };
+  });
 }
 
 export const toRun = (r: RunColumns): RunRow => ({
-  id: r.id, model: r.model, dataset: r.dataset, recipe: storedRecipe(parsed(r.recipe)), classes: r.classes, params: r.params, macs: r.macs,
+  id: r.id, model: r.model, dataset: r.dataset, recipe: withNetwork(parsed(r.recipe)), classes: r.classes, params: r.params, macs: r.macs,
   epochsPlanned: r.epochs_planned, status: r.status, error: r.error, attemptId: r.attempt_id, crashes: r.crashes,
   startedAt: r.started_at, finishedAt: r.finished_at, seconds: r.seconds, progress: r.progress === null ? null : parsed(r.progress),
 });

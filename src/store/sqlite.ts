@@ -41,7 +41,7 @@ import { configFromFlat, recipeKeyHash, recipeNetworkHash, type Recipe } from '.
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
-import { epochValues, storedRecipe, toAttempt, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import { epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
 import { StoreClaim } from './claim.js';
 import {
   checkNetworkName, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
@@ -113,14 +113,7 @@ function upgradeFrom2(db: Database.Database, file: string): void {
       attempt_id, crashes, checkpoint, progress, created_at, started_at, finished_at, seconds FROM runs WHERE id = @id`);
   db.exec(`CREATE TABLE networks(name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL)`);
   const network = db.prepare(`INSERT OR IGNORE INTO networks(name, hash, created_at) VALUES (?, ?, ?)`);
-  const seen = new Map<string, V2Run>();
-  for (const r of runs) {
-    const recipe = storedRecipe(JSON.parse(r.recipe) as Recipe);
-    // a network this build does not know (a stored recipe without its network, naming no built-in) keeps its name in place of a hash
-    const hash = recipe.network === undefined ? `unknown:${r.model}` : recipeNetworkHash(recipe), key = recipeKeyHash(recipe);
-    const twin = seen.get(`${hash} ${r.dataset} ${key}`);
-    if (twin) throw new Error(`sqlite:${file}: runs ${twin.id} (${twin.model}) and ${r.id} (${r.model}) on ${r.dataset} are one network with one recipe, one run in schema ${SCHEMA_VERSION}; upgrade a copy without one of them`);
-    seen.set(`${hash} ${r.dataset} ${key}`, r);
+  for (const { row: r, recipe, hash, key } of upgradedIdentities(runs, `sqlite:${file}`, SCHEMA_VERSION)) {
     copy.run({ id: r.id, hash, key, recipe: JSON.stringify(recipe) });
     // a name recorded for two networks (a file edited between runs) keeps its first; the runs keep theirs
     network.run(r.model, hash, now());
