@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { writeFileAtomic } from '../io/disk.js';
-import { describeStages, modelNames, VARIANTS, type SeedResult } from '../models/googlenet.js';
+import { describeStages, modelNames, variantOf, VARIANTS, type SeedResult } from '../models/googlenet.js';
 import { describeLayers, networkHash } from '../models/network.js';
 import { DATASET_NAMES, defaultRecipe, networkOfRecipe, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
@@ -23,7 +23,7 @@ export const SEED_CITATION = `the seed document (PyTorch 1.6, ${SEED_EPOCHS} epo
 export const SEED_TIME_HEAD = `seed Time (${SEED_EPOCHS} epochs)`;
 
 /** Whether a name is one of the seven built-in networks (a network file may not take one of their names for another network). */
-export const isBuiltin = (model: string): boolean => Object.hasOwn(VARIANTS, model);
+export const isBuiltin = (model: string): boolean => variantOf(model) !== undefined;
 
 /** The seed's result for a network on a dataset: undefined for a declared network (a network file), which the seed never ran. */
 export function seedResult(dataset: string, model: string): SeedResult | undefined {
@@ -51,7 +51,7 @@ export const MODEL_ORDER: string[] = modelNames().filter((m) => VARIANTS[m].seed
 
 /** The footnote of a reconstructed network in a dataset's table, or null for the seed's own networks. */
 export function reconstructionNote(model: string, dataset: string, params: number): string | null {
-  const spec = isBuiltin(model) ? VARIANTS[model] : undefined;
+  const spec = variantOf(model);
   if (!spec?.reconstructed) return null;
   const seed = spec.seed?.[dataset as DatasetName];
   return `${model} is a reconstruction (${describeStages(spec)}): no arrangement of the seed's Inception settings gives the seed's count, ` +

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 import { BUILTIN_NETWORKS } from './builtin-networks.js';
 import {
-  isNetworkFileArgument, NETWORK_FORMAT, NETWORK_MAX_PARAMS, networkLayout, readNetworkFile, scaledCounts, SEED_POOL,
+  isNetworkFileArgument, NETWORK_FORMAT, NETWORK_MAX_PARAMS, networkHash, networkLayout, readNetworkFile, scaledCounts, SEED_POOL,
   validateNetwork, type InceptionSetting, type Network, type NetworkLayer,
 } from './network.js';
 
@@ -202,9 +202,23 @@ export function networkOfSpec(spec: GoogLeNetSpec, name: string): Network {
   }, `model '${name}'`, name);
 }
 
+/** The entry of VARIANTS of this name (its own, never an inherited property such as `constructor`), or undefined. */
+export function variantOf(name: string): GoogLeNetSpec | undefined {
+  return Object.hasOwn(VARIANTS, name) ? VARIANTS[name] : undefined;
+}
+
 /** A built-in network (one of the seven) by name, the same object each time; undefined for any other name. */
 export function builtinNetwork(name: string): Network | undefined {
   return Object.hasOwn(BUILTIN_NETWORKS, name) ? BUILTIN_NETWORKS[name] : undefined;
+}
+
+/**
+ * Whether `name` is a built-in network's and the network of SHA-256 `hash` is another one: runs,
+ * reports and the seed's tables know a network by its name, so that name would pass it off as the built-in.
+ */
+export function borrowsBuiltinName(name: string, hash: string): boolean {
+  const builtin = builtinNetwork(name);
+  return builtin !== undefined && networkHash(builtin) !== hash;
 }
 
 /** The stages as the variants table writes them, e.g. `a3 b3 / a4 / a5 b5` (— for an empty stage). */
@@ -299,7 +313,7 @@ export function modelNames(): string[] {
  */
 export function resolveNetwork(arg: string): Network {
   if (isNetworkFileArgument(arg)) return readNetworkFile(arg);
-  const spec = Object.hasOwn(VARIANTS, arg) ? VARIANTS[arg] : undefined;
+  const spec = variantOf(arg);
   if (!spec) throw new Error(`unknown model '${arg}'; choose one of: ${modelNames().join(', ')}, or a network file (a path with / or ending in .json)`);
   return networkOfSpec(spec, arg);
 }

@@ -11,8 +11,7 @@
 // of its own (liveness.ts, not the training thread's event loop) renews it every `heartbeat`
 // seconds; one older than LEASE_BEATS heartbeats lets another worker take the run.
 import os from 'node:os';
-import { builtinNetwork } from '../models/googlenet.js';
-import { networkHash } from '../models/network.js';
+import { borrowsBuiltinName } from '../models/googlenet.js';
 import type { Recipe } from '../train/config.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
@@ -245,8 +244,7 @@ export function replan(where: string, old: RunRow, spec: RunSpec, epochsDone: nu
  */
 export function checkNetworkName(where: string, name: string, hash: string, recorded: readonly { name: string; hash: string }[]): void {
   const short = (h: string) => `sha256 ${h.slice(0, 12)}`;
-  const builtin = builtinNetwork(name);
-  if (builtin && networkHash(builtin) !== hash)
+  if (borrowsBuiltinName(name, hash))
     throw new Error(`${where}: '${name}' is a built-in network's name, and this network (${short(hash)}) is another; give it its own name`);
   for (const r of recorded) {
     if (r.name === name && r.hash !== hash)

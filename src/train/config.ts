@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Precision } from '../nn/layers.js';
 import { Adadelta, Adam, AdamW, ADAMW_WEIGHT_DECAY, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
-import { builtinNetwork, modelNames, resolveNetwork } from '../models/googlenet.js';
+import { borrowsBuiltinName, modelNames, resolveNetwork } from '../models/googlenet.js';
 import { canonicalNetwork, describeLayers, isNetworkFileArgument, networkHash, validateNetwork, type Network } from '../models/network.js';
 import { canonicalize } from '../util/canonical-json.js';
 import { createHash } from 'node:crypto';
@@ -124,12 +124,9 @@ export type NamedNetwork = Pick<Recipe, 'model' | 'network'>;
 /** A recipe's model and network from a built-in network's name or a network file (refused in one line). */
 export function recipeNetwork(modelOrFile: string): NamedNetwork {
   const net = resolveNetwork(modelOrFile);
-  const network = canonicalNetwork(net);
-  // runs, reports and the seed's tables know a network by its name: a built-in's means that network
-  const builtin = isNetworkFileArgument(modelOrFile) ? builtinNetwork(net.name) : undefined;
-  if (builtin && canonicalize(canonicalNetwork(builtin)) !== canonicalize(network))
+  if (isNetworkFileArgument(modelOrFile) && borrowsBuiltinName(net.name, networkHash(net)))
     throw new Error(`${modelOrFile}: name '${net.name}' is a built-in network's, and this network is another; give it its own "name" (or none: the file's base name)`);
-  return { model: net.name, network };
+  return { model: net.name, network: canonicalNetwork(net) };
 }
 
 /** The network a recipe trains, validated (a recipe edited by hand is refused like a bad file). */

@@ -2,7 +2,7 @@
 // one-line reason it is refused), show a network as a file to copy and edit, print the format's schema.
 import fs from 'node:fs';
 import { Command } from 'commander';
-import { createModel, resolveNetwork, reconstructionNoteFor, VARIANTS } from '../../models/googlenet.js';
+import { createModel, resolveNetwork, reconstructionNoteFor, variantOf } from '../../models/googlenet.js';
 import { describeLayers, formatNetworkFile, networkHash, NETWORK_CHECK_CLASSES, readNetworkFile } from '../../models/network.js';
 import { formatSummary, summarize } from '../../models/summary.js';
 import { display } from '../../util/display.js';
@@ -32,7 +32,7 @@ const show = new Command('show')
   .argument('<network>', modelHelp)
   .action((arg: string) => {
     const net = resolveNetwork(arg);
-    const builtin = Object.hasOwn(VARIANTS, arg) ? VARIANTS[arg] : undefined;
+    const builtin = variantOf(arg);
     const text = formatNetworkFile(net);
     display.out((builtin ? text.replace(/^  "name": .*\n/m, '') : text).trimEnd());
     const note = builtin && reconstructionNoteFor(builtin, NETWORK_CHECK_CLASSES);

@@ -1,6 +1,6 @@
 // `googlenet summary`: every layer of a network, its totals, and each Inception module beside its naive version.
 import { Command } from 'commander';
-import { createModel, reconstructionNoteFor, VARIANTS } from '../../models/googlenet.js';
+import { createModel, reconstructionNoteFor, variantOf } from '../../models/googlenet.js';
 import { formatSummary, summarize } from '../../models/summary.js';
 import { classCount } from '../../train/config.js';
 import { display } from '../../util/display.js';
@@ -16,6 +16,6 @@ export const summary = new Command('summary')
     const name = model.network.name;
     const s = summarize(model, name);
     model.dispose();
-    const builtin = Object.hasOwn(VARIANTS, o.model) ? VARIANTS[o.model] : undefined;
+    const builtin = variantOf(o.model);
     display.out(o.json ? JSON.stringify(s) : formatSummary(s, builtin && reconstructionNoteFor(builtin, o.classes)));
   });
