@@ -4,12 +4,13 @@
 # binaries the store tests use to start throwaway clusters of their own; tmux, the terminal the
 # display tests run `train` in; chromium, the browser the dashboard test drives (headless, through
 # playwright-core); and python3-torch (PyTorch 1.13 for /usr/bin/python3), with which the
-# tests make torch.save fixtures and load our .pt files back (required under CI=true). Uses sudo
+# tests make torch.save fixtures and load our .pt files back (required under CI=true); and
+# python3-scipy, against which the tests check the statistics over seeds. Uses sudo
 # when not root; does nothing if all are present.
 set -euo pipefail
 packages=(libdnnl-dev g++ make python3)
 case "${1:-}" in
-  --tests) packages+=(postgresql tmux chromium python3-torch) ;;
+  --tests) packages+=(postgresql tmux chromium python3-torch python3-scipy) ;;
   "") ;;
   *) echo "setup-debian: unknown option '$1'; use --tests to add the tests' packages, or nothing" >&2; exit 2 ;;
 esac

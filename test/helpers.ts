@@ -1,5 +1,6 @@
 // Shared test helpers. Tests compile to dist/test/, so the repo root is two levels up from this file.
 import * as fs from 'node:fs';
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
@@ -35,23 +36,43 @@ export function sharedPath(...parts: string[]): string {
   return path.join(shared.dir, ...parts);
 }
 
-/** Debian's python3-torch lives here; the `python3` first on PATH may lack torch. */
+/** Debian's python3 (with python3-torch and python3-scipy); the `python3` first on PATH may lack them. */
 export const TORCH_PYTHON = '/usr/bin/python3';
 
-let torchPython: { ok: true } | { skip: string } | null = null;
+const pythonModules = new Map<string, { ok: true } | { skip: string }>();
 
 /**
- * For tests that run PyTorch: `{ok}` when /usr/bin/python3 imports torch, `{skip}` otherwise.
- * Under CI (CI=true) a missing torch is an error (scripts/setup-debian.sh --tests installs python3-torch).
+ * For tests that run /usr/bin/python3 with `module` (torch, scipy): `{ok}` when it imports,
+ * `{skip}` otherwise. Under CI (CI=true) a missing module is an error
+ * (scripts/setup-debian.sh --tests installs python3-torch and python3-scipy).
  */
-export function requireTorchPython(): { ok: true } | { skip: string } {
-  if (torchPython) return torchPython;
-  const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { stdio: 'pipe' });
-  if (r.status === 0) torchPython = { ok: true };
-  else if (process.env.CI === 'true') throw new Error(`${TORCH_PYTHON} cannot import torch, which is required under CI (CI=true); install python3-torch (scripts/setup-debian.sh --tests does)`);
-  else torchPython = { skip: `${TORCH_PYTHON} cannot import torch (apt-get install python3-torch); skipping the PyTorch checks` };
-  return torchPython;
+export function requirePython(module: 'torch' | 'scipy'): { ok: true } | { skip: string } {
+  const known = pythonModules.get(module);
+  if (known) return known;
+  const r = spawnSync(TORCH_PYTHON, ['-c', `import ${module}`], { stdio: 'pipe' });
+  let result: { ok: true } | { skip: string };
+  if (r.status === 0) result = { ok: true };
+  else if (process.env.CI === 'true') throw new Error(`${TORCH_PYTHON} cannot import ${module}, which is required under CI (CI=true); install python3-${module} (scripts/setup-debian.sh --tests does)`);
+  else result = { skip: `${TORCH_PYTHON} cannot import ${module} (apt-get install python3-${module}); skipping the checks against it` };
+  pythonModules.set(module, result);
+  return result;
 }
+
+/** Runs a program in /usr/bin/python3 that reads JSON on stdin and prints JSON; its result. */
+export function python(program: string, input: unknown): any {
+  const r = spawnSync(TORCH_PYTHON, ['-c', program], { input: JSON.stringify(input), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`python failed: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Relative closeness (absolute near 0). */
+export function close(actual: number, expected: number, what: string, rel = 1e-9): void {
+  const scale = Math.max(Math.abs(expected), 1e-12);
+  assert.ok(Math.abs(actual - expected) <= rel * scale, `${what}: ${actual} vs SciPy's ${expected} (relative ${Math.abs(actual - expected) / scale})`);
+}
+
+/** For tests that run PyTorch (requirePython('torch')). */
+export const requireTorchPython = () => requirePython('torch');
 
 /** A Markdown file of the repository by its path from the root (`README.md`, `docs/weights.md`): the text the tests check. */
 export function readDoc(file: string): string {
