@@ -2,7 +2,7 @@
 // size chosen by the test, with final values near the seed's tables (so points cluster as they
 // would in the seed's experiment) and curves that fall towards them.
 import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
-import { compareModels, networkSummary, SEED_TABLES } from '../src/experiment/report.js';
+import { compareModels, networkSummary, SEED_TABLES, statisticsOf } from '../src/experiment/report.js';
 import { runSuffix } from '../src/store/label.js';
 import { canonicalNetwork, networkLayout, validateNetwork } from '../src/models/network.js';
 import { defaultRecipe, type Recipe } from '../src/train/config.js';
@@ -79,5 +79,5 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
     }
   }
   for (const rows of Object.values(datasets)) for (const row of rows) row.label = `${row.model}${runSuffix(runs.find((x) => x.id === row.runId)!, runs)}`;
-  return { generatedAt: '2026-12-01T12:00:00.000Z', datasets, runs };
+  return { generatedAt: '2026-12-01T12:00:00.000Z', datasets, statistics: statisticsOf({ datasets, runs }), runs };
 }

@@ -11,6 +11,7 @@ import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { runSuffix } from '../store/label.js';
 import { renderPlots } from './plots.js';
 import { caption } from './caption.js';
+import { datasetStatistics, type DatasetStatistics } from './statistics.js';
 
 /** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
 export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Object.fromEntries(
@@ -102,6 +103,8 @@ export interface ResultRow {
 export interface ResultsJson {
   generatedAt: string;
   datasets: Record<string, ResultRow[]>;
+  /** Per dataset, its networks over their seeds and their pairwise comparisons (statistics.ts). */
+  statistics: Record<string, DatasetStatistics>;
   runs: (RunRow & { epochs: EpochRecord[]; attempts: AttemptRow[] })[];
 }
 
@@ -145,7 +148,12 @@ export async function buildResults(store: RunStore): Promise<ResultsJson> {
       ...(seed ? { seed } : {}),
     });
   }
-  return { generatedAt: new Date().toISOString(), datasets, runs };
+  return { generatedAt: new Date().toISOString(), datasets, statistics: statisticsOf({ datasets, runs }), runs };
+}
+
+/** Each dataset's statistics over seeds (statistics.ts), the seed document's values beside them. */
+export function statisticsOf(r: Pick<ResultsJson, 'datasets' | 'runs'>): ResultsJson['statistics'] {
+  return Object.fromEntries(Object.entries(r.datasets).map(([dataset, rows]) => [dataset, datasetStatistics(rows, r.runs, (model, m) => seedResult(dataset, model)?.[m])]));
 }
 
 /** Seed style: 29m8s, 1h2m3s, 45s (rounded to whole seconds). */
