@@ -292,15 +292,19 @@ test('two seeds of one network and a hold-out run: a row and a series each, name
   ]);
   const held = r.runs.find((x) => x.recipe.val === 5000)!;
   assert.equal(held.epochs.at(-1)!.top1Error, null, 'the fixture: a hold-out run has no test numbers');
-  // results.md: a row per run, the hold-out's errors marked ‡ and the note saying whose errors they are
+  // results.md over seeds: a row per group (the two seeds of googlenet-short4 one row, its hold-out run another), the hold-out's errors marked ‡
   const md = renderMarkdown(r);
   const line = (label: string) => md.split('\n').find((l) => l.startsWith(`| ${label} |`));
-  for (const x of rows) assert.ok(line(x.label), `${x.label}: its own row`);
+  const s4 = rows.filter((x) => x.model === 'googlenet-short4' && x.val === 0).map((x) => x.top1Error!);
+  const mean = (s4[0]! + s4[1]!) / 2, sd = Math.abs(s4[0]! - s4[1]!) / Math.SQRT2;
+  assert.ok(line('googlenet-short4')!.startsWith(`| googlenet-short4 | ${mean.toFixed(3)} ± ${sd.toFixed(3)} (n=2) |`), line('googlenet-short4'));
   const h = rows[2]!;
-  assert.ok(line(h.label)!.startsWith(`| googlenet-short4 seed 1 val 5000 | ${h.top1Error!.toFixed(2)}‡ | ${h.top5Error!.toFixed(2)}‡ |`), line(h.label));
-  assert.ok(!line('googlenet-short4 seed 2')!.includes('‡'));
-  assert.ok(md.includes('‡ googlenet-short4 seed 1 val 5000: errors on the 5,000-image hold-out (training images held out of training), not the test set.'), md);
-  assert.ok(md.includes('\n- googlenet-short4 seed 1 val 5000: --val 5000 --seed 1\n- googlenet-short4 seed 2: --val 0 --seed 2\n'), 'mixed recipes listed per run, by its label');
+  assert.ok(line('googlenet-short4 val 5000')!.startsWith(`| googlenet-short4 val 5000 | ${h.top1Error!.toFixed(3)} (n=1)‡ | ${h.top5Error!.toFixed(3)} (n=1)‡ |`), line('googlenet-short4 val 5000'));
+  assert.ok(line('googlenet-short3')!.startsWith(`| googlenet-short3 | ${rows[0]!.top1Error!.toFixed(3)} (n=1) |`));
+  assert.ok(!line('googlenet-short4')!.includes('‡'));
+  assert.ok(md.includes('‡ googlenet-short4 val 5000: errors on the 5,000-image hold-out (training images held out of training), not the test set.'), md);
+  assert.ok(md.includes('\n- googlenet-short3: --val 0\n- googlenet-short4: --val 0\n- googlenet-short4 val 5000: --val 5000\n\n'), 'mixed recipes listed per group, by its label; the seed is no recipe difference');
+  assert.ok(md.includes(' · seeds 1, 2 · '), 'the caption names the seeds');
   assert.equal((md.match(/^† googlenet-short4 is a reconstruction/gm) ?? []).length, 1, 'its reconstruction note once');
   assert.equal((md.match(/\| googlenet-short4 \| pool a4 pool b5 \|/g) ?? []).length, 1, 'the Networks table lists the network once');
   // charts: one series per run, the hold-out's labelled so; its curve the hold-out's numbers

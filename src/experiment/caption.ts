@@ -22,12 +22,24 @@ function size(limit: number | null, total: number | undefined): string {
   return limit === null || limit >= total ? int(total) : `${int(limit)} of ${int(total)}`;
 }
 
-/** The caption of a dataset's runs (their recipes, in table order); title is the dataset's display name. */
-export function caption(dataset: string, title: string, recipes: { model: string; recipe: Recipe }[]): Caption {
+/** `seed 1`, `seeds 1–3`, `seeds 1, 7, 9`. */
+export function seedsText(seeds: number[]): string {
+  const s = [...new Set(seeds)].sort((a, b) => a - b);
+  if (s.length === 1) return `seed ${s[0]}`;
+  const consecutive = s.every((x, i) => i === 0 || x === s[i - 1]! + 1);
+  return `seeds ${consecutive && s.length > 2 ? `${s[0]}–${s.at(-1)}` : s.join(', ')}`;
+}
+
+/**
+ * The caption of a dataset's runs (their recipes, in table order); title is the dataset's display
+ * name. With `bySeeds` (a table over seeds), the seed is no recipe difference: the caption names
+ * the seeds instead.
+ */
+export function caption(dataset: string, title: string, recipes: { model: string; recipe: Recipe }[], o: { bySeeds?: boolean } = {}): Caption {
   const seed = defaultRecipe(undefined, (DATASETS[dataset as DatasetName] ? dataset : 'cifar10') as DatasetName);
   const records = DATASETS[dataset as DatasetName]?.records;
   // the network is each row's own (its name and layers are the table's), never a recipe difference
-  const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'network' && k !== 'dataset');
+  const keys = (Object.keys(seed) as (keyof Recipe)[]).filter((k) => k !== 'model' && k !== 'network' && k !== 'dataset' && !(o.bySeeds && k === 'seed'));
   const same = (k: keyof Recipe) => new Set(recipes.map((r) => JSON.stringify(r.recipe[k]))).size <= 1;
   const varying = keys.filter((k) => !same(k));
   const first = recipes[0]?.recipe ?? seed;
@@ -37,12 +49,13 @@ export function caption(dataset: string, title: string, recipes: { model: string
   if (same('epochs')) parts.push(first.epochs === seed.epochs ? `${first.epochs} epochs` : `${first.epochs} of ${seed.epochs} epochs`);
   if (same('optimizer')) parts.push(same('lr') ? `${first.optimizer} lr ${first.lr}` : first.optimizer);
   if (same('batchSize')) parts.push(`batch ${first.batchSize}`);
+  if (o.bySeeds) parts.push(seedsText(recipes.map((r) => r.recipe.seed)));
   const other = keys.filter((k) => !SHOWN.has(k) && same(k) && JSON.stringify(first[k]) !== JSON.stringify(seed[k]));
   if (other.length) parts.push(`unlike the seed: ${other.map((k) => `${flagOf(k)} ${show(first[k])}`).join(' ')}`);
   else if (varying.length === 0 && keys.every((k) => JSON.stringify(first[k]) === JSON.stringify(seed[k]))) parts.push("the seed's recipe");
   if (varying.length) parts.push(`mixed recipes: ${varying.map(flagOf).join(', ')} differ${varying.length === 1 ? 's' : ''}`);
   const mixed = varying.length === 0 ? [] : recipes.map((r) => ({
     model: r.model, differences: varying.map((k) => `${flagOf(k)} ${show(r.recipe[k])}`).join(' '),
-  }));
+  })).filter((m, i, all) => all.findIndex((x) => x.model === m.model && x.differences === m.differences) === i); // a table over seeds names each group once
   return { line: parts.join(' · '), mixed };
 }

@@ -11,7 +11,8 @@ import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { runSuffix } from '../store/label.js';
 import { renderPlots } from './plots.js';
 import { caption } from './caption.js';
-import { datasetStatistics, type DatasetStatistics } from './statistics.js';
+import { bySeeds, datasetStatistics, errorCell, SEED_ROUNDING, type DatasetStatistics, type NetworkStatistics } from './statistics.js';
+import { statisticsSection } from './report-statistics.js';
 
 /** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
 export const SEED_TABLES: Record<DatasetName, Record<string, SeedResult>> = Object.fromEntries(
@@ -232,7 +233,43 @@ export function heldOutNote(rows: Pick<ResultRow, 'label' | 'val' | 'heldOut'>[]
   if (!held.length) return null;
   const sizes = [...new Set(held.map((x) => x.val))];
   const size = sizes.length === 1 ? `the ${int(sizes[0]!)}-image hold-out` : 'its hold-out (`val` images)';
-  return `‡ ${andList(held.map((x) => cell(x.label)))}: errors on ${size} (training images held out of training), not the test set.`;
+  return `‡ ${andList([...new Set(held.map((x) => cell(x.label)))])}: errors on ${size} (training images held out of training), not the test set.`;
+}
+
+/** A run's status after its name, where it is not complete: ` (running, epoch 1 of 2)`, ` (failed: …)`. */
+function statusNote(x: ResultRow): string {
+  if (x.status === 'running' || x.status === 'queued' || x.status === 'interrupted') return `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`;
+  return x.status.startsWith('failed') ? cell(x.status) : '';
+}
+
+/** The seed's four cells, each marked § where statistics put the seed's value outside our prediction interval. */
+const seedCells = (s: ResultRow['seed'], check?: NetworkStatistics['seedCheck']) =>
+  (s ? `${err(s.top1)}${check?.top1.outside ? '§' : ''} | ${err(s.top5)}${check?.top5.outside ? '§' : ''} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |');
+
+/** A table row of one run, as before seeds. */
+function runRow(x: ResultRow, mixed: boolean, reconstruction: (x: ResultRow) => string): string {
+  const status = statusNote(x);
+  const held = x.heldOut ? '‡' : '';
+  return `| ${cell(x.label)}${status ? ` (${status})` : ''} | ${err(x.top1Error)}${held} | ${err(x.top5Error)}${held} | ${int(x.params)}${reconstruction(x)} | ${int(x.macs)} | ${timeCell(x, mixed)} | ${seedCells(x.seed)}`;
+}
+
+/** What explains a table drawn over seeds. */
+const SEEDS_LINE = 'Each of our cells is the mean ± the sample standard deviation over the network\'s complete seeds (n of them; the 95% confidence intervals are under Statistics and in `results.json`).';
+
+/** A table's rows over seeds: one per network group (statistics.ts), its runs that are not complete named after it. */
+function groupRows(stats: DatasetStatistics, rows: ResultRow[], reconstruction: (x: ResultRow) => string, notes: string[]): string[] {
+  const out = stats.networks.map((n) => {
+    const runs = n.runIds.map((id) => rows.find((x) => x.runId === id)!);
+    const first = runs[0]!;
+    const pending = runs.filter((x) => x.status !== 'complete').map((x) => `seed ${x.recipeSeed} ${statusNote(x)}`);
+    const held = first.heldOut ? '‡' : '';
+    const time = n.seconds ? `${formatDuration(n.seconds.mean)}${n.seconds.sd === null ? '' : ` ± ${formatDuration(n.seconds.sd)}`} (n=${n.seconds.n})` : '—';
+    return `| ${cell(n.label)}${pending.length ? ` (${pending.join('; ')})` : ''} | ${errorCell(n.top1)}${held} | ${errorCell(n.top5)}${held} | ` +
+      `${int(first.params)}${reconstruction(first)} | ${int(first.macs)} | ${time} | ${seedCells(first.seed, n.seedCheck)}`;
+  });
+  if (stats.networks.some((n) => n.seedCheck && (n.seedCheck.top1.outside || n.seedCheck.top5.outside)))
+    notes.push(`§ the seed's value lies outside the 95% prediction interval of one more of our runs (mean ± t·sd·√(1 + 1/n), widened by ±${SEED_ROUNDING} for the seed's rounding to two decimals).`);
+  return out;
 }
 
 export interface MarkdownOptions { storeName?: string; plots?: string[] }
@@ -246,33 +283,32 @@ export function renderMarkdown(r: ResultsJson, o: MarkdownOptions = {}): string 
     const mixed = mixedPlans(rows);
     const timeHead = timeHeading(rows);
     out.push(`## ${datasetTitle(dataset)}`, '');
-    const c = caption(dataset, datasetTitle(dataset), rows.flatMap((x) => r.runs.filter((run) => run.id === x.runId).map((run) => ({ model: x.label, recipe: run.recipe }))));
+    const stats = r.statistics?.[dataset];
+    const grouped = !!stats && bySeeds(stats);
+    // over seeds, a row is a group: its recipe differences are named by the group's label
+    const rowName = (x: ResultRow) => (grouped ? stats.networks.find((n) => n.runIds.includes(x.runId))!.label : x.label);
+    const c = caption(dataset, datasetTitle(dataset), rows.flatMap((x) => r.runs.filter((run) => run.id === x.runId).map((run) => ({ model: rowName(x), recipe: run.recipe }))), { bySeeds: grouped });
     const total = DATASETS[dataset as DatasetName]?.records.train;
     out.push(`Ours: ${c.line}. The seed columns are the seed's own runs: ${total ? `all ${int(total)} training images, ` : ''}${SEED_EPOCHS} epochs, PyTorch 1.6 on its GPU.`, '');
     if (c.mixed.length) out.push(...c.mixed.map((m) => `- ${m.model}: ${m.differences}`), '');
+    if (grouped) out.push(SEEDS_LINE, '');
     out.push(`| network | Top 1 Error | Top 5 Error | Parameters | MACs | ${timeHead} | seed Top 1 | seed Top 5 | seed Parameters | ${SEED_TIME_HEAD} |`);
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     const notes: string[] = [];
-    for (const x of rows) {
-      let name = cell(x.label);
-      if (x.status === 'running' || x.status === 'queued' || x.status === 'interrupted') name += ` (${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'})`;
-      else if (x.status.startsWith('failed')) name += ` (${x.status.replace(/\s+/g, ' ').replace(/\|/g, '\\|')})`;
+    const reconstruction = (x: ResultRow) => {
       const note = reconstructionNote(x.model, dataset, x.params);
-      const mark = note ? '†' : '';
       if (note && !notes.includes(`† ${note}`)) notes.push(`† ${note}`); // once per network, however many runs
-      const time = timeCell(x, mixed);
-      const s = x.seed;
-      const held = x.heldOut ? '‡' : '';
-      out.push(`| ${name} | ${err(x.top1Error)}${held} | ${err(x.top5Error)}${held} | ${int(x.params)}${mark} | ${int(x.macs)} | ${time} | ` +
-        (s ? `${err(s.top1)} | ${err(s.top5)} | ${int(s.params)} | ${s.time} |` : '— | — | — | — |'));
-    }
-    const held = heldOutNote(rows);
+      return note ? '†' : '';
+    };
+    out.push(...(grouped ? groupRows(stats, rows, reconstruction, notes) : rows.map((x) => runRow(x, mixed, reconstruction))));
+    const held = heldOutNote(rows.map((x) => ({ ...x, label: rowName(x) })));
     if (held) notes.push(held);
     const declared = declaredNote(rows);
     if (declared) notes.push(declared);
     if (notes.length) out.push('', ...notes.map((n) => n + '  '));
     out.push('');
   }
+  out.push(...statisticsSection(r));
   if (Object.keys(r.datasets).length === 0) out.push('No runs recorded yet.', '');
   else {
     const nets = reportNetworks(r);

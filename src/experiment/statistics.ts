@@ -82,13 +82,14 @@ export function isSeedRecipe(r: Recipe, epochsPlanned: number | undefined): bool
   return recipeKey({ ...r, seed: 0 }) === recipeKey({ ...seed, seed: 0 }) && (epochsPlanned ?? r.epochs) === seed.epochs && r.epochs === seed.epochs;
 }
 
-/** `googlenet`, or where the dataset has several groups of it `googlenet val 5000` or `googlenet (runs 3, 7)`. */
+/** `googlenet`, or where the dataset has several groups of it, `googlenet val 5000` (beside plain `googlenet`, its group without a hold-out) or `googlenet (runs 3, 7)`. */
 function labels(groups: { model: string; val: number; runIds: number[] }[]): string[] {
   return groups.map((g) => {
     const same = groups.filter((h) => h.model === g.model);
     if (same.length === 1) return g.model;
     const byVal = same.filter((h) => h.val === g.val);
-    return byVal.length === 1 && new Set(same.map((h) => h.val)).size === same.length ? `${g.model} val ${g.val}` : `${g.model} (runs ${g.runIds.join(', ')})`;
+    if (byVal.length === 1 && new Set(same.map((h) => h.val)).size === same.length) return g.val ? `${g.model} val ${g.val}` : g.model;
+    return `${g.model} (runs ${g.runIds.join(', ')})`;
   });
 }
 
