@@ -1,10 +1,10 @@
 // The seed's experiment with one command: every chosen network on every chosen dataset with
-// every chosen seed, each run recorded in a run store (by default sqlite:DIR/experiment.sqlite), the single source of
-// results.md, results.json and the plots. The grid is recorded first (a run already recorded
-// with another recipe is refused); then this process claims and trains the runs one at a time,
-// skipping complete ones, resuming interrupted or crashed ones at their last checkpoint, and
-// leaving runs other processes hold to them (it waits for those at the end, so the report
-// covers the whole grid).
+// every chosen seed, each run recorded in a run store (by default sqlite:DIR/experiment.sqlite),
+// the single source of results.md, results.json and the plots. The grid is recorded first (a run
+// already recorded with another recipe is refused); then this process claims and trains the runs
+// one at a time, skipping complete ones, resuming interrupted or crashed ones at their last
+// checkpoint, and leaving runs other processes hold to them (it waits for those at the end, so the
+// report covers the whole grid).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DatasetName } from '../data/cifar.js';
@@ -73,8 +73,8 @@ const configFor = (o: ExperimentOptions, m: NamedNetwork, dataset: DatasetName, 
 interface Cell { config: TrainConfig; label: string }
 
 /**
- * The grid, in training order: dataset by dataset, and within one seed by seed, every network with
- * seed 1, then every network with seed 2… (seeds outermost, not each network's seeds in a row), so
+ * The grid, in training order: dataset by dataset, and within a dataset seed by seed, every network
+ * with seed 1, then every network with seed 2… (seeds outermost, not each network's seeds in a row), so
  * an experiment stopped part-way already has whole seeds that compare every network, and each further
  * seed narrows that comparison.
  */
