@@ -6,7 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SplitCache, type Splits } from '../data/load.js';
 import type { RunQueue } from '../queue/queue.js';
-import { holderLost, isRefusal, runName, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
+import { runLabel } from '../store/label.js';
+import { holderLost, isRefusal, type RunRow, type RunStore, type WorkerIdentity } from '../store/store.js';
 import { runAttempt, type AttemptEnd } from '../train/attempt.js';
 import type { RunOptions } from '../train/config.js';
 import type { StopRequest } from '../train/stop.js';
@@ -51,13 +52,14 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     if (o.stop?.requested) return { trained };
     const job = await o.queue.take();
     if (!job) {
-      const open = (await o.store.runs()).filter((r) => r.status !== 'complete' && r.status !== 'failed');
+      const all = await o.store.runs();
+      const open = all.filter((r) => r.status !== 'complete' && r.status !== 'failed');
       if (!open.length && o.untilEmpty) {
         info(`${o.worker.name}: every run in ${o.store.url} is complete or failed; exiting`);
         return { trained };
       }
       for (const r of open) if (await needsWorker(o.store, r)) await o.queue.enqueue(r);
-      const now = open.length ? `waiting: ${open.map((r) => `${runName(r)} ${r.status}`).join(', ')}` : 'waiting for runs to be enqueued';
+      const now = open.length ? `waiting: ${open.map((r) => `${runLabel(r, all)} ${r.status}`).join(', ')}` : 'waiting for runs to be enqueued';
       if (now !== idle) info(`${o.worker.name}: ${now}`);
       idle = now;
       await sleep(IDLE_POLL * 1000);
@@ -70,7 +72,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
       continue;
     }
     const { recipe } = claim.run;
-    const name = runName(recipe);
+    // named among the store's runs, as `status` names it: ` seed 2` where its network and dataset have several seeds
+    const name = runLabel(claim.run, await o.store.runs());
     info(`${o.worker.name}: ${name} (attempt id ${claim.attemptId})`);
     let splits: Splits;
     try {
