@@ -33,6 +33,7 @@ test('--seeds: a count or a list; 0, a seed twice, not a number, or beside --see
   const experiment = (...args: string[]) => cli(['experiment', '--models', 'googlenet-short4', ...small, '--out', out, ...args]);
   oneLineError(experiment('--seeds', '2', '--seed', '5'), /^googlenet: --seeds and --seed 5 both choose the seed: give --seeds N or --seeds LIST for several seeds, or --seed S for one, not both$/);
   oneLineError(experiment('--seeds', '0'), /^googlenet: --seeds 0 trains nothing: give a count of 1 or more/);
+  oneLineError(experiment('--seeds', '1001'), /^googlenet: --seeds 1001 would train 1001 runs of each network: give at most 1000 /);
   oneLineError(experiment('--seeds', '1,7,1'), /^googlenet: --seeds lists seed 1 twice, got '1,7,1'; give each seed once/);
   for (const bad of ['x', '', '1,', '2.5', '-1'])
     oneLineError(experiment('--seeds', bad), new RegExp(`^googlenet: --seeds must be a count N \\(seeds 1 to N\\) or a comma-separated list of seeds \\(non-negative integers, e.g. 1,7,9\\), got '${bad.replace('.', '\\.')}'$`));

@@ -4,10 +4,14 @@
 // leaves results.md as it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { renderMarkdown, statisticsOf, type ResultsJson } from '../src/experiment/report.js';
-import type { Comparison } from '../src/experiment/statistics.js';
 import { resultsFixture } from './chart-fixture.js';
-import { close, python, requirePython } from './helpers.js';
+import { close, requirePython, sharedOpts, sharedPath } from './helpers.js';
+import { cli } from './processes.js';
+import { assertStatistics, scipyStatistics } from './scipy-reference.js';
 
 const scipy = requirePython('scipy');
 const scipyOpts = 'skip' in scipy ? { skip: scipy.skip } : {};
@@ -37,54 +41,9 @@ test('statistics over seeds: means, sds, CIs and Holm-corrected Welch p-values e
     ['googlenet', [1, 2, 3], 3], ['googlenet-long', [1], 1], ['googlenet-short3', [1, 2, 3], 3], ['googlenet-short4', [1, 2, 3], 3],
   ]);
   const labels = s.networks.map((n) => n.label);
-  const want = python(`
-import json, sys
-import numpy as np
-from scipy import stats
-d = json.load(sys.stdin)
-out = {"summaries": {}, "pairs": []}
-for name, xs in d["errors"].items():
-    for k, metric in enumerate(["top1", "top5"]):
-        x = np.array([e[k] for e in xs], dtype=float)
-        if len(x) < 2:
-            continue
-        ci = stats.ttest_1samp(x, 0).confidence_interval(0.95) if np.std(x) > 0 else None
-        out["summaries"][name + " " + metric] = {"mean": float(np.mean(x)), "sd": float(np.std(x, ddof=1)), "ci": None if ci is None else [float(ci.low), float(ci.high)]}
-for k, metric in enumerate(["top1", "top5"]):
-    family = []
-    names = d["labels"]
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            a = np.array([e[k] for e in d["errors"][names[i]]], dtype=float)
-            b = np.array([e[k] for e in d["errors"][names[j]]], dtype=float)
-            if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
-                continue
-            r = stats.ttest_ind(a, b, equal_var=False)
-            family.append({"a": names[i], "b": names[j], "metric": metric, "p": float(r.pvalue), "difference": float(np.mean(a) - np.mean(b))})
-    # Holm over this family
-    m = len(family)
-    order = sorted(range(m), key=lambda i: family[i]["p"])
-    running = 0.0
-    for k2, i in enumerate(order):
-        running = max(running, min(1.0, (m - k2) * family[i]["p"]))
-        family[i]["pHolm"] = running
-    out["pairs"] += family
-print(json.dumps(out))`, { errors: ERRORS, labels });
-  for (const n of s.networks) for (const m of ['top1', 'top5'] as const) {
-    const w = want.summaries[`${n.label} ${m}`];
-    if (!w) { assert.equal(n[m]!.sd, null, `${n.label} ${m}: one seed, no sd`); continue; }
-    close(n[m]!.mean, w.mean, `${n.label} ${m} mean`);
-    close(n[m]!.sd!, w.sd, `${n.label} ${m} sd`, w.sd === 0 ? 0 : 1e-9);
-    if (w.ci) { close(n[m]!.ci95![0], w.ci[0], `${n.label} ${m} CI low`); close(n[m]!.ci95![1], w.ci[1], `${n.label} ${m} CI high`); }
-  }
+  const want = scipyStatistics(ERRORS, labels);
+  assertStatistics(s, want);
   const testable = s.comparisons.filter((c) => c.testable);
-  assert.deepEqual(testable.map((c) => `${c.a}|${c.b}|${c.metric}`), want.pairs.map((p: Comparison) => `${p.a}|${p.b}|${p.metric}`), 'the same testable pairs, in the same order');
-  testable.forEach((c, i) => {
-    close(c.difference, want.pairs[i].difference, `${c.a} − ${c.b} ${c.metric}: difference`);
-    close(c.p!, want.pairs[i].p, `${c.a} − ${c.b} ${c.metric}: p`);
-    close(c.pHolm!, want.pairs[i].pHolm, `${c.a} − ${c.b} ${c.metric}: Holm p`);
-    assert.equal(c.significant, want.pairs[i].pHolm < 0.05);
-  });
   // top-1: three testable pairs (googlenet-long has one seed); top-5: googlenet vs short3 is 0.00 on every seed of both
   assert.equal(testable.filter((c) => c.metric === 'top1').length, 3);
   assert.equal(testable.filter((c) => c.metric === 'top5').length, 2);
@@ -165,4 +124,29 @@ test('one seed per network: results.md as before seeds, results.json only gains 
   assert.deepEqual(s.networks.map((n) => [n.label, n.top1!.n, n.top1!.sd, n.top1!.ci95]), [['googlenet-short3', 1, null, null], ['googlenet-short4', 1, null, null]]);
   assert.ok(s.comparisons.length === 2 && s.comparisons.every((c) => !c.testable && c.pHolm === null));
   assert.deepEqual(s.pooledSd, { top1: null, top5: null });
+});
+
+test('a 3-seed experiment of three networks on the shared CIFAR-10 subset: results.json\'s statistics equal SciPy\'s on its runs\' final errors; results.md shows them', { ...sharedOpts, ...scipyOpts, skip: sharedOpts.skip ?? scipyOpts.skip }, () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'gn-stats-'));
+  const models = ['googlenet-short4', 'googlenet-short3', 'googlenet-short2'];
+  const r = cli(['experiment', '--dataset', 'cifar10', '--models', models.join(','), '--data-dir', sharedPath('data'),
+    '--limit-train', '64', '--limit-test', '100', '--batch-size', '32', '--epochs', '1', '--seeds', '3', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8')) as ResultsJson;
+  assert.equal(json.runs.length, 9);
+  // the numbers SciPy sees: each run's last epoch, straight from results.json's runs
+  const errors: Record<string, number[][]> = {};
+  for (const run of [...json.runs].sort((a, b) => a.recipe.seed - b.recipe.seed)) {
+    const last = run.epochs.at(-1)!;
+    (errors[run.model] ??= []).push([last.top1Error!, last.top5Error!]);
+  }
+  const s = json.statistics.cifar10!;
+  assert.deepEqual(s.networks.map((n) => [n.label, n.seeds.map((x) => x.seed)]), [...models].reverse().map((m) => [m, [1, 2, 3]]), 'table order: the seed\'s');
+  assertStatistics(s, scipyStatistics(errors, s.networks.map((n) => n.label)));
+  for (const n of s.networks) assert.deepEqual(n.seeds.map((x) => [x.top1Error, x.top5Error]), errors[n.label], `${n.label}: its seeds' final errors`);
+  const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+  for (const n of s.networks) assert.ok(md.includes(`| ${n.label} | ${n.top1!.mean.toFixed(3)} ± ${n.top1!.sd!.toFixed(3)} (n=3) | ${n.top5!.mean.toFixed(3)} ± ${n.top5!.sd!.toFixed(3)} (n=3) |`), md);
+  assert.ok(md.includes('## Statistics') && md.includes(' · seeds 1–3. '));
+  for (const c of s.comparisons.filter((x) => x.significant)) assert.ok(md.includes(`- ${c.a} − ${c.b}, `), `${c.a} − ${c.b} listed as significant`);
+  assert.ok(fs.existsSync(path.join(out, 'plots', 'cifar10-top1-vs-params.svg')));
 });

@@ -35,6 +35,9 @@ function networksOf(list: string): NamedNetwork[] {
   return networks;
 }
 
+/** More seeds than any comparison needs at the spreads measured here: a larger count is a typo. */
+const MAX_SEEDS = 1000;
+
 /** --seeds: a count N (seeds 1 to N) or a comma-separated list of seeds; a seed listed twice is refused (it would be one run). */
 function seedsOf(v: string): number[] {
   const items = v.split(',').map((x) => x.trim());
@@ -43,6 +46,7 @@ function seedsOf(v: string): number[] {
   const list = items.map(Number);
   if (list.length === 1) {
     if (list[0] === 0) throw new InvalidArgumentError("--seeds 0 trains nothing: give a count of 1 or more (seeds 1 to N), or a list of seeds such as 0,1");
+    if (list[0]! > MAX_SEEDS) throw new InvalidArgumentError(`--seeds ${list[0]} would train ${list[0]} runs of each network: give at most ${MAX_SEEDS} (n = 2·((1.96 + 0.84)·sd/δ)² tells how many a difference δ needs)`);
     return Array.from({ length: list[0]! }, (_, i) => i + 1);
   }
   const twice = list.find((s, i) => list.indexOf(s) !== i);
