@@ -170,7 +170,7 @@ export const mixedPlans = (rows: ResultRow[]) => new Set(rows.map((x) => x.epoch
 /** A dataset table's time column heading: `Time (2 epochs)` when every run plans the same epochs. */
 export function timeHeading(rows: ResultRow[]): string {
   const planned = rows[0]?.epochsPlanned;
-  return planned !== undefined && !mixedPlans(rows) ? `Time (${planned} epoch${planned === 1 ? "" : "s"})` : 'Time';
+  return planned !== undefined && !mixedPlans(rows) ? `Time (${planned} epoch${planned === 1 ? '' : 's'})` : 'Time';
 }
 
 /** A row's time cell: `1m2s`, with its epochs when they are not the heading's. */
