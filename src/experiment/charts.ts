@@ -146,9 +146,9 @@ function perEpoch(m: Metric, name: string, sub: string[], lines: Line[], declare
   const runs = lines.flatMap((l) => l.runs);
   const styles = styleOf(series, declared);
   const shapeOf = (key: string) => styles[series.findIndex((x) => x.key === key)]!.shape;
-  const epochs: ChartRows = lines.flatMap(({ series: { key }, runs: [run, ...more] }) => (grouped
-    ? spreadOf([run!, ...more], m.pick).map((p) => ({ model: key, ...p, shape: shapeOf(key) }))
-    : run!.epochs.map((e) => ({ model: key, epoch: e.epoch, y: m.pick(e), shape: shapeOf(key) }))));
+  const epochs: ChartRows = lines.flatMap(({ series: { key }, runs: group }) => (grouped
+    ? spreadOf(group, m.pick).map((p) => ({ model: key, ...p, shape: shapeOf(key) }))
+    : group[0]!.epochs.map((e) => ({ model: key, epoch: e.epoch, y: m.pick(e), shape: shapeOf(key) }))));
   const lastEpoch = Math.max(2, ...runs.map((x) => Math.max(x.epochsPlanned, x.epochs.length)));
   // the seed's values are its 14th epoch's: drawn only where the x axis reaches it, so short runs are not squeezed
   const seed = m.seed && lastEpoch === SEED_EPOCHS ? seedRows.filter((x, i) => x.seed && firstOfNetwork(seedRows, x, i)).map((x) => ({ model: x.model, epoch: SEED_EPOCHS, y: m.seed!(x.seed!), shape: shapeOf(seriesOfNetwork(series, x.model)) })) : [];
@@ -358,8 +358,7 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
     for (const m of METRICS) add(perEpoch(m, name, m.seed ? [...sub, ...heldSub] : sub, lines, declared, rows, !!groups));
 
     const done = rows.filter((x) => x.top1Error !== null);
-    const status = (x: ResultRow) => (x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`);
-    const label = (x: ResultRow) => `${seriesKey(x)}${reconstructed(x.model) ? '†' : ''}${status(x)}`;
+    const label = (x: ResultRow) => `${seriesKey(x)}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
     const recon = done.some((x) => reconstructed(x.model)) ? ["† reconstruction: its parameter count differs from the seed's"] : [];
     const tip = (x: ResultRow) => ({ parameters: int(x.params), MACs: int(x.macs), 'top-1 error': pct(x.top1Error!), 'top-5 error': pct(x.top5Error!), epochs: x.epochs, status: x.status });
     const seedTip = (x: ResultRow) => ({ parameters: int(x.seed!.params), 'top-1 error': pct(x.seed!.top1), 'top-5 error': pct(x.seed!.top5), epochs: SEED_EPOCHS });
