@@ -4,16 +4,19 @@ import { charts, declaredNetworks, networkStyle, type Chart } from '../src/exper
 import { boxesOverlap, placeLabels, textWidth, type Box } from '../src/experiment/labels.js';
 import { renderPlots } from '../src/experiment/plots.js';
 import {
-  isBuiltin, MODEL_ORDER, networkSummary, parseDuration, reconstructionNote, renderMarkdown, SEED_TABLES, seedResult, type ResultsJson,
+  isBuiltin, MODEL_ORDER, networkSummary, parseDuration, reconstructionNote, renderMarkdown, SEED_TABLES, seedResult, statisticsOf, type ResultsJson,
 } from '../src/experiment/report.js';
 import { builtinNetwork } from '../src/models/googlenet.js';
 import { describeLayers, networkHash, validateNetwork } from '../src/models/network.js';
 import type { DatasetName } from '../src/data/cifar.js';
+import { bySeeds, type NetworkStatistics } from '../src/experiment/statistics.js';
 import { MINE, MINE_LAYERS, resultsFixture } from './chart-fixture.js';
-import { docSection, readDoc } from './helpers.js';
+import { close, docSection, readDoc } from './helpers.js';
 
 const WIDTH = 640, HEIGHT = 400, FONT = 11, RADIUS = 6;
 const full = resultsFixture({ models: MODEL_ORDER, datasets: ['cifar10', 'cifar100'], epochs: 14 });
+/** Three seeds of each of the seven on CIFAR-10: the dataset is drawn over seeds. */
+const seeded = resultsFixture({ models: MODEL_ORDER, datasets: ['cifar10'], epochs: 14, runsOf: () => [{ seed: 1 }, { seed: 2 }, { seed: 3 }] });
 const small = resultsFixture({ models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 2, limitTrain: 2000, limitTest: 1000 });
 /** The seed's clustered case made tighter: googlenet-long as large and as good as googlenet-short, googlenet-short2 beside them. */
 function clustered(): ResultsJson {
@@ -30,6 +33,7 @@ function clustered(): ResultsJson {
 const PER_EPOCH = ['test-top1', 'test-top5', 'train-loss', 'lr'];
 const IDS = [...PER_EPOCH, 'top1-vs-params', 'top5-vs-params', 'top1-vs-macs', 'time'];
 const byId = (cs: Chart[], id: string) => cs.find((c) => c.id === id)!;
+type Epoch = ResultsJson['runs'][number]['epochs'][number];
 
 /** Every object under `v` with its key path, for checks over the whole spec. */
 function* walk(v: unknown, at = ''): Generator<[string, Record<string, unknown>]> {
@@ -49,7 +53,9 @@ function drawn(svg: string, kind: 'point' | 'text mark'): { label: string; x: nu
 function assertLabelsClear(svg: string, expected: number, what: string) {
   const labels = drawn(svg, 'text mark').map((t) => {
     const w = textWidth(t.text!, FONT), h = Math.ceil(FONT * 1.25);
-    return { text: t.text!, box: { x0: t.x - 1, y0: t.y - h / 2, x1: t.x - 1 + w, y1: t.y + h / 2 } as Box };
+    // vega draws a middle-baseline text at its alphabetic baseline, round(0.3 × font size) below the middle
+    const y = t.y - Math.round(0.3 * FONT);
+    return { text: t.text!, box: { x0: t.x - 1, y0: y - h / 2, x1: t.x - 1 + w, y1: y + h / 2 } as Box };
   });
   const points = drawn(svg, 'point').map((p) => ({ x0: p.x - RADIUS, y0: p.y - RADIUS, x1: p.x + RADIUS, y1: p.y + RADIUS }));
   assert.equal(labels.length, expected, `${what}: a label per network`);
@@ -61,9 +67,10 @@ function assertLabelsClear(svg: string, expected: number, what: string) {
   }
 }
 
-let rendered: Map<string, string> | undefined, renderedSmall: Map<string, string> | undefined;
+let rendered: Map<string, string> | undefined, renderedSmall: Map<string, string> | undefined, renderedSeeded: Map<string, string> | undefined;
 const svgs = async () => (rendered ??= await renderPlots(full));
 const svgsSmall = async () => (renderedSmall ??= await renderPlots(small));
+const svgsSeeded = async () => (renderedSeeded ??= await renderPlots(seeded));
 
 test('charts: the same eight charts per dataset, all data named, nothing fetched', () => {
   const cs = charts(full);
@@ -182,9 +189,9 @@ test('placeLabels: seven nearly coincident points all labelled apart; too crowde
 
 test("charts draw the same under vega's expression interpreter (the dashboard's CSP without 'unsafe-eval')", async () => {
   const [vega, { compile }, interpreter] = await Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]);
-  const out = await svgs();
   const F = globalThis.Function;
-  for (const c of charts(full).filter((x) => x.dataset === 'cifar10')) {
+  // the seven networks, once by run and once over seeds (bands, bars, dots)
+  for (const [r, out] of [[full, await svgs()], [seeded, await svgsSeeded()]] as const) for (const c of charts(r).filter((x) => x.dataset === 'cifar10')) {
     // as under the CSP: compiling code from strings throws (vega's default expression code generator does it)
     globalThis.Function = function refused() { throw new Error(`${c.id}: code generated from a string`); } as unknown as FunctionConstructor;
     const view = new vega.View(vega.parse(compile(c.spec).spec, undefined, { ast: true }), { renderer: 'none', expr: interpreter.expressionInterpreter });
@@ -307,21 +314,128 @@ test('two seeds of one network and a hold-out run: a row and a series each, name
   assert.ok(md.includes(' · seeds 1, 2 · '), 'the caption names the seeds');
   assert.equal((md.match(/^† googlenet-short4 is a reconstruction/gm) ?? []).length, 1, 'its reconstruction note once');
   assert.equal((md.match(/\| googlenet-short4 \| pool a4 pool b5 \|/g) ?? []).length, 1, 'the Networks table lists the network once');
-  // charts: one series per run, the hold-out's labelled so; its curve the hold-out's numbers
+});
+
+test('two seeds of one network and a hold-out run: charts draw a series per network group (the seeds pooled, the hold-out its own), the hold-out\'s errors marked, never as test numbers', async () => {
+  const r = resultsFixture({
+    models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 3, limitTrain: 20000,
+    runsOf: (m) => (m === 'googlenet-short4' ? [{ seed: 1 }, { seed: 1, val: 5000 }, { seed: 2 }] : [{}]),
+  });
+  const held = r.runs.find((x) => x.recipe.val === 5000)!;
   const cs = charts(r);
   const top1 = byId(cs, 'cifar10-test-top1');
-  const keys = ['googlenet-short3', 'googlenet-short4 seed 1', 'googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2'];
-  const color = ((top1.spec as unknown as { layer: unknown }).layer as { encoding: { color: { scale: { domain: string[]; range: string[] } }; strokeDash: { scale: { range: number[][] } } } }[])[0]!.encoding;
-  assert.deepEqual(color.color.scale.domain, keys);
-  const styles = keys.map((_, i) => `${color.color.scale.range[i]} ${JSON.stringify(color.strokeDash.scale.range[i])}`);
-  assert.equal(new Set(styles).size, 4, 'each run its own line style');
+  const keys = ['googlenet-short3', 'googlenet-short4 val 0', 'googlenet-short4 val 5000 (hold-out)'];
+  const layers = (top1.spec as unknown as { layer: { mark: { type: string }; encoding: { color: { scale: { domain: string[]; range: string[] } }; strokeDash?: { scale: { range: number[][] } } } }[] }).layer;
+  const line = layers.find((l) => l.mark.type === 'line')!.encoding;
+  assert.deepEqual(line.color.scale.domain, keys);
+  assert.equal(new Set(keys.map((_, i) => `${line.color.scale.range[i]} ${JSON.stringify(line.strokeDash!.scale.range[i])}`)).size, 3, 'each group its own line style');
+  // the hold-out group's one run: its mean, min and max are its hold-out's numbers
   const heldPoints = top1.spec.datasets.epochs!.filter((p) => p.model === keys[2]);
-  assert.deepEqual(heldPoints.map((p) => p.y), held.epochs.map((e) => e.valTop1Error));
+  for (const k of ['y', 'lo', 'hi']) assert.deepEqual(heldPoints.map((p) => p[k]), held.epochs.map((e) => e.valTop1Error), k);
   assert.ok((top1.spec.title as { subtitle: string[] }).subtitle.some((s) => s.includes('5,000-image validation hold-out, not the test set')));
   const scatter = byId(cs, 'cifar10-top1-vs-params');
   assert.deepEqual(scatter.spec.datasets.points!.map((p) => p.model), keys);
   assert.equal(scatter.spec.datasets.seed!.length, 2, "the seed's mark once per network");
+  // a bar only where a group has two seeds or more
+  assert.deepEqual(scatter.spec.datasets.bars!.map((p) => p.model), [keys[1]]);
   assert.deepEqual(byId(cs, 'cifar10-time').spec.datasets.times!.map((p) => p.model), keys);
   const svg = (await renderPlots(r)).get('cifar10-test-top1.svg')!;
   for (const k of keys) assert.ok(svg.includes(k), `the legend names ${k}`);
+});
+
+type Datum = Record<string, number & string>;
+const rowsOf = (c: Chart, name: string) => c.spec.datasets[name] as Datum[];
+const layersOf = (c: Chart) => (c.spec as unknown as { layer: { data: { name: string }; mark: { type: string }; encoding: Record<string, { field?: string; scale?: { domain: number[] } }> }[] }).layer;
+
+test('over seeds, the scatter charts: a point per network at the mean of its seeds, its 95% CI as a bar, a dot per complete seed; the axis holds the bars', async () => {
+  const stats = seeded.statistics.cifar10!;
+  assert.ok(bySeeds(stats));
+  const cs = charts(seeded), out = await svgsSeeded();
+  const first = (runIds: number[]) => seeded.datasets.cifar10!.find((x) => x.runId === runIds[0])!;
+  for (const [id, metric, field] of [['top1-vs-params', 'top1', 'params'], ['top5-vs-params', 'top5', 'params'], ['top1-vs-macs', 'top1', 'macs']] as const) {
+    const c = byId(cs, `cifar10-${id}`);
+    assert.deepEqual(rowsOf(c, 'points').map((p) => [p.model, p[field], p[metric]]), stats.networks.map((n) => [n.label, first(n.runIds)[field], n[metric]!.mean]), id);
+    // an error's bar stops at 0: top-5 errors near it have CIs that reach below
+    const [lo, hi] = [(n: NetworkStatistics) => Math.max(0, n[metric]!.ci95![0]), (n: NetworkStatistics) => n[metric]!.ci95![1]];
+    assert.deepEqual(rowsOf(c, 'bars').map((b) => [b.model, b[field], b.lo, b.hi]), stats.networks.map((n) => [n.label, first(n.runIds)[field], lo(n), hi(n)]), id);
+    if (metric === 'top1') assert.ok(stats.networks.every((n) => lo(n) === n.top1!.ci95![0]), 'top-1: the bars are the CIs');
+    const value = (s: { top1Error: number; top5Error: number }) => (metric === 'top1' ? s.top1Error : s.top5Error);
+    const seeds = stats.networks.flatMap((n) => n.seeds.map((s) => [n.label, s.seed, s.runId, value(s)]));
+    assert.equal(seeds.length, 21);
+    assert.deepEqual(rowsOf(c, 'seeds').map((p) => [p.model, p.seed, p.run, p[metric]]), seeds, id);
+    // a seed's dot a few pixels beside its network's x (log scale: a ratio near 1)
+    for (const p of rowsOf(c, 'seeds')) {
+      const at = first(stats.networks.find((n) => n.label === p.model)!.runIds)[field];
+      assert.ok(Math.abs(Math.log10(p[field] / at)) < 0.02, `${id} ${p.model} seed ${p.seed}`);
+    }
+    // the axis holds every bar's ends; the labels name each network at its mean
+    const y = layersOf(c).find((l) => l.data.name === 'points')!.encoding.y!.scale!.domain;
+    for (const b of rowsOf(c, 'bars')) assert.ok(y[0]! <= b.lo && b.hi <= y[1]!, `${id}: ${b.model}'s bar inside ${y}`);
+    assert.deepEqual(rowsOf(c, 'labels').map((l) => l.label).sort(), MODEL_ORDER.map((m) => m + (m.endsWith('short3') || m.endsWith('short4') ? '†' : '')).sort());
+    assert.ok((c.spec.title as { subtitle: string[] }).subtitle.includes("bars: 95% CI of the mean over seeds (Student's t); small dots: each seed"));
+    const svg = out.get(`cifar10-${id}.svg`)!;
+    assertLabelsClear(svg, 7, `over seeds ${id}`);
+    assert.equal((svg.match(/aria-roledescription="circle"/g) ?? []).length, 21, `${id}: a dot per seed`);
+    assert.match(svg, new RegExp(`aria-label="[^"]*; network: googlenet; seed: 2; run: ${stats.networks.find((n) => n.label === 'googlenet')!.seeds[1]!.runId}`), `${id}: a dot's tooltip names its seed and run`);
+  }
+  // the mean point's tooltip: mean ± sd (n) and the CI
+  const g = rowsOf(byId(cs, 'cifar10-top1-vs-params'), 'points').find((p) => p.model === 'googlenet')!;
+  const s = stats.networks.find((n) => n.label === 'googlenet')!.top1!;
+  assert.equal(g['top-1 error, mean ± sd'], `${(s.mean * 100).toFixed(2)}% ± ${(s.sd! * 100).toFixed(2)}% (n=3)`);
+  assert.equal(g['top-1 95% CI'], `${(s.ci95![0] * 100).toFixed(2)}% to ${(s.ci95![1] * 100).toFixed(2)}%`);
+});
+
+test('over seeds, the per-epoch charts: a line per network at the mean of its seeds, a band from their min to their max; the time chart a mean per network and a dot per seed', () => {
+  const stats = seeded.statistics.cifar10!;
+  const cs = charts(seeded);
+  for (const [id, pick] of [['test-top1', (e: Epoch) => e.top1Error], ['test-top5', (e: Epoch) => e.top5Error], ['train-loss', (e: Epoch) => e.trainLoss], ['lr', (e: Epoch) => e.lr]] as const) {
+    const c = byId(cs, `cifar10-${id}`);
+    const rows = rowsOf(c, 'epochs');
+    assert.equal(rows.length, 7 * 14, `${id}: a row per network and epoch`);
+    for (const n of stats.networks) {
+      const runs = seeded.runs.filter((x) => n.runIds.includes(x.id));
+      assert.equal(runs.length, 3);
+      for (let epoch = 1; epoch <= 14; epoch++) {
+        const ys = runs.map((x) => pick(x.epochs[epoch - 1]!)!);
+        const p = rows.find((q) => q.model === n.label && q.epoch === epoch)!;
+        assert.deepEqual([p.lo, p.hi, p.n], [Math.min(...ys), Math.max(...ys), 3], `${id} ${n.label} epoch ${epoch}`);
+        close(p.y, (ys[0]! + ys[1]! + ys[2]!) / 3, `${id} ${n.label} epoch ${epoch}: the mean`, 1e-12);
+      }
+    }
+    const [band, line] = layersOf(c);
+    assert.deepEqual([band!.mark.type, band!.encoding.y!.field, band!.encoding.y2!.field, line!.mark.type, line!.encoding.y!.field], ['area', 'lo', 'hi', 'line', 'y'], id);
+  }
+  const time = byId(cs, 'cifar10-time');
+  assert.deepEqual(rowsOf(time, 'times').map((p) => [p.model, p.minutes]), stats.networks.map((n) => [n.label, n.seconds!.mean / 60]));
+  assert.deepEqual(rowsOf(time, 'seeds').map((p) => [p.model, p.seed, p.minutes]), stats.networks.flatMap((n) => n.seeds.map((s) => [n.label, s.seed, s.seconds / 60])));
+});
+
+test('over seeds with a seed still running: its epochs in the band and the mean where it reached them; the final marks over the complete seeds, labelled so', () => {
+  const r = resultsFixture({ models: ['googlenet-short4', 'googlenet-short3'], datasets: ['cifar10'], epochs: 4, runsOf: () => [{ seed: 1 }, { seed: 2 }, { seed: 3 }] });
+  const run = r.runs.find((x) => x.model === 'googlenet-short4' && x.recipe.seed === 3)!;
+  run.epochs = run.epochs.slice(0, 2);
+  run.status = 'running';
+  const row = r.datasets.cifar10!.find((x) => x.runId === run.id)!;
+  Object.assign(row, { status: 'running', epochs: 2, top1Error: run.epochs[1]!.top1Error, top5Error: run.epochs[1]!.top5Error, seconds: 2 * run.epochs[0]!.seconds });
+  r.statistics = statisticsOf(r);
+  const cs = charts(r);
+  const s4 = rowsOf(byId(cs, 'cifar10-test-top1'), 'epochs').filter((p) => p.model === 'googlenet-short4');
+  assert.deepEqual(s4.map((p) => [p.epoch, p.n]), [[1, 3], [2, 3], [3, 2], [4, 2]]);
+  const runs = r.runs.filter((x) => x.model === 'googlenet-short4');
+  assert.equal(s4[1]!.hi, Math.max(...runs.map((x) => x.epochs[1]!.top1Error!)));
+  const scatter = byId(cs, 'cifar10-top1-vs-params');
+  const stats = r.statistics.cifar10!.networks.find((n) => n.model === 'googlenet-short4')!;
+  assert.equal(stats.top1!.n, 2);
+  assert.equal(rowsOf(scatter, 'points').find((p) => p.model === 'googlenet-short4')!.top1, stats.top1!.mean);
+  assert.deepEqual(rowsOf(scatter, 'seeds').filter((p) => p.model === 'googlenet-short4').map((p) => p.seed), [1, 2]);
+  assert.ok(rowsOf(scatter, 'labels').some((l) => l.label === 'googlenet-short4† (2 of 3 seeds)'));
+  assert.deepEqual(rowsOf(byId(cs, 'cifar10-time'), 'seeds').filter((p) => p.model === 'googlenet-short4').map((p) => p.seed), [1, 2]);
+});
+
+test('a dataset with one run per network is drawn as before seeds: the same specs with its statistics or without', () => {
+  for (const r of [full, small]) {
+    assert.ok(!bySeeds(r.statistics.cifar10));
+    assert.deepEqual(charts(r), charts({ ...r, statistics: {} }));
+  }
+  for (const c of charts(full)) for (const name of ['bars', 'seeds']) assert.ok(!(name in c.spec.datasets), `${c.id}: no ${name}`);
 });

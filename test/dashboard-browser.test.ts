@@ -12,7 +12,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { startDashboard } from '../src/dashboard/server.js';
-import { formatDuration, type ResultsJson } from '../src/experiment/report.js';
+import { buildResults, formatDuration, type ResultsJson } from '../src/experiment/report.js';
+import { errorCell } from '../src/experiment/statistics.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal } from '../src/store/store.js';
 import { defaultRecipe, recipeNetwork } from '../src/train/config.js';
@@ -194,5 +195,67 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     await browser.close();
     running.child.kill('SIGTERM');
     assert.equal(await running.exit, 0);
+  }
+});
+
+test('dashboard in Chromium over seeds: a results row per network with its seeds linked, bands, bars and seed dots in the charts, and the compare view\'s differences with their CI and p', { ...(chromium.skip ? { skip: chromium.skip } : {}), timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-seeds-'));
+  const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+  // two networks, three seeds each, two epochs: googlenet-short4 clearly worse
+  const ids: Record<string, number[]> = {};
+  for (const [model, base] of [['googlenet-short4', 0.5], ['googlenet-short3', 0.3]] as const) for (const seed of [1, 2, 3]) {
+    const r = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 2, seed }, classes: 10, params: model === 'googlenet-short4' ? 1_500_000 : 1_900_000, macs: 1e8 });
+    const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
+    assert.ok(!isRefusal(c));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    const top1 = base + [0, 0.012, -0.007][seed - 1]!;
+    for (const n of [1, 2]) await c.recordEpoch({ ...epoch(n), top1Error: top1 + 0.1 * (2 - n), top5Error: top1 / 5 + 0.02 * (2 - n) });
+    await c.finish('complete');
+    (ids[model] ??= []).push(r.id);
+  }
+  const stats = (await buildResults(store)).statistics.cifar10!;
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0 });
+  const browser = await launchChromium();
+  const problems: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(dash.url);
+    await page.waitForSelector('[data-chart="cifar10-top1-vs-params"] svg');
+    // a row per network: mean ± sd (n) over its seeds, each seed a link to its run
+    const table = await rows(page, 'results-cifar10');
+    assert.deepEqual(table.map((c) => c.slice(0, 3)), stats.networks.map((n) => [`${n.label}†seeds ${n.seeds.map((x) => x.seed).join(' · ')}`, errorCell(n.top1), errorCell(n.top5)]));
+    assert.deepEqual(await page.$$eval('[data-table="results-cifar10"] tbody tr:first-child a', (as) => as.map((a) => a.getAttribute('href'))), stats.networks[0]!.runIds.map((id) => `#/runs/${id}`));
+    assert.match(await page.textContent('main') ?? '', /Over seeds: a row per network, each cell the mean ± the sample standard deviation/);
+    // the charts over seeds: a band per network, a bar per network, a dot per seed
+    const count = (id: string, selector: string) => page.$eval(`[data-chart="${id}"]`, (box, sel) => box.querySelectorAll(sel).length, selector);
+    assert.equal(await count('cifar10-test-top1', 'g.mark-area.role-mark path'), 2, 'a band per network');
+    assert.equal(await count('cifar10-test-top1', 'g.mark-line.role-mark path'), 2, 'a line per network');
+    assert.equal(await count('cifar10-top1-vs-params', 'g.mark-rule.role-mark line'), 2, 'a CI bar per network');
+    assert.equal(await count('cifar10-top1-vs-params', 'g.mark-symbol.role-mark path'), 2 + 2 + 6, 'a mean and a seed mark per network, a dot per seed');
+    const shot = await screenshot(page, path.join(dir, 'overview.png'));
+    assert.ok(shot.length > 10_000);
+
+    // compare one run of each: the differences over all their seeds, as results.json has them
+    await page.goto(`${dash.url}#/compare/${ids['googlenet-short4']![0]},${ids['googlenet-short3']![1]}`);
+    await page.waitForSelector('[data-table="comparisons-cifar10"]');
+    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+    const p = (x: number) => (x < 0.001 ? x.toExponential(1) : x.toPrecision(2));
+    assert.deepEqual(await rows(page, 'comparisons-cifar10'), stats.comparisons.map((c) => [`${c.a} − ${c.b}`, c.metric === 'top1' ? 'top-1 error' : 'top-5 error', signed(c.difference),
+      `[${signed(c.ci95![0])}, ${signed(c.ci95![1])}]`, p(c.p!), p(c.pHolm!), c.significant ? 'significant' : 'not significant']));
+    assert.ok(stats.comparisons.some((c) => c.significant), 'the fixture has a significant difference');
+    assert.match(await page.textContent('main') ?? '', new RegExp(`googlenet-short4 \\(runs ${ids['googlenet-short4']!.join(', ')}: 3 complete\\)`));
+    // its charts: the two runs asked for, one seed each, a line per run
+    await page.waitForSelector('[data-chart="cifar10-test-top1"] svg');
+    assert.equal(await count('cifar10-test-top1', 'g.mark-area.role-mark path'), 0);
+    assert.equal(await count('cifar10-test-top1', 'g.mark-line.role-mark path'), 2);
+    await screenshot(page, path.join(dir, 'compare.png'));
+    console.log(`# screenshots in ${dir}`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await dash.close();
+    await store.close();
   }
 });

@@ -7,7 +7,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { buildResults } from '../src/experiment/report.js';
+import { buildResults, statisticsOf } from '../src/experiment/report.js';
+import { durationCell, errorCell } from '../src/experiment/statistics.js';
+import { holm } from '../src/stats/stats.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
@@ -177,8 +179,10 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.equal((await get(p, '/api/networks?format=csv')).body.split('\r\n')[3], `mine,${MINE_LAYERS},${mine.sha256},false,false,cifar10`);
     // the table's CSV: the declared network's seed cells empty, its layers, hash and kind at the end
     const tableLines = (await get(p, '/api/tables/cifar10?format=csv')).body.split('\r\n');
-    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin,label,runId,recipeSeed,val,heldOut');
-    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false,mine,${mine.id},1,0,false`);
+    assert.equal(tableLines[0], 'network,status,top1Error,top5Error,params,macs,seconds,epochs,seedTop1,seedTop5,seedParams,seedTime,reconstruction,layers,sha256,builtin,label,runId,recipeSeed,val,heldOut,group');
+    assert.equal(tableLines[3], `mine,complete,0.8,${0.8 / 6},1000,2000,10,1,,,,,,${MINE_LAYERS},${mine.sha256},false,mine,${mine.id},1,0,false,mine`);
+    // one run per network: a row per run, no groups
+    assert.equal(tables.tables[0].groups, null);
     // the charts: mine's points in its own colour, not googlenet-short4's
     const top1 = (await body('/api/charts')).find((c: { id: string }) => c.id === 'cifar10-test-top1');
     const colour = top1.spec.layer[0].encoding.color.scale;
@@ -350,6 +354,13 @@ test('dashboard API: two seeds of one network and a hold-out run, each named as 
       ['googlenet-short4 seed 2', ids[0], 2, 0, false, 0.5],
     ]);
     assert.match(t.heldOut, /^‡ googlenet-short4 seed 1 val 5000: errors on the 5,000-image hold-out .*not the test set\.$/);
+    // and a row per network group, the page's: seeds 1 and 2 pooled, the hold-out apart
+    assert.deepEqual(t.groups.map((g: { label: string; heldOut: boolean; runs: { runId: number; seed: number }[]; top1Cell: string }) => [g.label, g.heldOut, g.runs.map((x) => [x.runId, x.seed]), g.top1Cell]), [
+      ['googlenet-short4 val 0', false, [[ids[1], 1], [ids[0], 2]], '0.450 ± 0.071 (n=2)'],
+      ['googlenet-short4 val 5000', true, [[ids[2], 1]], '0.300 (n=1)'],
+    ]);
+    // the hold-out is measured on other images: no comparison
+    assert.deepEqual((await body(`/api/comparisons?runs=${ids.join(',')}`)).map((x: { comparisons: unknown[] }) => x.comparisons), [[]]);
     assert.deepEqual((await body('/api/networks')).map((n: { model: string; datasets: string[] }) => [n.model, n.datasets]), [['googlenet-short4', ['cifar10']]]);
     // the epochs: the hold-out's numbers as recorded, the test fields null
     const held = (await body(`/api/runs/${ids[2]}/epochs`)).at(-1);
@@ -361,13 +372,77 @@ test('dashboard API: two seeds of one network and a hold-out run, each named as 
       ['googlenet-short4 on cifar10 seed 1', 1, 0], ['googlenet-short4 on cifar10 seed 1 val 5000', 1, 5000], ['googlenet-short4 on cifar10 seed 2', 2, 0]]);
     assert.match((await get(p, `/api/recipes?runs=${ids.join(',')}&format=csv`)).body,
       /^key,googlenet-short4 on cifar10 seed 1,googlenet-short4 on cifar10 seed 1 val 5000,googlenet-short4 on cifar10 seed 2\r\n/);
+    // the whole store over seeds: a series per network group (seeds 1 and 2 pooled, the hold-out its own); two runs of one seed each: a series per run
     for (const target of ['/api/charts', `/api/charts?runs=${ids[2]},${ids[0]}`]) {
       const top1 = (await body(target)).find((c: { id: string }) => c.id === 'cifar10-test-top1');
-      const want = target === '/api/charts' ? ['googlenet-short4 seed 1', 'googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2']
+      const want = target === '/api/charts' ? ['googlenet-short4 val 0', 'googlenet-short4 val 5000 (hold-out)']
         : ['googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2'];
       assert.deepEqual(top1.spec.layer[0].encoding.color.scale.domain, want, target);
       assert.deepEqual(top1.spec.datasets.epochs.filter((e: { model: string }) => e.model.endsWith('(hold-out)')).map((e: { y: number }) => e.y), [0.4, 0.3], target);
     }
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+});
+
+test('dashboard API over seeds: the tables a row per network group; /api/comparisons the pairs of the groups of the runs asked for, over all their seeds, with results.json\'s numbers', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-test-'));
+  const store = SqliteStore.open(path.join(dir, 'experiment.sqlite'));
+  const run = async (model: string, seed: number, top1: number) => {
+    const r = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 2, seed }, classes: 10, params: 1000, macs: 2000 });
+    const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
+    assert.ok(!isRefusal(c), JSON.stringify(c));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    for (const n of [1, 2]) await c.recordEpoch(epoch(n, top1 + 0.1 * (2 - n)));
+    await c.finish('complete');
+    return r.id;
+  };
+  // three networks, three seeds each: googlenet-short4 clearly worse than googlenet-short3, googlenet-short2 between
+  const ids: Record<string, number[]> = {};
+  for (const [model, base] of [['googlenet-short4', 0.5], ['googlenet-short3', 0.3], ['googlenet-short2', 0.35]] as const)
+    for (const seed of [1, 2, 3]) (ids[model] ??= []).push(await run(model, seed, base + [0, 0.011, -0.007][seed - 1]!));
+  const results = await buildResults(store);
+  const stats = statisticsOf(results).cifar10!;
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 200 });
+  try {
+    const p = dash.port;
+    const body = async (target: string) => JSON.parse((await get(p, target)).body);
+    // the table: a row per group, its cells errorCell's and durationCell's over the complete seeds; the runs still a row each (and in the CSV)
+    const t = await body('/api/tables/cifar10');
+    assert.equal(t.rows.length, 9);
+    assert.deepEqual(t.groups.map((g: { label: string; runs: { runId: number }[]; top1Cell: string; top5Cell: string; time: string; top1: unknown }) => [g.label, g.runs.map((x) => x.runId), g.top1Cell, g.top5Cell, g.time, g.top1]),
+      stats.networks.map((n) => [n.label, n.runIds, errorCell(n.top1), errorCell(n.top5), durationCell(n.seconds), JSON.parse(JSON.stringify(n.top1))]));
+    const lines = (await get(p, '/api/tables/cifar10?format=csv')).body.split('\r\n');
+    assert.ok(lines[0]!.endsWith(',group'));
+    assert.equal(lines.filter((l) => l.endsWith(',googlenet-short4')).length, 3, 'each run with its group');
+
+    // one run of googlenet-short4 and one of googlenet-short3: their groups with all three seeds each, the pair's comparisons as results.json has them
+    const asked = [ids['googlenet-short4']![1]!, ids['googlenet-short3']![0]!];
+    const cmp = await body(`/api/comparisons?runs=${asked.join(',')}`);
+    assert.equal(cmp.length, 1);
+    assert.deepEqual(cmp[0].networks.map((n: { label: string; runIds: number[]; seeds: number[] }) => [n.label, n.runIds, n.seeds]),
+      [['googlenet-short3', ids['googlenet-short3'], [1, 2, 3]], ['googlenet-short4', ids['googlenet-short4'], [1, 2, 3]]]);
+    const pair = stats.comparisons.filter((c) => [c.a, c.b].sort().join() === 'googlenet-short3,googlenet-short4');
+    assert.equal(pair.length, 2, 'top-1 and top-5');
+    assert.deepEqual(cmp[0].comparisons, JSON.parse(JSON.stringify(pair)));
+    // Holm over the dataset's whole family (three pairs per metric), not over the one pair asked for
+    const top1 = pair.find((c) => c.metric === 'top1')!;
+    assert.ok(top1.testable && top1.significant && top1.pHolm! > top1.p!, JSON.stringify(top1));
+    assert.equal(top1.pHolm, holm(stats.comparisons.filter((c) => c.metric === 'top1').map((c) => c.p!))[stats.comparisons.filter((c) => c.metric === 'top1').indexOf(top1)]);
+    // without runs: every pair of the dataset; one group asked for: nothing to compare
+    assert.deepEqual((await body('/api/comparisons'))[0].comparisons, JSON.parse(JSON.stringify(stats.comparisons)));
+    assert.deepEqual(await body(`/api/comparisons?runs=${ids['googlenet-short2']!.join(',')}`), []);
+    assert.equal((await get(p, '/api/comparisons?runs=x')).status, 400);
+    const csv = (await get(p, `/api/comparisons?runs=${asked.join(',')}&format=csv`)).body.split('\r\n');
+    assert.equal(csv[0], 'dataset,a,b,metric,difference,ci95Low,ci95High,p,pHolm,significant,testable,reason');
+    assert.equal(csv[1], ['cifar10', top1.a, top1.b, 'top1', top1.difference, top1.ci95![0], top1.ci95![1], top1.p, top1.pHolm, true, true, ''].join(','));
+
+    // the charts: the whole store over seeds; a view of one seed per network per run; of two whole groups over seeds again
+    const series = async (q: string) => (await body(`/api/charts${q}`)).find((c: { id: string }) => c.id === 'cifar10-test-top1').spec.layer.find((l: { mark: { type: string } }) => l.mark.type === 'line').encoding.color.scale.domain;
+    assert.deepEqual(await series(''), stats.networks.map((n) => n.label));
+    assert.deepEqual(await series(`?runs=${asked.join(',')}`), ['googlenet-short3 seed 1', 'googlenet-short4 seed 2']);
+    assert.deepEqual(await series(`?runs=${[...ids['googlenet-short4']!, ...ids['googlenet-short3']!].join(',')}`), ['googlenet-short3', 'googlenet-short4']);
   } finally {
     await dash.close();
     await store.close();

@@ -4,8 +4,10 @@
 import { charts, declaredNetworks, type Chart } from '../experiment/charts.js';
 import {
   datasetTitle, declaredNote, finalValues, heldOutNote, formatDuration, isBuiltin, mixedPlans, networkSummary, reconstructionNote, reportNetworks,
-  SEED_CITATION, SEED_TIME_HEAD, timeCell, timeHeading, type NetworkEntry, type ResultsJson,
+  SEED_CITATION, SEED_TIME_HEAD, statisticsOf, timeCell, timeHeading, type NetworkEntry, type ResultsJson,
 } from '../experiment/report.js';
+import { bySeeds, durationCell, errorCell, type Comparison, type NetworkStatistics } from '../experiment/statistics.js';
+import type { Summary } from '../stats/stats.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
 import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
 import type { EpochRecord } from '../train/record.js';
@@ -71,6 +73,8 @@ export function runDetail(r: Run, all: readonly Run[] = [r]): RunDetail {
   return { run, attempts, summary: runSummary(r, all) };
 }
 
+type SeedCells = { top1: number; top5: number; params: number; time: string };
+
 /** One dataset's table of /api/tables: ours beside the seed's, as results.md has it. */
 export interface ResultTable {
   dataset: string; title: string; timeHead: string; seedTimeHead: string;
@@ -78,14 +82,31 @@ export interface ResultTable {
   declared: string | null;
   /** The note on its hold-out runs (their errors the hold-out's, not the test set's), or null. */
   heldOut: string | null;
+  /** A row per run. */
   rows: {
     /** label: the row's name (results.md's), `googlenet-short4 seed 2` where the table holds several runs of the network; recipeSeed and val the run's seed and hold-out. */
     model: string; label: string; recipeSeed: number; val: number; heldOut: boolean; layers: string; sha256: string | null; builtin: boolean; runId: number | null; status: string; top1Error: number | null; top5Error: number | null;
     params: number; macs: number; seconds: number | null; time: string; epochs: number; epochsPlanned: number | null;
     reconstruction: string | null;
     /** null for a declared network: the seed has no results for it. */
-    seed: { top1: number; top5: number; params: number; time: string } | null;
+    seed: SeedCells | null;
+    /** The label of the run's network group (its runs differing only in seed: statistics.ts). */
+    group: string;
   }[];
+  /**
+   * Where the table is drawn over seeds (some network has several runs: statistics.ts's bySeeds),
+   * a row per network group, else null: its complete seeds' summaries (results.json's statistics)
+   * with errorCell's and durationCell's text, and its runs by seed.
+   */
+  groups: {
+    label: string; model: string; heldOut: boolean; layers: string; sha256: string | null; builtin: boolean; params: number; macs: number;
+    runs: { runId: number; seed: number; status: string; epochs: number; epochsPlanned: number | null }[];
+    top1: Summary | null; top5: Summary | null; seconds: Summary | null;
+    top1Cell: string; top5Cell: string; time: string;
+    reconstruction: string | null; seed: SeedCells | null;
+    /** The seed's values against our prediction intervals, where the group's recipe is the seed's (statistics.ts). */
+    seedCheck: NetworkStatistics['seedCheck'] | null;
+  }[] | null;
 }
 
 /** /api/tables: the dataset tables, and every network of them with its layers (results.md's Networks). */
@@ -94,6 +115,8 @@ export interface ResultTables { citation: string; tables: ResultTable[]; network
 export function resultTables(r: ResultsJson): ResultTables {
   const tables = Object.entries(r.datasets).map(([dataset, rows]): ResultTable => {
     const mixed = mixedPlans(rows);
+    const stats = r.statistics[dataset]!;
+    const seedOf = (x: (typeof rows)[number]) => (x.seed ? { top1: x.seed.top1, top5: x.seed.top5, params: x.seed.params, time: x.seed.time } : null);
     return {
       dataset, title: datasetTitle(dataset), timeHead: timeHeading(rows), seedTimeHead: SEED_TIME_HEAD, declared: declaredNote(rows), heldOut: heldOutNote(rows),
       rows: rows.map((x) => ({
@@ -102,23 +125,74 @@ export function resultTables(r: ResultsJson): ResultTables {
         status: x.status, top1Error: x.top1Error, top5Error: x.top5Error, params: x.params, macs: x.macs,
         seconds: x.seconds, time: timeCell(x, mixed), epochs: x.epochs, epochsPlanned: x.epochsPlanned ?? null,
         reconstruction: reconstructionNote(x.model, dataset, x.params),
-        seed: x.seed ? { top1: x.seed.top1, top5: x.seed.top5, params: x.seed.params, time: x.seed.time } : null,
+        seed: seedOf(x),
+        group: stats.networks.find((n) => n.runIds.includes(x.runId))!.label,
       })),
+      groups: bySeeds(stats) ? stats.networks.map((n) => {
+        const runs = n.runIds.map((id) => rows.find((x) => x.runId === id)!);
+        const x = runs[0]!;
+        return {
+          label: n.label, model: n.model, heldOut: x.heldOut, layers: x.layers, sha256: x.sha256, builtin: x.builtin, params: x.params, macs: x.macs,
+          runs: runs.map((y) => ({ runId: y.runId, seed: y.recipeSeed, status: y.status, epochs: y.epochs, epochsPlanned: y.epochsPlanned ?? null })),
+          top1: n.top1, top5: n.top5, seconds: n.seconds, top1Cell: errorCell(n.top1), top5Cell: errorCell(n.top5), time: durationCell(n.seconds),
+          reconstruction: reconstructionNote(x.model, dataset, x.params), seed: seedOf(x), seedCheck: n.seedCheck ?? null,
+        };
+      }) : null,
     };
   });
   return { citation: `Seed columns quote ${SEED_CITATION}.`, tables, networks: reportNetworks(r) };
 }
 
-/** The results narrowed to some runs (the compare view's charts come from the same chart definitions). */
-export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
-  if (!ids) return charts(r);
+/** The results narrowed to some runs, their statistics recomputed over those runs alone. */
+function narrowed(r: ResultsJson, ids: number[]): ResultsJson {
   const runs = r.runs.filter((x) => ids.includes(x.id));
   const datasets = Object.fromEntries(Object.entries(r.datasets).flatMap(([d, rows]) => {
     const kept = rows.filter((row) => runs.some((x) => x.id === row.runId));
     return kept.length ? [[d, kept]] : [];
   }));
-  return charts({ ...r, runs, datasets }, declaredNetworks(r));
+  return { ...r, runs, datasets, statistics: statisticsOf({ runs, datasets }) };
 }
+
+/**
+ * The charts of some runs (the compare view's and a run's page come from the same chart
+ * definitions): drawn over seeds where the runs chosen hold several seeds of a network.
+ */
+export function chartsOf(r: ResultsJson, ids?: number[]): Chart[] {
+  return ids ? charts(narrowed(r, ids), declaredNetworks(r)) : charts(r);
+}
+
+/** One dataset's part of /api/comparisons: its network groups of the runs asked for, and the comparisons among them. */
+export interface ComparisonTable {
+  dataset: string; title: string;
+  /** Each group with its runs (all of them, not only those asked for) and its complete seeds' summaries. */
+  networks: { label: string; model: string; runIds: number[]; seeds: number[]; top1: Summary | null; top5: Summary | null }[];
+  comparisons: Comparison[];
+}
+
+/**
+ * The comparisons among the network groups that the runs `ids` belong to (every group without),
+ * per dataset where there are two groups or more. A group counts with all of its seeds, not only
+ * the runs asked for, and each pair's numbers are results.json's: Holm's correction over its
+ * dataset's whole family (every pair of the report, per metric), so a pair reads the same here as
+ * in results.md, and choosing fewer pairs does not make a difference look surer.
+ */
+export function comparisonsOf(r: ResultsJson, ids?: number[]): ComparisonTable[] {
+  return Object.entries(r.statistics).flatMap(([dataset, stats]) => {
+    const groups = stats.networks.filter((n) => !ids || n.runIds.some((id) => ids.includes(id)));
+    if (groups.length < 2) return [];
+    const labels = new Set(groups.map((n) => n.label));
+    return [{
+      dataset, title: datasetTitle(dataset),
+      networks: groups.map((n) => ({ label: n.label, model: n.model, runIds: n.runIds, seeds: n.seeds.map((s) => s.seed), top1: n.top1, top5: n.top5 })),
+      comparisons: stats.comparisons.filter((c) => labels.has(c.a) && labels.has(c.b)),
+    }];
+  });
+}
+
+export const comparisonsCsv = (tables: ComparisonTable[]) => toCsv(
+  ['dataset', 'a', 'b', 'metric', 'difference', 'ci95Low', 'ci95High', 'p', 'pHolm', 'significant', 'testable', 'reason'],
+  tables.flatMap((t) => t.comparisons.map((c) => [t.dataset, c.a, c.b, c.metric, c.difference, c.ci95?.[0], c.ci95?.[1], c.p, c.pHolm, c.significant, c.testable, c.reason])),
+);
 
 // CSV of each table the page shows: the same columns, unformatted values.
 export const runsCsv = (runs: RunSummary[]) => toCsv(
@@ -159,11 +233,12 @@ export const recipeCsv = (runs: Run[], all: readonly Run[] = runs) => {
   return toCsv(['key', ...rs.map((r) => r.label)], recipeRows(rs).map((row) => [row.key, ...row.values.map(csvValue)]));
 };
 
+// a row per run, also where the page shows a row per group: the runs' own values, `group` naming each one's
 export const tableCsv = (t: ResultTable) => toCsv(
   ['network', 'status', 'top1Error', 'top5Error', 'params', 'macs', 'seconds', 'epochs', 'seedTop1', 'seedTop5', 'seedParams', 'seedTime', 'reconstruction',
-    'layers', 'sha256', 'builtin', 'label', 'runId', 'recipeSeed', 'val', 'heldOut'],
+    'layers', 'sha256', 'builtin', 'label', 'runId', 'recipeSeed', 'val', 'heldOut', 'group'],
   t.rows.map((x) => [x.model, x.status, x.top1Error, x.top5Error, x.params, x.macs, x.seconds, x.epochs,
-    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction, x.layers, x.sha256, x.builtin, x.label, x.runId, x.recipeSeed, x.val, x.heldOut]),
+    x.seed?.top1, x.seed?.top5, x.seed?.params, x.seed?.time, x.reconstruction, x.layers, x.sha256, x.builtin, x.label, x.runId, x.recipeSeed, x.val, x.heldOut, x.group]),
 );
 
 export const networksCsv = (networks: NetworkEntry[]) => toCsv(

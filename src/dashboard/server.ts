@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunStore } from '../store/store.js';
 import {
-  attemptsCsv, chartsOf, epochsCsv, networksCsv, recipeCsv, resultTables, runDetail, runRecipe, runsCsv, runSummary, tableCsv,
+  attemptsCsv, chartsOf, comparisonsCsv, comparisonsOf, epochsCsv, networksCsv, recipeCsv, resultTables, runDetail, runRecipe, runsCsv, runSummary, tableCsv,
 } from './api.js';
 import { loadAssets, type Asset } from './assets.js';
 import { reportNetworks } from '../experiment/report.js';
@@ -79,10 +79,11 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (!t) return json(404, { error: `no results for dataset ${table[1]}` });
     return asCsv ? csv(`results-${t.dataset}`, tableCsv(t)) : json(200, t);
   }
-  if (path === '/api/charts' || path === '/api/recipes') {
+  if (path === '/api/charts' || path === '/api/recipes' || path === '/api/comparisons') {
     const ids = idList(q);
     if (ids === null) return json(400, { error: 'runs must be a comma-separated list of run ids, e.g. ?runs=1,2' });
     if (path === '/api/charts') return cached(`charts:${ids?.join(',') ?? ''}`, () => chartsOf(r, ids));
+    if (path === '/api/comparisons') return asCsv ? csv('comparisons', comparisonsCsv(comparisonsOf(r, ids))) : json(200, comparisonsOf(r, ids));
     const runs = ids ? r.runs.filter((x) => ids.includes(x.id)) : r.runs; // in the tables' order
     if (asCsv) return csv('recipes', recipeCsv(runs, r.runs));
     return json(200, runs.map((x) => runRecipe(x, r.runs)));

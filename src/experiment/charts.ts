@@ -9,6 +9,8 @@ import type { ResultsJson, ResultRow } from './report.js';
 import { VARIANTS, modelNames } from '../models/googlenet.js';
 import { compareRuns, datasetTitle, epochTop1, epochTop5, formatDuration, isBuiltin, MODEL_ORDER, parseDuration } from './report.js';
 import { caption } from './caption.js';
+import { bySeeds, durationCell, type DatasetStatistics, type NetworkStatistics, type SeedRun } from './statistics.js';
+import type { Summary } from '../stats/stats.js';
 import { placeLabels } from './labels.js';
 import { defaultRecipe } from '../train/config.js';
 
@@ -90,12 +92,12 @@ const styleOf = (series: Series[], declared: string[]) => series.map((x, i) =>
 /**
  * color, strokeDash and shape channels of the series present (field `model`: the series' key), in
  * one legend titled `network` (vega-lite merges legends of one field): with `lines` the legend draws
- * each series' dashed stroke (the shape channel keeps out of it), else its point shape.
+ * each series' dashed stroke (the shape channel keeps out of it), else its point shape; `more`: other legend properties.
  */
-function styleScales(series: Series[], legend: 'lines' | 'points' | null, declared: string[]) {
+function styleScales(series: Series[], legend: 'lines' | 'points' | null, declared: string[], more: Record<string, unknown> = {}) {
   const models = series.map((x) => x.key);
   const s = styleOf(series, declared);
-  const l = legend ? { title: 'network', symbolStrokeWidth: 2, ...(legend === 'lines' ? { symbolType: 'stroke', symbolSize: 500 } : { symbolSize: 100 }) } : null;
+  const l = legend ? { title: 'network', symbolStrokeWidth: 2, ...(legend === 'lines' ? { symbolType: 'stroke', symbolSize: 500 } : { symbolSize: 100 }), ...more } : null;
   return {
     color: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.color) }, legend: l },
     strokeDash: { field: 'model', type: 'nominal', scale: { domain: models, range: s.map((x) => x.dash) }, legend: l },
@@ -118,12 +120,35 @@ const METRICS: Metric[] = [
   { id: 'lr', what: 'learning rate', axis: 'learning rate (the optimizer\'s lr in the epoch)', pick: (e) => e.lr, percent: false },
 ];
 
-/** One line per network of an epoch series; the seed's final values at its last epoch when the runs are as long. */
-function perEpoch(m: Metric, name: string, sub: string[], series: Series[], declared: string[], runs: Run[], seedRows: ResultRow[]): Chart {
+/**
+ * One line of a chart: a run, or where a dataset is drawn over seeds (bySeeds) a network group and
+ * its runs, drawn as their mean with a band from their min to their max.
+ */
+interface Line { series: Series; runs: Run[] }
+
+/** The mean, min, max and count at each epoch of the runs that reached it (and have a value there). */
+function spreadOf(runs: Run[], pick: (e: Epoch) => number | null): { epoch: number; y: number; lo: number; hi: number; n: number }[] {
+  const epochs = [...new Set(runs.flatMap((x) => x.epochs.map((e) => e.epoch)))].sort((a, b) => a - b);
+  return epochs.flatMap((epoch) => {
+    const ys = runs.flatMap((x) => x.epochs.filter((e) => e.epoch === epoch).map(pick)).filter((v): v is number => v !== null);
+    return ys.length ? [{ epoch, y: ys.reduce((a, b) => a + b, 0) / ys.length, lo: Math.min(...ys), hi: Math.max(...ys), n: ys.length }] : [];
+  });
+}
+
+/**
+ * One line per run of an epoch series, or with `grouped` one per network group (the mean over its
+ * seeds, a band from their min to their max); the seed's final values at its last epoch when the
+ * runs are as long.
+ */
+function perEpoch(m: Metric, name: string, sub: string[], lines: Line[], declared: string[], seedRows: ResultRow[], grouped: boolean): Chart {
   // each row carries its point shape: read as is (scale null), so the legend stays the lines' one
+  const series = lines.map((l) => l.series);
+  const runs = lines.flatMap((l) => l.runs);
   const styles = styleOf(series, declared);
   const shapeOf = (key: string) => styles[series.findIndex((x) => x.key === key)]!.shape;
-  const epochs = runs.flatMap((x, i) => x.epochs.map((e) => ({ model: series[i]!.key, epoch: e.epoch, y: m.pick(e), shape: shapeOf(series[i]!.key) })));
+  const epochs: ChartRows = lines.flatMap(({ series: { key }, runs: group }) => (grouped
+    ? spreadOf(group, m.pick).map((p) => ({ model: key, ...p, shape: shapeOf(key) }))
+    : group[0]!.epochs.map((e) => ({ model: key, epoch: e.epoch, y: m.pick(e), shape: shapeOf(key) }))));
   const lastEpoch = Math.max(2, ...runs.map((x) => Math.max(x.epochsPlanned, x.epochs.length)));
   // the seed's values are its 14th epoch's: drawn only where the x axis reaches it, so short runs are not squeezed
   const seed = m.seed && lastEpoch === SEED_EPOCHS ? seedRows.filter((x, i) => x.seed && firstOfNetwork(seedRows, x, i)).map((x) => ({ model: x.model, epoch: SEED_EPOCHS, y: m.seed!(x.seed!), shape: shapeOf(seriesOfNetwork(series, x.model)) })) : [];
@@ -132,16 +157,23 @@ function perEpoch(m: Metric, name: string, sub: string[], series: Series[], decl
   const format = m.percent ? '.2%' : '.4~g';
   const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, seed.length ? seedAt + 0.3 : lastEpoch], nice: false }, axis: { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd', labelFontSize: FONT } } as const;
   const y = { field: 'y', type: 'quantitative', title: m.axis, scale: { zero: false, nice: false, padding: 12 }, axis: { format: m.percent ? '.1~%' : '~g', labelFontSize: FONT } } as const;
-  const style = styleScales(series, 'lines', declared);
+  const style = styleScales(series, 'lines', declared, grouped ? { symbolOpacity: 1 } : {});
   const shape = { field: 'shape', type: 'nominal', scale: null, legend: null } as const;
-  const tooltip = [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
+  const tooltip = grouped
+    ? [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: `${m.what}, mean over seeds`, format },
+      { field: 'lo', title: 'min', format }, { field: 'hi', title: 'max', format }, { field: 'n', title: 'seeds' }]
+    : [{ field: 'model', title: 'network' }, { field: 'epoch', title: 'epoch' }, { field: 'y', title: m.what, format }];
   const text = `${name}: ${m.what} per epoch`;
-  const same = runs.every((x) => JSON.stringify(x.epochs.map(m.pick)) === JSON.stringify(runs[0]!.epochs.map(m.pick)));
-  if (runs.length > 1 && same) sub = [...sub, `the same for every ${new Set(runs.map((x) => x.model)).size < runs.length ? 'run' : 'network'}: the lines coincide`];
+  // whether every line is the same (the lr of one schedule): said, since the lines then hide each other
+  const ys = lines.map((l) => JSON.stringify(epochs.filter((p) => p.model === l.series.key).map((p) => p.y)));
+  if (lines.length > 1 && ys.every((v) => v === ys[0])) sub = [...sub, `the same for every ${!grouped && new Set(runs.map((x) => x.model)).size < runs.length ? 'run' : 'network'}: the lines coincide`];
+  if (grouped) sub = [...sub, "lines: the mean over the network's seeds that reached the epoch; bands: their min to max"];
   const layer: unknown[] = [
     { data: { name: 'epochs' }, mark: { type: 'line', strokeWidth: 2 }, encoding: { x, y, color: style.color, strokeDash: style.strokeDash } },
     { data: { name: 'epochs' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape, tooltip } },
   ];
+  // the bands under the lines, faint enough that crossing bands stay readable (the legend's symbols kept opaque)
+  if (grouped) layer.unshift({ data: { name: 'epochs' }, mark: { type: 'area', opacity: 0.15 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: style.color, tooltip } });
   if (seed.length) layer.push({
     data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.6, strokeWidth: 1.5 },
     encoding: { x: { ...x, datum: seedAt, field: undefined }, y, shape, stroke: seedStroke, tooltip: [{ field: 'model', title: 'seed network' }, { field: 'y', title: `seed ${m.what} (epoch ${SEED_EPOCHS})`, format }] },
@@ -167,19 +199,37 @@ function domain(values: number[], log: boolean, pixels: number, minSpan: number,
   return [g(Math.max(floor, lo - pad)), g(Math.min(ceiling, hi + pad))];
 }
 
-/** Final values of each network against x, labelled without collisions; the seed's as hollow grey marks. */
-function scatter(id: string, text: string, sub: string[], models: Series[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[]): Chart {
-  const all = [...ours, ...seed];
+/**
+ * Where a dataset is drawn over seeds: the 95% CI of each group's mean (n ≥ 2) as a vertical bar
+ * at its x, and each complete seed's value as a small dot (drawn a few pixels apart in x).
+ */
+interface Spread { bars: { model: string; x: number; lo: number; hi: number }[]; dots: ScatterPoint[] }
+/** Seed dots' area (px²), the radius labels keep clear of, and their spacing in x (px). */
+const DOT_SIZE = 22, DOT_RADIUS = 3, DOT_STEP = 4;
+
+/**
+ * Final values of each network against x, labelled without collisions; the seed's as hollow grey
+ * marks; with `spread` (a dataset over seeds) each point is a group's mean, with its CI bar and its seeds' dots.
+ */
+function scatter(id: string, text: string, sub: string[], models: Series[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[], spread?: Spread): Chart {
+  const all = [...ours, ...seed, ...(spread?.dots ?? [])];
   const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
   // errors are fractions: the axis ends at 100% at most
-  const yd = domain(all.map((p) => p.y), Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
+  const yd = domain([...all.map((p) => p.y), ...(spread?.bars.flatMap((b) => [b.lo, b.hi]) ?? [])], Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
   const f = (log: boolean) => (log ? Math.log10 : (v: number) => v);
   const px = (v: number) => (WIDTH * (f(X.log)(v) - f(X.log)(xd[0]))) / (f(X.log)(xd[1]) - f(X.log)(xd[0]));
   const py = (v: number) => HEIGHT * (1 - (f(Y.log)(v) - f(Y.log)(yd[0])) / (f(Y.log)(yd[1]) - f(Y.log)(yd[0])));
   const ix = (p: number) => (X.log ? 10 ** (Math.log10(xd[0]) + (p / WIDTH) * (Math.log10(xd[1]) - Math.log10(xd[0]))) : xd[0] + (p / WIDTH) * (xd[1] - xd[0]));
   const iy = (p: number) => (Y.log ? 10 ** (Math.log10(yd[0]) + (1 - p / HEIGHT) * (Math.log10(yd[1]) - Math.log10(yd[0]))) : yd[0] + (1 - p / HEIGHT) * (yd[1] - yd[0]));
-  const placed = placeLabels(ours.map((p) => ({ x: px(p.x), y: py(p.y), text: p.label })), seed.map((p) => ({ x: px(p.x), y: py(p.y) })),
-    { width: WIDTH, height: HEIGHT, fontSize: FONT, radius: POINT_RADIUS });
+  // a group's seeds spread a few pixels either side of its x, so equal values stay countable
+  const dots = (spread?.dots ?? []).map((p, i, ds) => {
+    const mine = ds.filter((d) => d.model === p.model), k = mine.indexOf(p);
+    return { ...p, x: ix(px(p.x) + (k - (mine.length - 1) / 2) * Math.min(DOT_STEP, 24 / Math.max(1, mine.length - 1))) };
+  });
+  const bars = (spread?.bars ?? []).map((b) => ({ x0: px(b.x) - 1, x1: px(b.x) + 1, y0: py(b.hi), y1: py(b.lo) }));
+  const placed = placeLabels(ours.map((p) => ({ x: px(p.x), y: py(p.y), text: p.label })),
+    [...seed.map((p) => ({ x: px(p.x), y: py(p.y) })), ...dots.map((p) => ({ x: px(p.x), y: py(p.y), radius: DOT_RADIUS }))],
+    { width: WIDTH, height: HEIGHT, fontSize: FONT, radius: POINT_RADIUS }, bars);
   const row = (p: ScatterPoint) => ({ model: p.model, [X.field]: p.x, [Y.field]: p.y, ...p.tip });
   const points = ours.map(row);
   const labels = ours.flatMap((p, i) => (placed[i] ? [{ model: p.model, label: p.label, lx: ix(placed[i]!.x), ly: iy(placed[i]!.y) }] : []));
@@ -195,7 +245,13 @@ function scatter(id: string, text: string, sub: string[], models: Series[], decl
     data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.3, strokeWidth: 1.5 },
     encoding: { x, y, shape: style.shape, stroke: seedStroke, tooltip: [{ field: 'model', title: 'seed network' }, ...tipOf(seed)] },
   });
+  if (bars.length) layer.push({ data: { name: 'bars' }, mark: { type: 'rule', strokeWidth: 1.5 }, encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color: style.color } });
   layer.push({ data: { name: 'points' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape: style.shape, tooltip: [{ field: 'model', title: 'network' }, ...tipOf(ours)] } });
+  // the seeds over the means: small, light and outlined in white, so a seed on its mean still shows
+  if (dots.length) layer.push({
+    data: { name: 'seeds' }, mark: { type: 'circle', size: DOT_SIZE, opacity: 0.75, stroke: 'white', strokeWidth: 0.75 },
+    encoding: { x, y, color: style.color, tooltip: [{ field: 'model', title: 'network' }, ...tipOf(dots)] },
+  });
   layer.push({
     data: { name: 'labels' }, mark: { type: 'text', align: 'left', baseline: 'middle', fontSize: FONT },
     encoding: { x: { ...x, field: 'lx' }, y: { ...y, field: 'ly' }, text: { field: 'label' } },
@@ -203,25 +259,36 @@ function scatter(id: string, text: string, sub: string[], models: Series[], decl
   const datasets: Record<string, ChartRows> = { points, labels };
   if (seed.length) datasets.seed = seed.map(row);
   if (leaders.length) datasets.leaders = leaders;
+  if (spread?.bars.length) datasets.bars = spread.bars.map((b) => ({ model: b.model, [X.field]: b.x, lo: b.lo, hi: b.hi }));
+  if (dots.length) datasets.seeds = dots.map(row);
   return { id, dataset: '', title: text, spec: { ...base, title: title(text, sub), datasets, layer } as Chart['spec'] };
 }
 
 /** A row's series key: its label, with ` (hold-out)` where its errors are its hold-out's. */
 export const seriesKey = (x: Pick<ResultRow, 'label' | 'heldOut' | 'val'>): string => `${x.label}${x.heldOut || x.val > 0 ? ' (hold-out)' : ''}`;
-/** The first series of a network: where the seed's own mark for that network takes its shape. */
 /** Whether rows[i] is its network's first row (the seed's marks are drawn once per network). */
 const firstOfNetwork = (rows: ResultRow[], x: ResultRow, i: number) => rows.findIndex((y) => y.model === x.model) === i;
+/** The first series of a network: where the seed's own mark for that network takes its shape. */
 const seriesOfNetwork = (series: Series[], model: string): string => series.find((x) => x.model === model)?.key ?? model;
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 const int = (n: number) => n.toLocaleString('en-US');
 
-/** Time per run: ours (its epochs, its images) beside the seed's 14 epochs on its GPU, one row per network. */
-function timeChart(name: string, sub: string[], series: Series[], declared: string[], rows: ResultRow[]): Chart {
+/** A network group of a dataset drawn over seeds (statistics.ts): its series key, its rows (by seed) and its runs with epochs. */
+interface Group { key: string; model: string; stats: NetworkStatistics; rows: ResultRow[]; runs: Run[] }
+
+/** Time per run: ours (its epochs, its images) beside the seed's 14 epochs on its GPU, one row per network; with `groups`, each group's mean time with a dot per seed. */
+function timeChart(name: string, sub: string[], series: Series[], declared: string[], rows: ResultRow[], groups?: Group[]): Chart {
   const models = series.map((x) => x.key);
-  const ours = rows.filter((x) => x.seconds !== null && x.epochs > 0).map((x) => ({
-    model: seriesKey(x), minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
-  }));
+  const ours = groups
+    ? groups.filter((g) => g.stats.seconds).map((g) => {
+      const s = g.stats.seconds!, epochs = g.rows.find((x) => x.runId === g.stats.seeds[0]!.runId)!.epochs;
+      return { model: g.key, minutes: s.mean / 60, time: durationCell(s), epochs, 'per epoch': formatDuration(s.mean / epochs) };
+    })
+    : rows.filter((x) => x.seconds !== null && x.epochs > 0).map((x) => ({
+      model: seriesKey(x), minutes: x.seconds! / 60, time: formatDuration(x.seconds!), epochs: x.epochs, 'per epoch': formatDuration(x.seconds! / x.epochs),
+    }));
+  const dots = (groups ?? []).flatMap((g) => g.stats.seeds.map((s) => ({ model: g.key, minutes: s.seconds / 60, seed: s.seed, run: s.runId, time: formatDuration(s.seconds) })));
   const seed = rows.filter((x, i) => x.seed && firstOfNetwork(rows, x, i)).map((x) => {
     const s = parseDuration(x.seed!.time);
     return { model: seriesOfNetwork(series, x.model), minutes: s / 60, time: x.seed!.time, epochs: SEED_EPOCHS, 'per epoch': formatDuration(s / SEED_EPOCHS) };
@@ -229,23 +296,42 @@ function timeChart(name: string, sub: string[], series: Series[], declared: stri
   const style = styleScales(series, null, declared);
   const x = { field: 'minutes', type: 'quantitative', title: 'training time of the run (minutes, log scale)', scale: { type: 'log', nice: false, padding: 20 }, axis: { format: '~g', labelFontSize: FONT } } as const;
   const y = { field: 'model', type: 'nominal', title: null, sort: models, scale: { domain: models }, axis: { labelFontSize: FONT, labelLimit: 220 } } as const;
-  const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
+  const tip = (who: string) => [{ field: 'model', title: who }, { field: 'time', title: groups && who === 'network' ? 'time, mean ± sd over seeds' : 'time' }, { field: 'epochs', title: 'epochs' }, { field: 'per epoch', title: 'per epoch' }];
   const layer: unknown[] = [];
   if (seed.length) layer.push({ data: { name: 'seed' }, mark: { type: 'point', filled: false, size: POINT_SIZE * 1.3, strokeWidth: 1.5 }, encoding: { x, y, shape: style.shape, stroke: seedStroke, tooltip: tip('seed network') } });
   layer.push({ data: { name: 'times' }, mark: { type: 'point', filled: true, size: POINT_SIZE, opacity: 1 }, encoding: { x, y, color: style.color, shape: style.shape, tooltip: tip('network') } });
+  if (dots.length) layer.push({
+    data: { name: 'seeds' }, mark: { type: 'circle', size: DOT_SIZE, opacity: 0.75, stroke: 'white', strokeWidth: 0.75 },
+    encoding: { x, y, color: style.color, tooltip: [{ field: 'model', title: 'network' }, { field: 'seed', title: 'seed' }, { field: 'run', title: 'run' }, { field: 'time', title: 'time' }] },
+  });
   const text = `${name}: training time per run`;
   sub = [...sub, `ours: the epochs' wall times summed, test passes included; the seed's: its document's times for its ${SEED_EPOCHS} epochs on its GPU`];
+  if (groups) sub = [...sub, "large marks: the mean over the network's complete seeds; small dots: each seed"];
+  const datasets: Record<string, ChartRows> = seed.length ? { times: ours, seed } : { times: ours };
+  if (dots.length) datasets.seeds = dots;
   return {
     id: 'time', dataset: '', title: text,
-    spec: { ...base, height: Math.max(120, 36 * models.length), title: title(text, sub), datasets: seed.length ? { times: ours, seed } : { times: ours }, layer } as Chart['spec'],
+    spec: { ...base, height: Math.max(120, 36 * models.length), title: title(text, sub), datasets, layer } as Chart['spec'],
   };
+}
+
+/** A dataset's groups (statistics' networks, in table order) with their rows and their runs that have epochs. */
+function groupsOf(stats: DatasetStatistics, rows: ResultRow[], runs: Run[]): Group[] {
+  return stats.networks.map((n) => {
+    const mine = n.runIds.map((id) => rows.find((x) => x.runId === id)!);
+    // one recipe but its seed: the first run's hold-out is every run's
+    return { key: seriesKey({ ...mine[0]!, label: n.label }), model: n.model, stats: n, rows: mine, runs: runs.filter((x) => n.runIds.includes(x.id)) };
+  });
 }
 
 /**
  * Per dataset with epochs: `<dataset>-test-top1`, `-test-top5`, `-train-loss`, `-lr` (per epoch),
  * `-top1-vs-params`, `-top5-vs-params`, `-top1-vs-macs` (final values) and `-time`. `declared`
  * numbers the declared networks for their styles: a view of some runs passes the whole report's,
- * so a network keeps its style there.
+ * so a network keeps its style there. Where a dataset is drawn over seeds (statistics.ts's bySeeds:
+ * some network has several runs), each series is a network group rather than a run: per epoch
+ * the mean of its runs with a band from min to max, at the end the mean over its complete seeds
+ * with the 95% CI of the mean and a dot per seed.
  */
 export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r)): Chart[] {
   const out: Chart[] = [];
@@ -255,7 +341,13 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
     const runs = all.filter((x) => x.epochs.length > 0);
     if (runs.length === 0) continue;
     const rowOf = (run: Run) => r.datasets[dataset]!.find((x) => x.runId === run.id);
-    const series: Series[] = runs.map((x) => { const row = rowOf(x); return { key: row ? seriesKey(row) : x.model, model: x.model }; });
+    const stats = r.statistics?.[dataset];
+    // the groups with a run that has epochs, each its own series
+    const groups = bySeeds(stats) ? groupsOf(stats!, r.datasets[dataset]!, runs).filter((g) => g.runs.length > 0) : undefined;
+    const lines: Line[] = groups
+      ? groups.map((g) => ({ series: { key: g.key, model: g.model }, runs: g.runs }))
+      : runs.map((x) => { const row = rowOf(x); return { series: { key: row ? seriesKey(row) : x.model, model: x.model }, runs: [x] }; });
+    const series: Series[] = lines.map((l) => l.series);
     const models = series;
     const c = caption(dataset, name, all);
     const held = runs.filter((x) => rowOf(x)?.heldOut);
@@ -263,7 +355,7 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
     const heldSub = held.length ? [`(hold-out): errors on the run's ${[...new Set(held.map((x) => (x.recipe.val ?? 0).toLocaleString('en-US')))].join(' or ')}-image validation hold-out, not the test set`] : [];
     const rows = runs.flatMap((x) => { const row = rowOf(x); return row ? [row] : []; });
     const add = (ch: Chart) => out.push({ ...ch, id: `${dataset}-${ch.id}`, dataset });
-    for (const m of METRICS) add(perEpoch(m, name, m.seed ? [...sub, ...heldSub] : sub, series, declared, runs, rows));
+    for (const m of METRICS) add(perEpoch(m, name, m.seed ? [...sub, ...heldSub] : sub, lines, declared, rows, !!groups));
 
     const done = rows.filter((x) => x.top1Error !== null);
     const label = (x: ResultRow) => `${seriesKey(x)}${reconstructed(x.model) ? '†' : ''}${x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : x.status}, epoch ${x.epochs})`}`;
@@ -275,16 +367,39 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
     const top = (k: 1 | 5): Axis => ({ field: `top${k}`, title: `final test top-${k} error (% of test images)`, format: '.1~%', log: false });
     const pick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.top1Error! : x.top5Error!);
     const seedPick = (k: 1 | 5) => (x: ResultRow) => (k === 1 ? x.seed!.top1 : x.seed!.top5);
+    // over seeds: a group is drawn once a seed of it is complete, at the mean of its complete seeds
+    const doneGroups = groups?.filter((g) => g.stats.seeds.length > 0) ?? [];
+    const first = (g: Group) => g.rows[0]!;
+    const groupLabel = (g: Group) => `${g.key}${reconstructed(g.model) ? '†' : ''}${g.stats.seeds.length < g.rows.length ? ` (${g.stats.seeds.length} of ${g.rows.length} seeds)` : ''}`;
+    const summary = (s: Summary) => `${pct(s.mean)}${s.sd === null ? '' : ` ± ${pct(s.sd)}`} (n=${s.n})`;
+    const ci = (s: Summary) => (s.ci95 ? `${pct(s.ci95[0])} to ${pct(s.ci95[1])}` : '— (one seed)');
+    const groupTip = (g: Group) => ({
+      parameters: int(first(g).params), MACs: int(first(g).macs), 'top-1 error, mean ± sd': summary(g.stats.top1!), 'top-1 95% CI': ci(g.stats.top1!),
+      'top-5 error, mean ± sd': summary(g.stats.top5!), 'top-5 95% CI': ci(g.stats.top5!), seeds: g.stats.seeds.map((s) => s.seed).join(', '), runs: g.stats.runIds.join(', '),
+    });
+    const seedRunTip = (s: SeedRun) => ({ seed: s.seed, run: s.runId, 'top-1 error': pct(s.top1Error), 'top-5 error': pct(s.top5Error) });
+    const metricOf = (k: 1 | 5): 'top1' | 'top5' => (k === 1 ? 'top1' : 'top5');
+    // an error is a fraction: the t interval of few seeds can reach past 0 or 1, which the bar stops at
+    const spread = (k: 1 | 5, at: (x: ResultRow) => number): Spread => ({
+      bars: doneGroups.flatMap((g) => { const ci95 = g.stats[metricOf(k)]!.ci95; return ci95 ? [{ model: g.key, x: at(first(g)), lo: Math.max(0, ci95[0]), hi: Math.min(1, ci95[1]) }] : []; }),
+      dots: doneGroups.flatMap((g) => g.stats.seeds.map((s) => ({ model: g.key, x: at(first(g)), y: k === 1 ? s.top1Error : s.top5Error, label: '', tip: seedRunTip(s) }))),
+    });
+    const oursOf = (k: 1 | 5, at: (x: ResultRow) => number): ScatterPoint[] => (groups
+      ? doneGroups.map((g) => ({ model: g.key, x: at(first(g)), y: g.stats[metricOf(k)]!.mean, label: groupLabel(g), tip: groupTip(g) }))
+      : done.map((x) => ({ model: seriesKey(x), x: at(x), y: pick(k)(x), label: label(x), tip: tip(x) })));
+    const seedsSub = groups ? ["bars: 95% CI of the mean over seeds (Student's t); small dots: each seed"] : [];
     // the seed's mark once per network, however many runs of it there are
-    const seededOnce = done.filter((x, i) => x.seed && firstOfNetwork(done, x, i));
+    const doneRows = groups ? doneGroups.map(first) : done;
+    const seededOnce = doneRows.filter((x, i) => x.seed && firstOfNetwork(doneRows, x, i));
     for (const k of [1, 5] as const) {
-      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...heldSub, ...recon], models, declared, params, top(k),
-        done.map((x) => ({ model: seriesKey(x), x: x.params, y: pick(k)(x), label: label(x), tip: tip(x) })),
-        seededOnce.map((x) => ({ model: seriesOfNetwork(series, x.model), x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) }))));
+      add(scatter(`top${k}-vs-params`, `${name}: final test top-${k} error against parameters`, [...sub, ...heldSub, ...recon, ...seedsSub], models, declared, params, top(k),
+        oursOf(k, (x) => x.params),
+        seededOnce.map((x) => ({ model: seriesOfNetwork(series, x.model), x: x.seed!.params, y: seedPick(k)(x), label: '', tip: seedTip(x) })),
+        groups && spread(k, (x) => x.params)));
     }
-    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, [...sub, ...heldSub], models, declared, macs, top(1),
-      done.map((x) => ({ model: seriesKey(x), x: x.macs, y: x.top1Error!, label: label(x), tip: tip(x) })), []));
-    add(timeChart(name, sub, series, declared, rows));
+    add(scatter('top1-vs-macs', `${name}: final test top-1 error against multiply-accumulates`, [...sub, ...heldSub, ...seedsSub], models, declared, macs, top(1),
+      oursOf(1, (x) => x.macs), [], groups && spread(1, (x) => x.macs)));
+    add(timeChart(name, sub, series, declared, rows, groups));
   }
   return out;
 }

@@ -4,8 +4,8 @@
 // The scatter charts fix their scales' domains (charts.ts), so a point's pixel position is known
 // here: each label tries positions around its point (right, left, above, below, the diagonals),
 // nearest first, then farther out with a leader line, and a depth-first search takes the first
-// assignment in which no label overlaps another label or any point and every label stays inside
-// the plot. Text width is estimated (no fonts are measured), generously.
+// assignment in which no label overlaps another label, any point or error bar, and every label
+// stays inside the plot. Text width is estimated (no fonts are measured), generously.
 
 export interface Box { x0: number; y0: number; x1: number; y1: number }
 export interface PlacedLabel {
@@ -50,14 +50,23 @@ function candidates(px: number, py: number, w: number, h: number, o: PlaceOption
 
 /**
  * Labels for `points` (pixel positions and texts), avoiding each other, every point of `points`
- * and of `obstacles` (other marks), and the plot's edges. Null for a label no position fits
- * (too crowded): the point's tooltip still names it.
+ * and of `obstacles` (other marks: `radius` where smaller than the points'), and the plot's
+ * edges; `soft` boxes (error bars: thin lines a label may cross and stay legible) are avoided
+ * where the label can be placed clear of them, crossed where it cannot. Null for a label no
+ * position fits (too crowded): the point's tooltip still names it.
  */
-export function placeLabels(points: { x: number; y: number; text: string }[], obstacles: { x: number; y: number }[], o: PlaceOptions): (PlacedLabel | null)[] {
+export function placeLabels(points: { x: number; y: number; text: string }[], obstacles: { x: number; y: number; radius?: number }[], o: PlaceOptions, soft: Box[] = []): (PlacedLabel | null)[] {
   const h = Math.ceil(o.fontSize * 1.25);
-  const marks: Box[] = [...points, ...obstacles].map((p) => ({ x0: p.x - o.radius, y0: p.y - o.radius, x1: p.x + o.radius, y1: p.y + o.radius }));
+  const marks: Box[] = [...points, ...obstacles].map((p: { x: number; y: number; radius?: number }) => {
+    const r = p.radius ?? o.radius;
+    return { x0: p.x - r, y0: p.y - r, x1: p.x + r, y1: p.y + r };
+  });
   const inside = (b: Box) => b.x0 >= 0 && b.y0 >= 0 && b.x1 <= o.width && b.y1 <= o.height;
-  const options = points.map((p) => candidates(p.x, p.y, textWidth(p.text, o.fontSize), h, o).filter((c) => inside(c.box) && !marks.some((m) => overlaps(c.box, m))));
+  const crosses = (b: Box) => soft.some((m) => overlaps(b, m));
+  // the positions clear of soft boxes first, each set nearest first (sort is stable)
+  const options = points.map((p) => candidates(p.x, p.y, textWidth(p.text, o.fontSize), h, o)
+    .filter((c) => inside(c.box) && !marks.some((m) => overlaps(c.box, m)))
+    .sort((a, b) => Number(crosses(a.box)) - Number(crosses(b.box))));
   // the most constrained labels first, so the search fails early rather than deep
   const order = points.map((_, i) => i).sort((a, b) => options[a]!.length - options[b]!.length || a - b);
   const chosen: (number | null)[] = points.map(() => null);

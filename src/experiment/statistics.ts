@@ -10,7 +10,7 @@ import { canonicalize } from '../util/canonical-json.js';
 import { DATASET_NAMES, defaultRecipe, recipeKey, type Recipe } from '../train/config.js';
 import type { DatasetName } from '../data/cifar.js';
 import { holm, pooledSd, predictionInterval, seedsToDetect, summarize, untestable, welch, type Summary } from '../stats/stats.js';
-import type { ResultRow } from './report.js';
+import { formatDuration, type ResultRow } from './report.js';
 
 export type Metric = 'top1' | 'top5';
 export const METRICS: readonly Metric[] = ['top1', 'top5'];
@@ -165,4 +165,10 @@ export const bySeeds = (s: DatasetStatistics | undefined): boolean => !!s && s.n
 export function errorCell(s: Summary | null): string {
   if (!s) return '—';
   return s.sd === null ? `${s.mean.toFixed(3)} (n=1)` : `${s.mean.toFixed(3)} ± ${s.sd.toFixed(3)} (n=${s.n})`;
+}
+
+/** A time cell over seeds: `12m3s ± 15s (n=3)` (mean ± sd), `12m3s (n=1)`, or — before any seed is complete. */
+export function durationCell(s: Summary | null): string {
+  if (!s) return '—';
+  return s.sd === null ? `${formatDuration(s.mean)} (n=1)` : `${formatDuration(s.mean)} ± ${formatDuration(s.sd)} (n=${s.n})`;
 }

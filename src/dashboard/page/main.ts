@@ -3,7 +3,7 @@
 // event stream says the store changed (polling /api/fingerprint while the stream is down).
 import { ChartSet } from './charts.js';
 import { el, err, fixed, int, table, when, type Column } from './dom.js';
-import type { Chart, EpochRecord, NetworkEntry, ResultTable, ResultTables, RunDetail, RunRecipe, RunSummary } from './types.js';
+import type { Chart, ComparisonTable, EpochRecord, NetworkEntry, ResultTable, ResultTables, RunDetail, RunRecipe, RunSummary } from './types.js';
 
 const main = document.getElementById('main')!;
 const live = document.getElementById('live')!;
@@ -41,6 +41,37 @@ async function getTables(): Promise<Tables> {
 /** An error cell, marked ‡ where it is the hold-out's rather than the test set's. */
 const heldOut = (text: string, held: boolean) => (held ? el('span', { class: 'held-out', title: 'on the validation hold-out, not the test set' }, `${text}‡`) : text);
 
+type Group = NonNullable<ResultTable['groups']>[number];
+/** A group's name and, under it, a link to each of its runs by seed (with its status where not complete). */
+function groupName(g: Group): HTMLElement {
+  const seeds = g.runs.flatMap((x, i) => [i ? ' · ' : '', runLink(x.runId, String(x.seed)),
+    x.status === 'complete' ? '' : ` (${x.status.startsWith('failed') ? 'failed' : `${x.status}, epoch ${x.epochs} of ${x.epochsPlanned ?? '?'}`})`]);
+  return el('span', {}, g.label, g.reconstruction ? el('span', { class: 'dagger', title: g.reconstruction }, '†') : null,
+    el('span', { class: 'row-status seeds' }, `seed${g.runs.length === 1 ? '' : 's'} `, ...seeds));
+}
+
+/** A table over seeds: a row per network group, its errors and time as mean ± sd (n) over its complete seeds. */
+function groupsTable(t: ResultTable, groups: Group[]): HTMLElement {
+  const cols: Column<Group>[] = [
+    { head: 'network', cell: groupName, cls: () => 'name' },
+    { head: 'Top-1 error', num: true, cell: (g) => heldOut(g.top1Cell, g.heldOut) },
+    { head: 'Top-5 error', num: true, cell: (g) => heldOut(g.top5Cell, g.heldOut) },
+    { head: 'Parameters', num: true, cell: (g) => int(g.params) },
+    { head: 'MACs', num: true, cell: (g) => int(g.macs) },
+    { head: t.timeHead, num: true, cell: (g) => g.time },
+    ...seedColumns<Group>(t),
+  ];
+  return table(`results-${t.dataset}`, cols, groups, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (g) => ({ model: g.model, group: g.label }) });
+}
+
+/** The seed's four columns, beside ours. */
+const seedColumns = <T extends { seed: ResultTable['rows'][number]['seed'] }>(t: ResultTable): Column<T>[] => [
+  { head: 'seed Top-1', num: true, cell: (x) => fixed(x.seed?.top1, 2), cls: () => 'seed' },
+  { head: 'seed Top-5', num: true, cell: (x) => fixed(x.seed?.top5, 2), cls: () => 'seed' },
+  { head: 'seed Parameters', num: true, cell: (x) => int(x.seed?.params), cls: () => 'seed' },
+  { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
+];
+
 function resultsTable(t: ResultTable): HTMLElement {
   type Row = ResultTable['rows'][number];
   const name = (x: Row) => {
@@ -55,17 +86,16 @@ function resultsTable(t: ResultTable): HTMLElement {
     { head: 'Parameters', num: true, cell: (x) => int(x.params) },
     { head: 'MACs', num: true, cell: (x) => int(x.macs) },
     { head: t.timeHead, num: true, cell: (x) => x.time },
-    { head: 'seed Top-1', num: true, cell: (x) => fixed(x.seed?.top1, 2), cls: () => 'seed' },
-    { head: 'seed Top-5', num: true, cell: (x) => fixed(x.seed?.top5, 2), cls: () => 'seed' },
-    { head: 'seed Parameters', num: true, cell: (x) => int(x.seed?.params), cls: () => 'seed' },
-    { head: t.seedTimeHead, num: true, cell: (x) => x.seed?.time ?? '—', cls: () => 'seed' },
+    ...seedColumns<Row>(t),
   ];
   // a reconstruction's note once, however many runs of it the table holds
   const notes = [...new Set(t.rows.flatMap((x) => (x.reconstruction ? [x.reconstruction] : [])))].map((n) => el('p', { class: 'note' }, `† ${n}`));
+  if (t.groups) notes.unshift(el('p', { class: 'note seeds' }, "Over seeds: a row per network, each cell the mean ± the sample standard deviation over its complete seeds (n of them); the CSV has a row per run."));
   if (t.heldOut) notes.push(el('p', { class: 'note held-out' }, t.heldOut));
   if (t.declared) notes.push(el('p', { class: 'note declared' }, t.declared));
   return el('section', { class: 'results' }, el('h3', {}, t.title),
-    table(`results-${t.dataset}`, cols, t.rows, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (x) => ({ model: x.model }) }), ...notes);
+    t.groups ? groupsTable(t, t.groups)
+      : table(`results-${t.dataset}`, cols, t.rows, { csv: `/api/tables/${encodeURIComponent(t.dataset)}?format=csv`, rowData: (x) => ({ model: x.model }) }), ...notes);
 }
 
 /** Every network of the tables with its layers on one line, as results.md's Networks section. */
@@ -186,14 +216,43 @@ function runPage(id: number): View {
   };
 }
 
+// as results.md's Statistics write them: differences signed to 3 decimals, p to 2 significant digits
+const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+const pValue = (p: number | null) => (p === null ? '—' : p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
+
+/** Each dataset's comparisons among the networks of the chosen runs, over all of their seeds. */
+function comparisonTables(tables: ComparisonTable[], q: string): HTMLElement[] {
+  type C = ComparisonTable['comparisons'][number];
+  const cols: Column<C>[] = [
+    { head: 'a − b', cell: (c) => `${c.a} − ${c.b}`, cls: () => 'name' },
+    { head: 'metric', cell: (c) => (c.metric === 'top1' ? 'top-1 error' : 'top-5 error') },
+    { head: 'difference', num: true, cell: (c) => signed(c.difference) },
+    { head: '95% CI', num: true, cell: (c) => (c.ci95 ? `[${signed(c.ci95[0])}, ${signed(c.ci95[1])}]` : '—') },
+    { head: 'p', num: true, cell: (c) => pValue(c.p) },
+    { head: 'Holm p', num: true, cell: (c) => pValue(c.pHolm) },
+    { head: 'verdict', cell: (c) => (!c.testable ? el('span', { class: 'untestable' }, `not testable: ${c.reason ?? ''}`) : c.significant ? el('strong', {}, 'significant') : 'not significant') },
+  ];
+  return tables.flatMap((t) => {
+    const seeds = t.networks.map((n) => `${n.label} (run${n.runIds.length === 1 ? '' : 's'} ${n.runIds.join(', ')}: ${n.seeds.length} complete)`);
+    return [el('h4', {}, t.title), el('p', { class: 'note' }, `Over every seed of the networks these runs belong to: ${seeds.join('; ')}.`),
+      table(`comparisons-${t.dataset}`, cols, t.comparisons, { csv: `/api/comparisons?runs=${q}&format=csv`, rowClass: (c) => (c.significant ? 'significant' : undefined),
+        empty: 'No two of these networks were measured on the same images (a hold-out against the test set, or different subsets): none is compared.' })];
+  });
+}
+
 function comparePage(ids: number[]): View {
-  const recipes = el('div'), curves = el('div');
+  const recipes = el('div'), comparisons = el('section'), curves = el('div');
   const chartSet = new ChartSet(curves);
-  main.replaceChildren(el('h2', {}, 'Runs side by side'), el('h3', {}, 'Recipes (rows that differ are marked ≠)'), recipes, el('h3', {}, 'Curves'), curves);
+  main.replaceChildren(el('h2', {}, 'Runs side by side'), el('h3', {}, 'Recipes (rows that differ are marked ≠)'), recipes, comparisons, el('h3', {}, 'Curves'), curves);
   return {
     async render() {
       const q = ids.join(',');
-      const [r, c] = await Promise.all([getJson<RunRecipe[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`), getTables()]);
+      const [r, c, cmp] = await Promise.all([getJson<RunRecipe[]>(`/api/recipes?runs=${q}`), getJson<Chart[]>(`/api/charts?runs=${q}`),
+        getJson<ComparisonTable[]>(`/api/comparisons?runs=${q}`), getTables()]);
+      // two networks or more on a dataset: how they differ, over all of their seeds (Welch's t, Holm-corrected as in results.md)
+      comparisons.replaceChildren(...(cmp.length ? [el('h3', {}, 'Differences over seeds'),
+        el('p', { class: 'note' }, "Welch's t-test of each pair's mean error over its complete seeds: the difference a − b, its 95% CI and p, and Holm's p corrected over every pair of the dataset (as results.md has them); significant where Holm's p < 0.05."),
+        ...comparisonTables(cmp, q)] : []));
       // each recipe key, with the network's layers and SHA-256 after its `network` (as the CSV has them)
       const keys = [...new Set(r.flatMap((x) => Object.keys(x.recipe)))].flatMap((k) => (k === 'network' ? [k, 'layers', 'sha256'] : [k]));
       const value = (x: RunRecipe, k: string) => (k === 'layers' ? x.layers : k === 'sha256' ? x.sha256 : (x.recipe as unknown as Record<string, unknown>)[k]);
