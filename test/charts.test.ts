@@ -324,7 +324,7 @@ test('two seeds of one network and a hold-out run: charts draw a series per netw
   const held = r.runs.find((x) => x.recipe.val === 5000)!;
   const cs = charts(r);
   const top1 = byId(cs, 'cifar10-test-top1');
-  const keys = ['googlenet-short3', 'googlenet-short4 val 0', 'googlenet-short4 val 5000 (hold-out)'];
+  const keys = ['googlenet-short3', 'googlenet-short4', 'googlenet-short4 val 5000 (hold-out)'];
   const layers = (top1.spec as unknown as { layer: { mark: { type: string }; encoding: { color: { scale: { domain: string[]; range: string[] } }; strokeDash?: { scale: { range: number[][] } } } }[] }).layer;
   const line = layers.find((l) => l.mark.type === 'line')!.encoding;
   assert.deepEqual(line.color.scale.domain, keys);

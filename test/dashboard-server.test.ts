@@ -356,7 +356,7 @@ test('dashboard API: two seeds of one network and a hold-out run, each named as 
     assert.match(t.heldOut, /^‡ googlenet-short4 seed 1 val 5000: errors on the 5,000-image hold-out .*not the test set\.$/);
     // and a row per network group, the page's: seeds 1 and 2 pooled, the hold-out apart
     assert.deepEqual(t.groups.map((g: { label: string; heldOut: boolean; runs: { runId: number; seed: number }[]; top1Cell: string }) => [g.label, g.heldOut, g.runs.map((x) => [x.runId, x.seed]), g.top1Cell]), [
-      ['googlenet-short4 val 0', false, [[ids[1], 1], [ids[0], 2]], '0.450 ± 0.071 (n=2)'],
+      ['googlenet-short4', false, [[ids[1], 1], [ids[0], 2]], '0.450 ± 0.071 (n=2)'],
       ['googlenet-short4 val 5000', true, [[ids[2], 1]], '0.300 (n=1)'],
     ]);
     // the hold-out is measured on other images: no comparison
@@ -375,7 +375,7 @@ test('dashboard API: two seeds of one network and a hold-out run, each named as 
     // the whole store over seeds: a series per network group (seeds 1 and 2 pooled, the hold-out its own); two runs of one seed each: a series per run
     for (const target of ['/api/charts', `/api/charts?runs=${ids[2]},${ids[0]}`]) {
       const top1 = (await body(target)).find((c: { id: string }) => c.id === 'cifar10-test-top1');
-      const want = target === '/api/charts' ? ['googlenet-short4 val 0', 'googlenet-short4 val 5000 (hold-out)']
+      const want = target === '/api/charts' ? ['googlenet-short4', 'googlenet-short4 val 5000 (hold-out)']
         : ['googlenet-short4 seed 1 val 5000 (hold-out)', 'googlenet-short4 seed 2'];
       assert.deepEqual(top1.spec.layer[0].encoding.color.scale.domain, want, target);
       assert.deepEqual(top1.spec.datasets.epochs.filter((e: { model: string }) => e.model.endsWith('(hold-out)')).map((e: { y: number }) => e.y), [0.4, 0.3], target);

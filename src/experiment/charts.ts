@@ -349,7 +349,7 @@ export function charts(r: ResultsJson, declared: string[] = declaredNetworks(r))
       : runs.map((x) => { const row = rowOf(x); return { series: { key: row ? seriesKey(row) : x.model, model: x.model }, runs: [x] }; });
     const series: Series[] = lines.map((l) => l.series);
     const models = series;
-    const c = caption(dataset, name, all);
+    const c = caption(dataset, name, all, { bySeeds: !!groups });
     const held = runs.filter((x) => rowOf(x)?.heldOut);
     const sub = [c.line];
     const heldSub = held.length ? [`(hold-out): errors on the run's ${[...new Set(held.map((x) => (x.recipe.val ?? 0).toLocaleString('en-US')))].join(' or ')}-image validation hold-out, not the test set`] : [];

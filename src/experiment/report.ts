@@ -11,7 +11,7 @@ import type { AttemptRow, RunRow, RunStore } from '../store/store.js';
 import { runSuffix } from '../store/label.js';
 import { renderPlots } from './plots.js';
 import { caption } from './caption.js';
-import { bySeeds, datasetStatistics, errorCell, SEED_ROUNDING, type DatasetStatistics, type NetworkStatistics } from './statistics.js';
+import { bySeeds, datasetStatistics, durationCell, errorCell, SEED_ROUNDING, type DatasetStatistics, type NetworkStatistics } from './statistics.js';
 import { statisticsSection } from './report-statistics.js';
 
 /** The seed's results (quoted in its document), per dataset and network, from VARIANTS. */
@@ -263,9 +263,8 @@ function groupRows(stats: DatasetStatistics, rows: ResultRow[], reconstruction: 
     const first = runs[0]!;
     const pending = runs.filter((x) => x.status !== 'complete').map((x) => `seed ${x.recipeSeed} ${statusNote(x)}`);
     const held = first.heldOut ? '‡' : '';
-    const time = n.seconds ? `${formatDuration(n.seconds.mean)}${n.seconds.sd === null ? '' : ` ± ${formatDuration(n.seconds.sd)}`} (n=${n.seconds.n})` : '—';
     return `| ${cell(n.label)}${pending.length ? ` (${pending.join('; ')})` : ''} | ${errorCell(n.top1)}${held} | ${errorCell(n.top5)}${held} | ` +
-      `${int(first.params)}${reconstruction(first)} | ${int(first.macs)} | ${time} | ${seedCells(first.seed, n.seedCheck)}`;
+      `${int(first.params)}${reconstruction(first)} | ${int(first.macs)} | ${durationCell(n.seconds)} | ${seedCells(first.seed, n.seedCheck)}`;
   });
   if (stats.networks.some((n) => n.seedCheck && (n.seedCheck.top1.outside || n.seedCheck.top5.outside)))
     notes.push(`§ the seed's value lies outside the 95% prediction interval of one more of our runs (mean ± t·sd·√(1 + 1/n), widened by ±${SEED_ROUNDING} for the seed's rounding to two decimals).`);
