@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "googlenet_dnnl",
-      "sources": ["native/core.cc", "native/ops.cc"],
+      "sources": ["native/core.cc", "native/ops.cc", "native/maxpool.cc"],
       "include_dirs": ["<!@(node -p \"require('node-addon-api').include\")"],
       "libraries": ["-ldnnl", "-fopenmp"],
       "cflags_cc!": ["-fno-exceptions"],

@@ -446,6 +446,52 @@ Napi::Value DebugLayout(const Napi::CallbackInfo &info) {
   });
 }
 
+// Debug API only (not part of Backend), for tests: (tensor, {layout, padding?}) -> a copy in the named
+// layout ('nchw' plain, 'nhwc', or the channel-blocked 'nChw8c', 'nChw16c'), whatever oneDNN would
+// pick here. With padding (blocked f32 layouts only), the padded channels of the last block hold that
+// value instead of oneDNN's zeros: input that a kernel must not let through.
+Napi::Value DebugAsLayout(const Napi::CallbackInfo &info) {
+  return guarded(info, "debugAsLayout", [&]() -> Napi::Value {
+    Attrs a(info, "debugAsLayout", 1, {"layout", "padding"});
+    auto t = unwrap(info[0], "debugAsLayout", "tensor");
+    auto name = a.oneOf("layout", {"nchw", "nhwc", "nChw8c", "nChw16c"});
+    auto d = t->md.dims();
+    if (d.size() != 4) throw std::invalid_argument("the tensor must be 4-d, got " + describe(t));
+    int64_t block = name == "nChw8c" ? 8 : name == "nChw16c" ? 16 : 0;
+    auto layout = name == "nchw"  ? memory::format_tag::nchw
+                  : name == "nhwc" ? memory::format_tag::nhwc
+                  : block == 8     ? memory::format_tag::nChw8c
+                                   : memory::format_tag::nChw16c;
+    auto out = newTensor(memory::desc(d, t->md.data_type(), layout));
+    reorderInto(t->mem, out->mem);
+    if (a.has("padding")) {
+      if (!block || out->md.data_type() != memory::data_type::f32)
+        throw std::invalid_argument("padding needs a blocked layout of an f32 tensor");
+      float v = (float)a.num("padding");
+      int64_t blocks = (d[1] + block - 1) / block, used = d[1] % block, positions = d[2] * d[3];
+      for (int64_t n = 0; used && n < d[0]; n++) {
+        float *plane = out->f32() + ((n * blocks + blocks - 1) * positions) * block;
+        for (int64_t p = 0; p < positions; p++)
+          for (int64_t l = used; l < block; l++) plane[p * block + l] = v;
+      }
+    }
+    return wrap(info.Env(), out);
+  });
+}
+
+// Debug API only (not part of Backend), for tests: an f32 tensor's whole buffer as it lies in memory,
+// the padding of a blocked layout included.
+Napi::Value DebugRaw(const Napi::CallbackInfo &info) {
+  return guarded(info, "debugRaw", [&]() -> Napi::Value {
+    expectArgs(info, "debugRaw", 1);
+    auto t = unwrap(info[0], "debugRaw", "tensor");
+    if (t->md.data_type() != memory::data_type::f32) throw std::invalid_argument("the tensor must be f32");
+    auto arr = Napi::Float32Array::New(info.Env(), t->md.get_size() / sizeof(float));
+    std::memcpy(arr.Data(), t->data, arr.ElementLength() * sizeof(float));
+    return arr;
+  });
+}
+
 Napi::Value Stats(const Napi::CallbackInfo &info) {
   expectArgs(info, "stats", 0);
   auto o = Napi::Object::New(info.Env());
@@ -507,6 +553,8 @@ void registerCore(Napi::Env env, Napi::Object exports) {
   exports.Set("copy", Napi::Function::New(env, Copy));
   exports.Set("release", Napi::Function::New(env, Release));
   exports.Set("debugLayout", Napi::Function::New(env, DebugLayout));
+  exports.Set("debugAsLayout", Napi::Function::New(env, DebugAsLayout));
+  exports.Set("debugRaw", Napi::Function::New(env, DebugRaw));
   exports.Set("stats", Napi::Function::New(env, Stats));
   exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core.h"
+#include "maxpool.h"
 
 namespace gn {
 
@@ -374,6 +375,43 @@ PoolGeom poolGeom(const TensorPtr &x, const Attrs *maxAttrs, const char *op) {
   return g;
 }
 
+// Max pooling runs our own kernels (maxpool.h) on f32 input in a channel-blocked layout (nChw8c,
+// nChw16c: what oneDNN picks for activations on AVX2 and AVX-512 CPUs) with a window of at most 255
+// positions (a u8 workspace), on a CPU with AVX2; everything else (plain or nhwc input, bf16, an ISA
+// capped below AVX2) runs oneDNN's pooling. Both keep the same workspace format, so the choice may
+// differ between a forward and its backward.
+enum class MaxPoolKernels { automatic, onednn, portable };  // debugMaxPool chooses; automatic by default
+MaxPoolKernels maxPoolKernels = MaxPoolKernels::automatic;
+int64_t maxPoolCalls[2] = {0, 0};  // [oneDNN, ours], forward and backward calls, for debugMaxPool
+
+struct OwnMaxPool {
+  int64_t block = 0;  // 0: oneDNN's pooling
+  tag layout = tag::undef;
+  maxpool::Path path = maxpool::Path::portable;
+};
+
+OwnMaxPool ownMaxPool(const memory::desc &xmd, const PoolGeom &g) {
+  OwnMaxPool own;
+  bool portable = maxPoolKernels == MaxPoolKernels::portable;
+  if (maxPoolKernels == MaxPoolKernels::onednn || (!portable && !maxpool::avx2Usable()) ||
+      xmd.data_type() != dt::f32 || g.kernel[0] * g.kernel[1] > 255)
+    return own;
+  for (auto [block, layout] : {std::pair<int64_t, tag>{8, tag::nChw8c}, {16, tag::nChw16c}})
+    if (xmd == memory::desc(g.x, dt::f32, layout)) {
+      own.block = block;
+      own.layout = layout;
+    }
+  own.path = portable ? maxpool::Path::portable : maxpool::Path::avx2;
+  return own;
+}
+
+void countMaxPool(int64_t ownBlock) { maxPoolCalls[ownBlock ? 1 : 0]++; }
+
+maxpool::Geom maxPoolGeom(const PoolGeom &g, int64_t block) {
+  return {g.x[0], g.x[1], block, g.x[2], g.x[3], g.y[2], g.y[3],
+          g.kernel[0], g.kernel[1], g.stride[0], g.stride[1], g.padL[0], g.padL[1]};
+}
+
 dnnl::pooling_forward::primitive_desc poolFwdPd(const PoolGeom &g, const memory::desc &xmd, prop_kind prop) {
   dnnl::pooling_forward::desc d(prop, g.alg, xmd, anyDesc(g.y, xmd.data_type()), g.stride, g.kernel, g.padL, g.padR);
   return dnnl::pooling_forward::primitive_desc(d, engine());
@@ -388,6 +426,17 @@ Napi::Value PoolForward(const Napi::CallbackInfo &info, bool avg) {
     auto x = unwrap(info[0], op, "input");
     auto g = poolGeom(x, avg ? nullptr : &a, op);
     bool training = a.boolean("training");
+    if (!avg) {
+      auto own = ownMaxPool(x->md, g);
+      countMaxPool(own.block);
+      if (own.block) {
+        auto y = newTensor(memory::desc(g.y, dt::f32, own.layout));
+        auto ws = training ? newTensor(memory::desc(g.y, dt::u8, own.layout)) : nullptr;
+        maxpool::forward(maxPoolGeom(g, own.block), x->f32(), y->f32(), ws ? static_cast<uint8_t *>(ws->data) : nullptr,
+                         own.path);
+        return pair(info.Env(), y, ws);
+      }
+    }
     using PD = dnnl::pooling_forward::primitive_desc;
     auto &e = cached("poolF" + std::string(training ? "t" : "i") + g.k, [&] {
       return makeEntry<PD, dnnl::pooling_forward>(
@@ -416,6 +465,19 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info, bool avg) {
     auto ws = unwrapOptional(info[2], op, "workspace");
     auto g = poolGeom(x, avg ? nullptr : &a, op);
     require(avg || ws, std::string(op) + ": max pooling backward needs the forward workspace");
+    if (!avg) {
+      auto own = ownMaxPool(x->md, g);
+      countMaxPool(own.block);
+      if (own.block) {
+        require(ws->md == memory::desc(g.y, dt::u8, own.layout),
+                std::string(op) + ": the workspace does not belong to a max pooling of input " + describe(x));
+        auto dys = asLayout(dy, memory::desc(g.y, dt::f32, own.layout));
+        auto dx = newTensor(x->md);
+        maxpool::backward(maxPoolGeom(g, own.block), dys->f32(), static_cast<const uint8_t *>(ws->data), dx->f32(),
+                          own.path);
+        return wrap(info.Env(), dx);
+      }
+    }
     using PD = dnnl::pooling_backward::primitive_desc;
     auto &e = cached("poolB" + g.k, [&] {
       dnnl::pooling_backward::desc d(g.alg, x->md, anyDesc(g.y, x->md.data_type()), g.stride, g.kernel, g.padL, g.padR);
@@ -428,6 +490,24 @@ Napi::Value PoolBackward(const Napi::CallbackInfo &info, bool avg) {
     if (ws) args[DNNL_ARG_WORKSPACE] = ws->mem;
     execute(e.prim, args);
     return wrap(info.Env(), dx);
+  });
+}
+
+// Debug API only (not part of Backend), for tests: ({kernels: 'auto'|'onednn'|'portable'}) chooses the
+// max pooling kernels from now on ('portable': our scalar loops, on any CPU) and returns {onednn, ours},
+// the forward and backward calls each served since the previous debugMaxPool.
+Napi::Value DebugMaxPool(const Napi::CallbackInfo &info) {
+  return guarded(info, "debugMaxPool", [&]() -> Napi::Value {
+    Attrs a(info, "debugMaxPool", 0, {"kernels"});
+    auto k = a.oneOf("kernels", {"auto", "onednn", "portable"});
+    maxPoolKernels = k == "onednn" ? MaxPoolKernels::onednn
+                     : k == "portable" ? MaxPoolKernels::portable
+                                       : MaxPoolKernels::automatic;
+    auto o = Napi::Object::New(info.Env());
+    o.Set("onednn", Napi::Number::New(info.Env(), (double)maxPoolCalls[0]));
+    o.Set("ours", Napi::Number::New(info.Env(), (double)maxPoolCalls[1]));
+    maxPoolCalls[0] = maxPoolCalls[1] = 0;
+    return o;
   });
 }
 
@@ -842,6 +922,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   fn("reluBackward", ReluBackward);
   fn("maxPoolForward", MaxPoolForward);
   fn("maxPoolBackward", MaxPoolBackward);
+  fn("debugMaxPool", DebugMaxPool);
   fn("avgPoolForward", AvgPoolForward);
   fn("avgPoolBackward", AvgPoolBackward);
   fn("concat", Concat);

@@ -323,7 +323,7 @@ test('a missing, mistyped or unknown attribute is a TypeError naming the method 
 
 test('the load-time check names the methods an addon lacks, and the fix', () => {
   const fn = () => undefined;
-  const full: Record<string, unknown> = Object.fromEntries([...BACKEND_METHODS, 'debugLayout'].map((m) => [m, fn]));
+  const full: Record<string, unknown> = Object.fromEntries([...BACKEND_METHODS, 'debugLayout', 'debugAsLayout', 'debugRaw', 'debugMaxPool'].map((m) => [m, fn]));
   assert.equal(checkAddon(full), full);
   const { adamStep: _a, topk: _t, ...stale } = full;
   assert.throws(() => checkAddon(stale, 'build/Release/googlenet_dnnl.node'),

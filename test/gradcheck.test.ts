@@ -17,6 +17,7 @@ import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
 import { Rng } from '../src/util/rng.js';
+import { debugAsLayout, type DebugLayoutName } from '../src/backend/onednn.js';
 
 const H = 1e-2;
 
@@ -27,6 +28,13 @@ interface Spec {
   init?: (n: number, rng: Rng, i: number) => Float32Array;
   /** Finite-difference step; deep compositions curve more and need a smaller one. */
   h?: number;
+  /** The inputs' layout (4-d inputs), as a convolution's output has it; default plain NCHW. */
+  layout?: DebugLayoutName;
+}
+
+function input(spec: Spec, d: Float32Array, i: number): Tensor {
+  const t = Tensor.fromArray(d, spec.shapes[i]);
+  return spec.layout ? new Tensor(debugAsLayout(t.handle, spec.layout), t.shape) : t;
 }
 
 function randomArray(n: number, rng: Rng): Float32Array {
@@ -42,7 +50,7 @@ function spreadArray(n: number, rng: Rng): Float32Array {
 
 function lossOf(spec: Spec, data: Float32Array[], gout: Float32Array): number {
   return tidy(() => {
-    const xs = data.map((d, i) => Tensor.fromArray(d, spec.shapes[i]));
+    const xs = data.map((d, i) => input(spec, d, i));
     const out = spec.op(xs).toArray();
     let s = 0;
     for (let i = 0; i < out.length; i++) s += out[i] * gout[i];
@@ -56,7 +64,7 @@ function gradcheck(name: string, spec: Spec): void {
     const data = spec.shapes.map((s, i) => (spec.init ?? randomArray)(s.reduce((a, b) => a * b, 1), rng, i));
     const { analytic, gout } = tidy(() => {
       const xs = data.map((d, i) => {
-        const t = Tensor.fromArray(d, spec.shapes[i]);
+        const t = input(spec, d, i);
         t.requiresGrad = true;
         return t;
       });
@@ -113,6 +121,12 @@ gradcheck('relu', { shapes: [[2, 3, 4, 4]], op: ([x]) => F.relu(x), init: spread
 gradcheck('max_pool2d 3 stride 2 pad 1', { shapes: [[2, 2, 7, 8]], op: ([x]) => F.maxPool2d(x, [3, 3], [2, 2], [1, 1]), init: spreadArray });
 gradcheck('max_pool2d 2 stride 2', { shapes: [[1, 3, 6, 6]], op: ([x]) => F.maxPool2d(x, [2, 2], [2, 2], [0, 0]), init: spreadArray });
 gradcheck('max_pool2d 3 stride 1 pad 1', { shapes: [[1, 18, 4, 5]], op: ([x]) => F.maxPool2d(x, [3, 3], [1, 1], [1, 1]), init: spreadArray });
+// on the channel-blocked layouts of convolution outputs, where our own kernels run (native/maxpool.cc)
+for (const layout of ['nChw8c', 'nChw16c'] satisfies DebugLayoutName[]) {
+  gradcheck(`max_pool2d 3 stride 1 pad 1, ${layout}, 11 channels`, { shapes: [[3, 11, 5, 5]], op: ([x]) => F.maxPool2d(x, [3, 3], [1, 1], [1, 1]), init: spreadArray, layout });
+  gradcheck(`max_pool2d 3 stride 2 pad 1, ${layout}, 19 channels`, { shapes: [[1, 19, 7, 7]], op: ([x]) => F.maxPool2d(x, [3, 3], [2, 2], [1, 1]), init: spreadArray, layout });
+  gradcheck(`max_pool2d 2 stride 2, ${layout}`, { shapes: [[2, 16, 6, 5]], op: ([x]) => F.maxPool2d(x, [2, 2], [2, 2], [0, 0]), init: spreadArray, layout });
+}
 gradcheck('adaptive_avg_pool2d to 1x1', { shapes: [[2, 5, 3, 4]], op: ([x]) => F.globalAvgPool2d(x) });
 gradcheck('cat along channels (odd channel counts)', { shapes: [[2, 3, 2, 2], [2, 17, 2, 2], [2, 5, 2, 2]], op: (xs) => F.cat(xs) });
 gradcheck('cat of conv outputs (blocked layouts)', {

@@ -7,6 +7,7 @@ import { toFloat32, type HostTensor } from '../src/tensor/host.js';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { Tensor, tidy } from '../src/tensor/tensor.js';
+import { debugAsLayout, debugMaxPool, type DebugLayoutName } from '../src/backend/onednn.js';
 import { assertRel, hostTensor } from './numeric.js';
 import { sharedOpts, sharedPath } from './helpers.js';
 
@@ -59,6 +60,31 @@ for (const [name, op] of Object.entries(cases)) {
     });
   });
 }
+
+// Our max pooling kernels run on channel-blocked activations (a convolution's output), oneDNN's on the
+// plain input above: the same fixtures with the input in the blocked layouts (3 channels: mostly padding).
+for (const name of ['maxpool3_s1_p1', 'maxpool3_s2_p1'])
+  for (const layout of ['nChw8c', 'nChw16c'] satisfies DebugLayoutName[])
+    test(`op parity with PyTorch: ${name} on ${layout} input`, sharedOpts, () => {
+      const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
+      const get = (k: string): HostTensor => {
+        const t = file.get(`${name}.${k}`);
+        assert.ok(t, `missing ${name}.${k}`);
+        return t;
+      };
+      tidy(() => {
+        const plain = hostTensor(get('in0'));
+        const x = new Tensor(debugAsLayout(plain.handle, layout), plain.shape, true);
+        debugMaxPool('auto');
+        const out = cases[name]([x]);
+        assertRel(out.toArray(), toFloat32(get('out')), TOL, `${name} output`);
+        backward(out, hostTensor(get('gout')));
+        assert.ok(x.grad);
+        assertRel(x.grad.toArray(), toFloat32(get('gin0')), TOL, `${name} gradient`);
+        const calls = debugMaxPool('auto');
+        assert.equal(calls.ours + calls.onednn, 2);
+      });
+    });
 
 test('topk returns the k best classes per row, best first, ties to the lower index', () => {
   tidy(() => {

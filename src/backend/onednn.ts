@@ -9,9 +9,20 @@ import { BACKEND_METHODS, type Backend, type Handle } from './backend.js';
 export type OneDnnAddon = Omit<Backend, 'name'> & {
   /** "plain", or oneDNN's memory-descriptor key for a blocked layout ("4:2:..." for bf16 NCHW). */
   debugLayout(h: Handle): string;
+  /** A copy of a 4-d tensor in the named layout, whatever oneDNN would pick on this CPU; padding: a value for a blocked layout's padded channels. */
+  debugAsLayout(h: Handle, attrs: { layout: DebugLayoutName; padding?: number }): Handle;
+  /** An f32 tensor's whole buffer as it lies in memory, a blocked layout's padded channels included. */
+  debugRaw(h: Handle): Float32Array;
+  /** Chooses max pooling's kernels from now on; returns the calls each served since the previous call. */
+  debugMaxPool(attrs: { kernels: MaxPoolKernels }): { onednn: number; ours: number };
 };
 
-const DEBUG_METHODS = ['debugLayout'] as const;
+/** 'nchw' is plain; 'nChw8c' and 'nChw16c' block the channels by 8 and 16 (padded to a whole block). */
+export type DebugLayoutName = 'nchw' | 'nhwc' | 'nChw8c' | 'nChw16c';
+/** 'auto': ours (AVX2) on blocked f32 input where the CPU and oneDNN's ISA allow AVX2, else oneDNN's; 'portable': our scalar loops on blocked f32 input. */
+export type MaxPoolKernels = 'auto' | 'onednn' | 'portable';
+
+const DEBUG_METHODS = ['debugLayout', 'debugAsLayout', 'debugRaw', 'debugMaxPool'] as const;
 
 function findAddon(): string {
   // src/backend -> repo root, from both src/ and dist/src/
@@ -70,11 +81,29 @@ function addon(): OneDnnAddon {
 }
 
 export function loadOneDnn(): Backend {
-  const { debugLayout: _debug, ...methods } = addon();
+  const { debugLayout: _layout, debugAsLayout: _asLayout, debugRaw: _raw, debugMaxPool: _maxPool, ...methods } = addon();
   return { ...methods, name: 'onednn' };
 }
 
 /** Debug API: the physical layout of a oneDNN tensor (tests check that bf16 stays blocked bf16). */
 export function debugLayout(h: Handle): string {
   return addon().debugLayout(h);
+}
+
+/**
+ * Debug API: a copy of a 4-d tensor in the named layout (tests force nChw16c on an AVX2 CPU); with
+ * `padding`, a blocked layout's padded channels hold that value instead of zeros.
+ */
+export function debugAsLayout(h: Handle, layout: DebugLayoutName, padding?: number): Handle {
+  return addon().debugAsLayout(h, padding === undefined ? { layout } : { layout, padding });
+}
+
+/** Debug API: an f32 tensor's buffer as it lies in memory, padded channels included. */
+export function debugRaw(h: Handle): Float32Array {
+  return addon().debugRaw(h);
+}
+
+/** Debug API: which kernels max pooling uses from now on, and how many calls each served since the last call. */
+export function debugMaxPool(kernels: MaxPoolKernels): { onednn: number; ours: number } {
+  return addon().debugMaxPool({ kernels });
 }
