@@ -588,21 +588,41 @@ Napi::Value ConcatBackward(const Napi::CallbackInfo &info) {
 
 // ---- elementwise helpers ---------------------------------------------------------------------
 
-// (a, b) -> a + b in a's layout. Used to accumulate gradients.
+// dst = a + b in a's layout, by oneDNN's sum; dst is a new tensor or a itself (oneDNN's sum may
+// write over its first source: each element is read before it is written). The primitive, and so
+// the result bit for bit, is the same either way. Gradients may arrive in different layouts or
+// types: b is reordered to a's first.
+void sumInto(const TensorPtr &a, const TensorPtr &b, const TensorPtr &dst, const char *op) {
+  require(a->md.dims() == b->md.dims(), std::string(op) + ": shapes " + describe(a) + " and " + describe(b) + " differ");
+  auto bs = asLayout(b, a->md);
+  using PD = dnnl::sum::primitive_desc;
+  auto &e = cached(key({"sum", mdKey(a->md)}), [&] {
+    return makeEntry<PD, dnnl::sum>(PD(a->md, {1.f, 1.f}, {a->md, a->md}, engine()));
+  });
+  execute(e.prim, {{DNNL_ARG_MULTIPLE_SRC, a->mem}, {DNNL_ARG_MULTIPLE_SRC + 1, bs->mem}, {DNNL_ARG_DST, dst->mem}});
+}
+
+// (a, b) -> a + b in a's layout.
 Napi::Value Add(const Napi::CallbackInfo &info) {
   return guarded(info, "add", [&]() -> Napi::Value {
     expectArgs(info, "add", 2);
     auto a = unwrap(info[0], "add", "a");
     auto b = unwrap(info[1], "add", "b");
-    require(a->md.dims() == b->md.dims(), "add: shapes " + describe(a) + " and " + describe(b) + " differ");
-    auto bs = asLayout(b, a->md);  // gradients may arrive in different layouts or types
-    using PD = dnnl::sum::primitive_desc;
-    auto &e = cached(key({"sum", mdKey(a->md)}), [&] {
-      return makeEntry<PD, dnnl::sum>(PD(a->md, {1.f, 1.f}, {a->md, a->md}, engine()));
-    });
     auto y = newTensor(a->md);
-    execute(e.prim, {{DNNL_ARG_MULTIPLE_SRC, a->mem}, {DNNL_ARG_MULTIPLE_SRC + 1, bs->mem}, {DNNL_ARG_DST, y->mem}});
+    sumInto(a, b, y, "add");
     return wrap(info.Env(), y);
+  });
+}
+
+// (a, b) -> nothing: a += b in place, in a's layout, bit for bit what add(a, b) returns. The engine
+// accumulates gradients with it where branches meet, into a buffer it owns.
+Napi::Value AddInPlace(const Napi::CallbackInfo &info) {
+  return guarded(info, "add in place", [&]() -> Napi::Value {
+    expectArgs(info, "addInPlace", 2);
+    auto a = unwrap(info[0], "add in place", "a");
+    auto b = unwrap(info[1], "add in place", "b");
+    sumInto(a, b, a, "add in place");
+    return info.Env().Undefined();
   });
 }
 
@@ -928,6 +948,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   fn("concat", Concat);
   fn("concatBackward", ConcatBackward);
   fn("add", Add);
+  fn("addInPlace", AddInPlace);
   fn("mulMask", MulMask);
   fn("reshape", Reshape);
   fn("linearForward", LinearForward);

@@ -93,6 +93,10 @@ test('create, read, write, copy, release', () => {
 test('add, reshape, concat and concatBackward, mulMask', () => {
   withTensors((t, own) => {
     assert.deepEqual(read(own(B.add(t([3], [1, 2, 3]), t([3], [10, 20, 30])))), [11, 22, 33]);
+    const acc = t([3], [1, 2, 3]);
+    assert.equal(B.addInPlace(acc, t([3], [10, 20, 30])), undefined);
+    assert.deepEqual(read(acc), [11, 22, 33], 'a += b writes a');
+    assert.throws(() => B.addInPlace(acc, t([2], [1, 2])), /add in place: shapes \[3\] and \[2\] differ/);
     assert.deepEqual(read(own(B.reshape(t([2, 3], [1, 2, 3, 4, 5, 6]), { shape: [3, 2] }))), [1, 2, 3, 4, 5, 6]);
     assert.throws(() => B.reshape(t([2, 3], [1, 2, 3, 4, 5, 6]), { shape: [4, 2] }), /reshape: cannot view \[2,3\] as \[4,2\]/);
     // NCHW [1,1,1,2] and [1,2,1,2] along channels
@@ -317,6 +321,7 @@ test('a missing, mistyped or unknown attribute is a TypeError naming the method 
     // methods without attributes take none
     assert.throws(() => untyped('reluForward')(x, {}), typeError(/^reluForward: expected 1 argument, got 2$/));
     assert.throws(() => untyped('add')(x), typeError(/^add: expected 2 arguments, got 1$/));
+    assert.throws(() => untyped('addInPlace')(x, x, {}), typeError(/^addInPlace: expected 2 arguments, got 3$/));
     assert.equal(raw.stats().liveBytes, before, 'rejected calls allocate nothing that outlives them');
   });
 });

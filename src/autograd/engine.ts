@@ -1,8 +1,15 @@
 // Reverse-mode autograd: each op records a node holding its inputs and a closure that
 // maps the output's gradient to the inputs' gradients. backward() walks the graph once
-// in reverse topological order, accumulating gradients (add) where a tensor feeds
-// several ops, frees each intermediate gradient as soon as it is consumed, and drops
-// the graph afterwards, as PyTorch does.
+// in reverse topological order, accumulating gradients where a tensor feeds several ops,
+// frees each intermediate gradient as soon as it is consumed, and drops the graph
+// afterwards, as PyTorch does.
+//
+// Accumulation is in place (addInPlace), as PyTorch's engine does where it can: into the first
+// gradient that arrived for a tensor, which the engine owns (every backward closure returns new
+// tensors, which only the engine holds until it consumes and frees them), and into a leaf's
+// .grad, which keeps its identity across backward() calls as PyTorch's does. Never into the
+// caller's `grad` argument. The additions happen in the same order as before, and a + b in place
+// is bit for bit a + b into a new tensor.
 import { backend, Tensor } from '../tensor/tensor.js';
 import { timed } from '../util/profile.js';
 
@@ -86,10 +93,9 @@ export function backward(root: Tensor, grad?: Tensor): void {
     if (!node) {
       // a leaf: PyTorch accumulates into .grad across backward() calls
       if (t.grad) {
-        const sum = new Tensor(timed('grad accumulation', 'backward', 0, () => b.add(t.grad!.handle, g.handle)), t.shape);
-        t.grad.dispose();
-        g.dispose();
-        t.grad = sum.keep();
+        const into = t.grad;
+        timed('grad accumulation', 'backward', 0, () => b.addInPlace(into.handle, g.handle));
+        if (g !== grad) g.dispose();
       } else {
         t.grad = g === grad ? g.clone().keep() : g.keep();
       }
@@ -107,11 +113,15 @@ export function backward(root: Tensor, grad?: Tensor): void {
         return;
       }
       const prev = grads.get(input);
-      if (prev) {
-        grads.set(input, new Tensor(timed('grad accumulation', 'backward', 0, () => b.add(prev.handle, ig.handle)), input.shape));
-        prev.dispose();
+      if (!prev) grads.set(input, ig);
+      else if (prev !== grad) {
+        timed('grad accumulation', 'backward', 0, () => b.addInPlace(prev.handle, ig.handle));
         ig.dispose();
-      } else grads.set(input, ig);
+      } else {
+        // a backward handed on the caller's grad unchanged: it is theirs, so sum into a new tensor
+        grads.set(input, new Tensor(timed('grad accumulation', 'backward', 0, () => b.add(prev.handle, ig.handle)), input.shape));
+        ig.dispose();
+      }
     });
   }
 }

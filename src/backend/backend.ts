@@ -170,7 +170,10 @@ export interface Backend {
 
   concat(xs: Handle[]): Handle;
   concatBackward(dy: Handle, xs: Handle[]): Handle[];
+  /** a + b in a's layout (b is converted to it). */
   add(a: Handle, b: Handle): Handle;
+  /** a += b in place, in a's layout: bit for bit what add(a, b) returns (gradient accumulation). */
+  addInPlace(a: Handle, b: Handle): void;
   mulMask(x: Handle, mask: Float32Array, attrs: MulMaskAttrs): Handle;
   reshape(x: Handle, attrs: ReshapeAttrs): Handle;
 
@@ -198,7 +201,7 @@ export const BACKEND_METHODS = [
   'batchNormForwardTraining', 'batchNormForwardInference', 'batchNormBackward', 'batchNormUpdateRunning',
   'reluForward', 'reluBackward',
   'maxPoolForward', 'maxPoolBackward', 'avgPoolForward', 'avgPoolBackward',
-  'concat', 'concatBackward', 'add', 'mulMask', 'reshape',
+  'concat', 'concatBackward', 'add', 'addInPlace', 'mulMask', 'reshape',
   'linearForward', 'linearBackwardData', 'linearBackwardWeights',
   'crossEntropy', 'topk',
   'adadeltaStep', 'sgdStep', 'adamStep',
