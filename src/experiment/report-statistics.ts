@@ -69,7 +69,7 @@ function datasetSection(r: ResultsJson, dataset: string, s: DatasetStatistics): 
   out.push('');
   const family = (m: Metric) => s.comparisons.filter((c) => c.metric === m && c.testable).length;
   out.push(`Welch's t-test on each pair of networks measured on the same images, from each run's final epoch; p-values Holm-corrected within each ` +
-    `metric (top-1: m = ${family('top1')} pairs, top-5: m = ${family('top5')}). Significant: corrected p < ${ALPHA}.`, '');
+    `metric (top-1: m = ${family('top1')} pair${family('top1') === 1 ? '' : 's'}, top-5: m = ${family('top5')}). Significant: corrected p < ${ALPHA}.`, '');
   const significant = s.comparisons.filter((c) => c.significant);
   if (significant.length) out.push('Significant differences (mean of the first − mean of the second):', '', ...significant.map((c) => `- ${comparisonText(c)}`), '');
   else out.push(`No difference is significant${family('top1') + family('top5') ? '' : ' (no pair could be tested)'}.`, '');
