@@ -50,6 +50,28 @@ function sameWeights(got: Map<string, HostTensor>, want: Map<string, HostTensor>
   for (const [k, t] of want) assert.ok(bits(got.get(k)!).equals(bits(t)), `${what}: ${k} bit for bit`);
 }
 
+/** Equal within 1e-5 relative (1e-7 absolute near 0); null and undefined only as themselves. */
+function closeTo(got: unknown, want: unknown, what: string): void {
+  if (typeof got !== 'number' || typeof want !== 'number') return assert.equal(got, want, what);
+  assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want) + 1e-7, `${what}: ${got} vs ${want}`);
+}
+
+/**
+ * The same tensors, each value within 1e-3 absolute: a run resumed from an older build's checkpoint.
+ * Adadelta's first steps move a weight by about √eps·lr = 1e-3 whatever its gradient's size, so a
+ * gradient that is noise (a true zero, summed in another order) can step either way; a resume from
+ * the wrong epoch, or from scratch, is off by far more.
+ */
+function nearWeights(got: Map<string, HostTensor>, want: Map<string, HostTensor>, what: string): void {
+  assert.deepEqual([...got.keys()], [...want.keys()], `${what}: tensor names`);
+  for (const [k, t] of want) {
+    const g = got.get(k)!.data, w = t.data;
+    let worst = 0;
+    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(Number(g[i]) - Number(w[i])));
+    assert.ok(worst <= 1e-3, `${what}: ${k} within 1e-3 (worst difference ${worst})`);
+  }
+}
+
 async function claimOf(store: RunStore, id: number): Promise<RunClaim> {
   const c = await store.claim(id, worker);
   if (isRefusal(c)) assert.fail(`claim refused: ${c.reason}`);
@@ -160,8 +182,15 @@ describe('SQLite', sharedOpts, () => {
       await trainRun(store, data, runs[1]!, c100, lines);
       assert.ok(lines.some((l) => /resuming tiny on cifar100 from .*: 1 of 2 epochs done, starting epoch 2/.test(l)), lines.join('\n'));
       const reference = await train({ ...c100, run: { ...c100.run, saveModel: true } }, { claim: null, data: await data.get(c100.recipe) }, quiet);
-      assert.deepEqual((await store.epochs(2)).map(numbers), reference.epochs.map(numbers));
-      sameWeights((await store.checkpoint(2))!.model, reference.weights!, 'resumed after the upgrade');
+      // The fixture's epoch-1 checkpoint was written by commit e398e9a, whose max-pooling backward (oneDNN's) summed
+      // the overlapping windows of tiny's stride-1 pool in another order than today's kernels (native/maxpool.cc):
+      // its weights differ from today's epoch 1 in the last bits, and epoch 2's two Adadelta steps from there end
+      // near, not bit for bit at, an uninterrupted run's (losses within 1e-5 relative, weights within 1e-3: see
+      // nearWeights).
+      const got = (await store.epochs(2)).map(numbers), want = reference.epochs.map(numbers);
+      assert.equal(got.length, want.length);
+      got.forEach((row, i) => row.forEach((v, j) => closeTo(v, want[i]![j], `epoch ${i + 1}, field ${j}`)));
+      nearWeights((await store.checkpoint(2))!.model, reference.weights!, 'resumed after the upgrade');
       assert.equal(fs.readdirSync(path.join(dir, 'tiny-cifar100')).length, 0, "the old checkpoint superseded; the new one is in the run's folder");
       assert.ok(fs.existsSync(path.join(dir, 'tiny-cifar10', 'checkpoint-a1-2.safetensors')), "run 1's checkpoint left in place");
       assert.ok((await store.checkpoint(1))!.meta.epoch === 2);
