@@ -8,7 +8,8 @@ import type { Backend, Handle } from '../src/backend/backend.js';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { Inception } from '../src/models/googlenet.js';
-import { backend, memory, setBackend, Tensor, tidy } from '../src/tensor/tensor.js';
+import { memory, Tensor, tidy } from '../src/tensor/tensor.js';
+import { withSpies } from './backend-spies.js';
 import { Rng } from '../src/util/rng.js';
 
 const random = (shape: number[], rng: Rng) => Tensor.fromArray(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
@@ -18,9 +19,8 @@ const sameBits = (a: Float32Array, b: Float32Array) =>
 
 /** Runs fn with every addInPlace checked against add on the same operands (bit for bit), and counted. */
 function checkingAccumulation(fn: () => void): { inPlace: number; add: number } {
-  const real = backend();
   const n = { inPlace: 0, add: 0 };
-  const spies: Partial<Backend> = {
+  withSpies((real): Partial<Backend> => ({
     addInPlace: (a: Handle, b: Handle) => {
       n.inPlace++;
       const sum = real.add(a, b);
@@ -30,19 +30,7 @@ function checkingAccumulation(fn: () => void): { inPlace: number; add: number } 
       assert.ok(sameBits(real.read(a), expected), 'a += b differs from a + b');
     },
     add: (a: Handle, b: Handle) => (n.add++, real.add(a, b)),
-  };
-  setBackend(new Proxy(real, {
-    get: (target, p) => {
-      if (p in spies) return spies[p as keyof Backend];
-      const v = Reflect.get(target, p);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }));
-  try {
-    fn();
-  } finally {
-    setBackend(real);
-  }
+  }), fn);
   return n;
 }
 

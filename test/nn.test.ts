@@ -13,7 +13,8 @@ import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { createModel, GoogLeNet, Inception, modelNames } from '../src/models/googlenet.js';
 import { BatchNorm2d, Conv2d, Dropout2d, Linear, ReLU, Sequential } from '../src/nn/layers.js';
 import type { Module } from '../src/nn/module.js';
-import { backend, setBackend, Tensor, tidy } from '../src/tensor/tensor.js';
+import { Tensor, tidy } from '../src/tensor/tensor.js';
+import { withSpies } from './backend-spies.js';
 import { manualSeed } from '../src/util/generator.js';
 import { Rng } from '../src/util/rng.js';
 import { sharedOpts, sharedPath } from './helpers.js';
@@ -171,25 +172,12 @@ test('forward hooks run after each call, in order, with the module, its input an
 
 /** Counts the BatchNorm kernels run with the ReLU fused or without, and the separate ReLU kernels, while fn runs. */
 function countKernels(fn: () => void): { bnRelu: number; bn: number; relu: number } {
-  const real = backend();
   const n = { bnRelu: 0, bn: 0, relu: 0 };
-  const spies: Partial<Backend> = {
+  withSpies((real): Partial<Backend> => ({
     batchNormForwardTraining: (x, g, b, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardTraining(x, g, b, attrs)),
     batchNormForwardInference: (x, g, b, m, v, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardInference(x, g, b, m, v, attrs)),
     reluForward: (x) => (n.relu++, real.reluForward(x)),
-  };
-  setBackend(new Proxy(real, {
-    get: (target, p) => {
-      if (p in spies) return spies[p as keyof Backend];
-      const v = Reflect.get(target, p);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  }));
-  try {
-    fn();
-  } finally {
-    setBackend(real);
-  }
+  }), fn);
   return n;
 }
 
