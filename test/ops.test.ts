@@ -37,14 +37,20 @@ test('ops.safetensors covers exactly the cases we test', sharedOpts, () => {
   assert.deepEqual([...names].sort(), Object.keys(cases).sort());
 });
 
+/** The ops fixtures, and one case's tensor by its key (`in0`, `out`…), refused in one line when missing. */
+function fixtureOf(name: string): { file: Map<string, HostTensor>; get: (k: string) => HostTensor } {
+  const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
+  const get = (k: string): HostTensor => {
+    const t = file.get(`${name}.${k}`);
+    assert.ok(t, `missing ${name}.${k}`);
+    return t;
+  };
+  return { file, get };
+}
+
 for (const [name, op] of Object.entries(cases)) {
   test(`op parity with PyTorch: ${name}`, sharedOpts, () => {
-    const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
-    const get = (k: string): HostTensor => {
-      const t = file.get(`${name}.${k}`);
-      assert.ok(t, `missing ${name}.${k}`);
-      return t;
-    };
+    const { file, get } = fixtureOf(name);
     tidy(() => {
       const inputs: Tensor[] = [];
       for (let i = 0; file.has(`${name}.in${i}`); i++) inputs.push(hostTensor(get(`in${i}`), true));
@@ -66,12 +72,7 @@ for (const [name, op] of Object.entries(cases)) {
 for (const name of ['maxpool3_s1_p1', 'maxpool3_s2_p1'])
   for (const layout of ['nChw8c', 'nChw16c'] satisfies DebugLayoutName[])
     test(`op parity with PyTorch: ${name} on ${layout} input`, sharedOpts, () => {
-      const file = readSafetensors(sharedPath('fixtures', 'ops.safetensors'));
-      const get = (k: string): HostTensor => {
-        const t = file.get(`${name}.${k}`);
-        assert.ok(t, `missing ${name}.${k}`);
-        return t;
-      };
+      const { get } = fixtureOf(name);
       tidy(() => {
         const plain = hostTensor(get('in0'));
         const x = new Tensor(debugAsLayout(plain.handle, layout), plain.shape, true);
