@@ -9,6 +9,7 @@ import { convert } from './commands/convert.js';
 import { dashboard } from './commands/dashboard.js';
 import { download } from './commands/download.js';
 import { experiment } from './commands/experiment.js';
+import { explore } from './commands/explore.js';
 import { exportCommand } from './commands/export.js';
 import { network } from './commands/network.js';
 import { report } from './commands/report.js';
@@ -21,7 +22,7 @@ import { train } from './commands/train.js';
 import { worker } from './commands/worker.js';
 
 /** In the order `--help` lists them. */
-const COMMANDS = [network, step, summary, train, experiment, bench, test, worker, status, report, dashboard, convert, exportCommand, retry, download];
+const COMMANDS = [network, step, summary, train, experiment, explore, bench, test, worker, status, report, dashboard, convert, exportCommand, retry, download];
 
 const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')

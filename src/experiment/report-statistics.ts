@@ -23,8 +23,8 @@ export const SEED_READINGS: { baseline: string; quote: string; readings: Record<
 };
 
 const METRIC_NAME: Record<Metric, string> = { top1: 'top-1', top5: 'top-5' };
-const signed = (x: number, digits = 3) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
-const interval = (c: [number, number], digits = 3) => `[${signed(c[0], digits)}, ${signed(c[1], digits)}]`;
+export const signed = (x: number, digits = 3) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(digits)}`;
+export const interval = (c: [number, number], digits = 3) => `[${signed(c[0], digits)}, ${signed(c[1], digits)}]`;
 /** p-values as one reads them: 2 significant digits, scientific below 0.001. */
 export const formatP = (p: number) => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2));
 const ci = (s: Summary) => (s.ci95 ? `[${s.ci95[0].toFixed(3)}, ${s.ci95[1].toFixed(3)}]` : '— (n=1)');

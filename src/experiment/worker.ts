@@ -21,6 +21,8 @@ export interface WorkerOptions {
   run: RunOptions;
   /** Exit once every run in the store is complete or failed, instead of waiting for more. */
   untilEmpty: boolean;
+  /** With untilEmpty: exit once these runs (not every run in the store) are complete or failed; `explore` trains a rung so. */
+  only?: ReadonlySet<number>;
   stop?: StopRequest;
   mirror?: string | null;
   info?: (line: string) => void;
@@ -54,8 +56,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerResult> {
     if (!job) {
       const all = await o.store.runs();
       const open = all.filter((r) => r.status !== 'complete' && r.status !== 'failed');
-      if (!open.length && o.untilEmpty) {
-        info(`${o.worker.name}: every run in ${o.store.url} is complete or failed; exiting`);
+      if (o.untilEmpty && !open.some((r) => !o.only || o.only.has(r.id))) {
+        info(o.only ? `${o.worker.name}: the ${o.only.size} runs asked for are complete or failed` : `${o.worker.name}: every run in ${o.store.url} is complete or failed; exiting`);
         return { trained };
       }
       for (const r of open) if (await needsWorker(o.store, r)) await o.queue.enqueue(r);

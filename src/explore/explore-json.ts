@@ -90,7 +90,7 @@ export interface ConfirmedNetwork {
   top1: Summary | null;
   top5: Summary | null;
   /** Against the base (not for the base itself): Welch's difference (this minus the base), Holm over the k networks compared with it. */
-  vsBase: { metric: 'top1' | 'top5'; difference: number; ci95: [number, number]; p: number; pHolm: number; significant: boolean; testable: boolean; reason?: string }[] | null;
+  vsBase: { metric: 'top1' | 'top5'; difference: number | null; ci95: [number, number] | null; p: number | null; pHolm: number | null; significant: boolean; testable: boolean; reason?: string }[] | null;
 }
 
 export interface ExploreJson {

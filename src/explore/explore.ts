@@ -1,0 +1,305 @@
+// `googlenet explore`: the seed's random modifications of GoogLeNet, automated and judged on
+// images the final numbers never see. Candidates are seeded mutations of a base network
+// (mutations.ts), proposed by one of two strategies:
+//   random     each candidate one mutation of the base (the seed's own procedure, and the baseline);
+//   evolution  regularized evolution (Real et al. 2019) in synchronous generations: a first
+//              generation of `population` mutations of the base, then generations of `generation`
+//              children, each a mutation of the best of a tournament of `tournament` drawn from the
+//              population, which then ages: the oldest leave as the children join.
+// Every candidate is a run (its network, the recipe with a validation hold-out), recorded in the
+// run store and trained by this process or by workers; search_runs records which runs are the
+// search's, and how. Successive halving then takes the best 1/eta of each rung, by Pareto rank on
+// validation top-1 error and MACs (pareto.ts), to the next rung by extending their own runs. The
+// final rung's front, the base and --confirm networks are then trained with several seeds on all
+// training images (no hold-out) and tested, and compared with the base (Welch, Holm over the k
+// networks compared with it).
+//
+// The search is a function of its arguments and, for evolution, of its candidates' validation
+// errors, so it is resumed by running it again: each step is proposed anew, and every run and
+// search row it records is found already recorded (idempotent), every finished run already done.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { builtinNetwork, modelNames } from '../models/googlenet.js';
+import { canonicalNetwork, formatNetworkFile, networkHash, type Network } from '../models/network.js';
+import type { RunQueue } from '../queue/queue.js';
+import type { RunRow, RunStore, WorkerIdentity } from '../store/store.js';
+import { classCount, networkOfRecipe, recipeKeyHash, recipeNetworkHash, type NamedNetwork, type Recipe, type RunOptions } from '../train/config.js';
+import { runSpec } from '../train/spec.js';
+import type { StopRequest } from '../train/stop.js';
+import { canonicalize } from '../util/canonical-json.js';
+import { Rng } from '../util/rng.js';
+import { writeFileAtomic } from '../io/disk.js';
+import type { ExploreStrategy, SearchSpec } from './explore-json.js';
+import { describeMutation, proposeChild, type Mutation } from './mutations.js';
+import { paretoFront, paretoOrder, promoted, type Scored } from './pareto.js';
+import { trainRuns, type TrainRunsEnd } from './train-runs.js';
+import { writeExploreReport, type ExploreReportFiles } from './report.js';
+import { display } from '../util/display.js';
+
+export const EXPLORE_DEFAULTS = { strategy: 'random' as ExploreStrategy, rng: 1, rungs: [2, 6, 14], eta: 3, population: 10, tournament: 3, confirmSeeds: 3 };
+
+export interface ExploreOptions {
+  /** DIR: explore.md, explore.json, plots/, networks/ (and the default store's file). */
+  out: string;
+  store: RunStore;
+  queue?: RunQueue;
+  worker: WorkerIdentity;
+  /** With a queue: false leaves training to `googlenet worker`s. */
+  trainHere: boolean;
+  base: NamedNetwork;
+  /** The recipe candidates train with: the base's, with a hold-out (val > 0); its epochs are ignored (the rungs'). */
+  recipe: Recipe;
+  run: RunOptions;
+  strategy: ExploreStrategy;
+  rng: number;
+  budget: number;
+  rungs: number[];
+  eta: number;
+  maxParams: number | null;
+  maxMacs: number | null;
+  /** Evolution's population, tournament and children per generation. */
+  population: number;
+  tournament: number;
+  generation: number;
+  confirmSeeds: number;
+  /** Networks to confirm beside the front and the base (--confirm). */
+  confirm: NamedNetwork[];
+  stop?: StopRequest;
+  mirror?: string | null;
+  info?: (line: string) => void;
+  log?: (line: string) => void;
+}
+
+export interface ExploreResult {
+  searchId: string;
+  report: ExploreReportFiles;
+  /** Set when a signal stopped it: the search goes on when the same command runs again. */
+  stopped: Extract<TrainRunsEnd, { done: false }> | null;
+}
+
+/** The search's arguments as its identity: another spec is another search (their runs may still be shared: a run is its recipe). */
+export function searchSpecOf(o: Pick<ExploreOptions, 'base' | 'recipe' | 'strategy' | 'rng' | 'budget' | 'rungs' | 'eta' | 'maxParams' | 'maxMacs' | 'population' | 'tournament' | 'generation'>): SearchSpec {
+  const evolution = o.strategy === 'evolution';
+  const recipe = { ...o.recipe, epochs: o.rungs[0]! };
+  const { network: _n, model: _m, ...shown } = recipe;
+  return {
+    format: 'googlenet-explore/1',
+    base: { name: o.base.model, hash: recipeNetworkHash(o.base) },
+    strategy: o.strategy, rng: o.rng, budget: o.budget, rungs: [...o.rungs], eta: o.eta,
+    maxParams: o.maxParams, maxMacs: o.maxMacs,
+    population: evolution ? o.population : null, tournament: evolution ? o.tournament : null, generation: evolution ? o.generation : null,
+    dataset: o.recipe.dataset, recipeKey: recipeKeyHash(recipe), recipe: shown,
+  };
+}
+
+export const searchIdOf = (spec: SearchSpec): string => createHash('sha256').update(canonicalize(spec)).digest('hex');
+
+/** A candidate as the search holds it while it runs. */
+interface Candidate {
+  id: number;
+  network: Network;
+  name: string;
+  hash: string;
+  parent: number | null;
+  mutation: Mutation | null;
+  generation: number;
+  runId: number;
+}
+
+/** A candidate's network name: a known network's (a built-in, or one the store names), else `net-` and the first 10 hex digits of its hash. */
+function namerOf(runs: readonly RunRow[]): (hash: string) => string {
+  const known = new Map<string, string>();
+  for (const m of modelNames()) known.set(networkHash(builtinNetwork(m)!), m);
+  for (const r of runs) {
+    try {
+      known.set(recipeNetworkHash(r.recipe), r.model);
+    } catch {
+      // a run of a network this build cannot read keeps its name to itself
+    }
+  }
+  return (hash) => known.get(hash) ?? `net-${hash.slice(0, 10)}`;
+}
+
+export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
+  const info = o.info ?? ((l: string) => display.info(l));
+  const spec = searchSpecOf(o);
+  const searchId = searchIdOf(spec);
+  await o.store.recordSearch(searchId, spec);
+  info(`search ${searchId.slice(0, 12)} in ${o.store.url}: ${o.strategy}, ${o.budget} candidates from ${o.base.model}, rungs ${o.rungs.join(',')} epochs, eta ${o.eta}`);
+  const classes = classCount(o.recipe);
+  const networksDir = path.join(o.out, 'networks');
+  fs.mkdirSync(networksDir, { recursive: true });
+  const nameOf = namerOf(await o.store.runs());
+  const rng = new Rng(o.rng);
+  const candidates: Candidate[] = [];
+  let exhausted: { atCandidate: number; why: Record<string, number> } | null = null;
+  const report = () => writeExploreReport(o.store, searchId, o.out, { exhausted });
+
+  /** The run of `network` under `recipe` at `epochs` or more: found among the store's runs when recorded with as many planned (a replay never lowers a plan), else recorded (raising a plan). */
+  const runAt = async (named: NamedNetwork, recipe: Recipe, epochs: number): Promise<RunRow> => {
+    const r: Recipe = { ...recipe, ...named, epochs };
+    const key = recipeKeyHash(r), hash = recipeNetworkHash(r);
+    const found = (await o.store.runs()).find((x) => x.dataset === r.dataset && x.epochsPlanned >= epochs && recipeKeyHash(x.recipe) === key && recipeNetworkHash(x.recipe) === hash);
+    return found ?? o.store.ensureRun(runSpec(r));
+  };
+  const named = (c: Candidate): NamedNetwork => ({ model: c.name, network: canonicalNetwork(c.network) });
+  const writeFile = (c: Candidate) => writeFileAtomic(path.join(networksDir, `${c.name}.json`), [Buffer.from(formatNetworkFile(c.network))]);
+  const record = async (c: Candidate, rung: number) =>
+    o.store.recordSearchRun({ search: searchId, candidate: c.id, runId: c.runId, role: 'search', parent: c.parent, mutation: c.mutation, generation: c.generation, rung });
+
+  // candidate 0: the base, trained at every rung as the reference the candidates are judged against
+  const baseNet = networkOfRecipe(o.base);
+  const base: Candidate = { id: 0, network: { ...baseNet, name: o.base.model }, name: o.base.model, hash: networkHash(baseNet), parent: null, mutation: null, generation: 0, runId: 0 };
+  base.runId = (await runAt(o.base, o.recipe, o.rungs[0]!)).id;
+  writeFile(base);
+  await record(base, 1);
+  const seen = new Set([base.hash]);
+
+  /** Proposes the next candidate, a mutation of `parent`, records its run at the first rung; null once 100 draws in a row found nothing new. */
+  const propose = async (parent: Candidate, generation: number): Promise<Candidate | null> => {
+    const id = candidates.length + 1;
+    const child = proposeChild(parent.network, rng, {
+      classes, maxParams: o.maxParams ?? undefined, maxMacs: o.maxMacs ?? undefined, seen, name: nameOf, parent: { name: parent.name, candidate: parent.id },
+    });
+    if ('exhausted' in child) {
+      exhausted = { atCandidate: id, why: child.why };
+      info(`candidate ${id}: no new network within the limits in ${child.draws} draws (${Object.entries(child.why).map(([k, v]) => `${k} ${v}`).join(', ')}); the search proposes no more`);
+      return null;
+    }
+    seen.add(child.hash);
+    const c: Candidate = { id, network: child.network, name: child.network.name, hash: child.hash, parent: parent.id, mutation: child.mutation, generation, runId: 0 };
+    c.runId = (await runAt(named(c), o.recipe, o.rungs[0]!)).id;
+    writeFile(c);
+    await record(c, 1);
+    candidates.push(c);
+    info(`c${id}: ${c.name} = c${parent.id} + ${describeMutation(child.mutation)} (${child.params.toLocaleString('en-US')} params, ${child.macs.toLocaleString('en-US')} MACs)`);
+    return c;
+  };
+
+  const train = async (cs: readonly Candidate[]): Promise<TrainRunsEnd> => {
+    const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, cs.map((c) => c.runId));
+    await report();
+    return end;
+  };
+  const stopped = async (end: TrainRunsEnd): Promise<ExploreResult | null> => (end.done ? null : { searchId, report: await report(), stopped: end });
+
+  /** Validation top-1 error of the candidate's run after `epochs`, or null (not there yet, or failed before). */
+  const errorAt = async (c: Candidate, epochs: number): Promise<number | null> => {
+    const e = (await o.store.epochs(c.runId)).find((x) => x.epoch === epochs);
+    return e?.valTop1Error ?? null;
+  };
+  const scored = async (cs: readonly Candidate[], epochs: number): Promise<Scored[]> => {
+    const out: Scored[] = [];
+    for (const c of cs) {
+      const error = await errorAt(c, epochs);
+      if (error !== null && Number.isFinite(error)) out.push({ id: c.id, error, macs: macsOf.get(c.runId)! });
+    }
+    return out;
+  };
+  const macsOf = new Map<number, number>();
+  const refreshMacs = async () => {
+    for (const r of await o.store.runs()) macsOf.set(r.id, r.macs);
+  };
+
+  // ---- the first rung: proposals, all trained for rungs[0] epochs --------------------------------
+  const first = o.rungs[0]!;
+  if (o.strategy === 'random') {
+    while (candidates.length < o.budget && !exhausted) await propose(base, 0);
+    const end = await train([base, ...candidates]);
+    const s = await stopped(end);
+    if (s) return s;
+  } else {
+    while (candidates.length < Math.min(o.population, o.budget) && !exhausted) await propose(base, 0);
+    let end = await train([base, ...candidates]);
+    let s = await stopped(end);
+    if (s) return s;
+    await refreshMacs();
+    // the population: candidates that finished the first rung, oldest first
+    const population: Candidate[] = [];
+    const join = async (cs: Candidate[]) => {
+      const ok = new Set((await scored(cs, first)).map((x) => x.id));
+      population.push(...cs.filter((c) => ok.has(c.id)));
+      while (population.length > o.population) population.shift();
+    };
+    await join([...candidates]);
+    for (let generation = 1; candidates.length < o.budget && !exhausted; generation++) {
+      const children: Candidate[] = [];
+      const size = Math.min(o.generation, o.budget - candidates.length);
+      const fitness = new Map((await scored(population, first)).map((x) => [x.id, x]));
+      while (children.length < size && !exhausted) {
+        const parent = population.length ? tournament(population, fitness, o.tournament, rng) : base;
+        const c = await propose(parent, generation);
+        if (c) children.push(c);
+      }
+      if (!children.length) break;
+      info(`generation ${generation}: ${children.length} children`);
+      end = await train(children);
+      s = await stopped(end);
+      if (s) return s;
+      await refreshMacs();
+      await join(children);
+    }
+  }
+  await refreshMacs();
+
+  // ---- successive halving: the best 1/eta of each rung go on, their runs extended --------------
+  let alive: Candidate[] = [...candidates];
+  for (let k = 1; k < o.rungs.length; k++) {
+    const before = o.rungs[k - 1]!, epochs = o.rungs[k]!;
+    const up = new Set(promoted(await scored(alive, before), o.eta));
+    alive = alive.filter((c) => up.has(c.id));
+    info(`rung ${k + 1} (${epochs} epochs): ${alive.map((c) => `c${c.id}`).join(', ') || 'none'} go on from ${before} epochs, with the base`);
+    for (const c of [base, ...alive]) {
+      const row = await runAt(named(c), o.recipe, epochs);
+      if (row.id !== c.runId) throw new Error(`${o.store.url}: c${c.id}'s run ${c.runId} was not extended to ${epochs} epochs (run ${row.id} was recorded instead); report this`);
+      await record(c, k + 1);
+    }
+    const s = await stopped(await train([base, ...alive]));
+    if (s) return s;
+  }
+
+  // ---- confirmation: the final front, the base and --confirm networks, over seeds, on the test set ----
+  const last = o.rungs[o.rungs.length - 1]!;
+  const final = await scored([base, ...alive], last);
+  const front = paretoFront(final);
+  if (o.confirmSeeds > 0) {
+    const byId = new Map([base, ...candidates].map((c) => [c.id, c]));
+    const confirmSet: Candidate[] = [base, ...front.filter((id) => id !== 0).map((id) => byId.get(id)!)];
+    let extra = candidates.length + 1;
+    for (const n of o.confirm) {
+      const hash = recipeNetworkHash(n);
+      const known = [base, ...candidates].find((c) => c.hash === hash);
+      if (known) {
+        if (!confirmSet.includes(known)) confirmSet.push(known);
+        continue;
+      }
+      const net = networkOfRecipe(n);
+      const c: Candidate = { id: extra++, network: { ...net, name: n.model }, name: n.model, hash, parent: null, mutation: null, generation: 0, runId: 0 };
+      writeFile(c);
+      confirmSet.push(c);
+    }
+    info(`confirming ${confirmSet.map((c) => (c.id === 0 ? `the base (${c.name})` : `c${c.id}`)).join(', ')} with ${o.confirmSeeds} seeds on the test set, trained on all ${o.recipe.val ? 'training images, the hold-out included' : 'training images'}`);
+    const runIds: number[] = [];
+    const confirmRecipe: Recipe = { ...o.recipe, val: 0 };
+    for (let seed = 1; seed <= o.confirmSeeds; seed++) {
+      for (const c of confirmSet) {
+        const row = await runAt(named(c), { ...confirmRecipe, seed }, last);
+        await o.store.recordSearchRun({ search: searchId, candidate: c.id, runId: row.id, role: 'confirm', parent: null, mutation: null, generation: 0, rung: 0 });
+        runIds.push(row.id);
+      }
+    }
+    const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, runIds);
+    if (!end.done) return { searchId, report: await report(), stopped: end };
+  }
+  return { searchId, report: await report(), stopped: null };
+}
+
+/** Regularized evolution's parent: `size` members drawn (without replacement) from the population, the best by Pareto rank on (error, MACs), then error. */
+export function tournament<C extends { id: number }>(population: readonly C[], fitness: ReadonlyMap<number, Scored>, size: number, rng: Rng): C {
+  const pool = [...population];
+  const drawn: C[] = [];
+  while (drawn.length < Math.min(size, population.length)) drawn.push(pool.splice(rng.int(pool.length), 1)[0]!);
+  const best = paretoOrder(drawn.map((c) => fitness.get(c.id)!))[0]!;
+  return drawn.find((c) => c.id === best)!;
+}
