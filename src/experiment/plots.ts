@@ -4,7 +4,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { ResultsJson } from './report.js';
 import { charts } from './charts.js';
 
-async function toSvg(spec: TopLevelSpec): Promise<string> {
+export async function toSvg(spec: TopLevelSpec): Promise<string> {
   // loaded on first use: vega and vega-lite take a second to load, which every other command would pay
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
