@@ -163,7 +163,9 @@ describe('SQLite', sharedOpts, () => {
     assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '2');
     const store = SqliteStore.open(file);
     try {
-      assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '3');
+      // straight to 4: schema 3's identities, and 4's (empty) search tables
+      assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '4');
+      assert.deepEqual(rowsOf(`SELECT (SELECT count(*) FROM searches) AS searches, (SELECT count(*) FROM search_runs) AS search_runs`), [{ searches: 0, search_runs: 0 }]);
       assert.deepEqual(rowsOf(`SELECT id, model, dataset, status, epochs_planned, checkpoint, attempt_id, crashes, created_at FROM runs ORDER BY id`), oldRuns);
       assert.deepEqual(rowsOf(`SELECT * FROM epochs ORDER BY run_id, epoch`), oldEpochs.map((e) => ({ ...e, val_loss: null, val_top1_error: null, val_top5_error: null })));
       assert.deepEqual(rowsOf(`SELECT * FROM attempts ORDER BY id`), oldAttempts.map((a) => ({ ...a, epochs_planned: null })));
@@ -289,7 +291,9 @@ describe('PostgreSQL', { ...requirePostgres(), ...sharedOpts }, () => {
     const store = await PostgresStore.open(url);
     try {
       const q = async (sql: string) => (await cluster.superQuery(sql, 'v2')).rows;
-      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '3' }]);
+      // straight to 4: schema 3's identities, and 4's (empty) search tables
+      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '4' }]);
+      assert.deepEqual(await q(`SELECT (SELECT count(*) FROM searches)::int AS searches, (SELECT count(*) FROM search_runs)::int AS search_runs`), [{ searches: 0, search_runs: 0 }]);
       const [run] = await store.runs();
       assert.deepEqual([run!.id, run!.model, run!.status, run!.epochsPlanned, run!.seconds, run!.recipe.val], [1, 'tiny', 'complete', 2, 3.5, 0]);
       assert.deepEqual((await store.epochs(1)).map((e) => [e.epoch, e.testLoss, e.top1Error, e.valLoss]), [[1, 2.4, 0.9, undefined], [2, 2.3, 0.875, undefined]]);

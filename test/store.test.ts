@@ -647,10 +647,10 @@ describe('PostgresStore', requirePostgres(), () => {
     const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url)));
     await Promise.all(stores.map((s) => s.close()));
     const { rows } = await cluster.superQuery(`SELECT value FROM meta WHERE key = 'schema_version'`, name);
-    assert.deepEqual(rows, [{ value: '3' }]);
-    await cluster.superQuery(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`, name);
+    assert.deepEqual(rows, [{ value: '4' }]);
+    await cluster.superQuery(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`, name);
     const newer = await openError(url);
-    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version 4 is newer than this build's 3; use the googlenet that wrote it, or upgrade this one`, cluster.password);
+    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version 5 is newer than this build's 4; use the googlenet that wrote it, or upgrade this one`, cluster.password);
   });
 
   test('a server restart mid-run: the same claim keeps writing afterwards, no new attempt', async () => {

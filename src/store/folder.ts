@@ -19,7 +19,7 @@ import type { Machine } from '../util/machine.js';
 import { StoreClaim } from './claim.js';
 import {
   ClaimLostError, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
-  type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
+  type RunClaim, type RunRow, type RunSpec, type RunStore, type SearchRecord, type SearchRunRow, type WorkerIdentity,
 } from './store.js';
 
 export const CHECKPOINT = 'checkpoint.safetensors';
@@ -208,6 +208,27 @@ export class FolderStore implements RunStore {
     if (!r || r.run.status !== 'failed') throw new Error(`${this.dir}: the run is ${r?.run.status ?? 'absent'}, not failed; only a failed run can be retried`);
     Object.assign(r.run, { status: 'queued', crashes: 0, error: null, finishedAt: null });
     this.writeRunFile(r);
+  }
+
+  // a search is many runs: a folder holds none, and refuses to record one
+  async recordSearch(_id: string, _spec: unknown): Promise<void> {
+    throw this.noSearches();
+  }
+
+  async searches(): Promise<SearchRecord[]> {
+    return [];
+  }
+
+  async recordSearchRun(_row: SearchRunRow): Promise<void> {
+    throw this.noSearches();
+  }
+
+  async searchRuns(_search: string): Promise<SearchRunRow[]> {
+    return [];
+  }
+
+  private noSearches(): Error {
+    return new Error(`${this.url}: a run folder holds one run; a search needs sqlite:PATH or postgres://…`);
   }
 
   // --- the claim's writes (StoreClaim calls these) ---

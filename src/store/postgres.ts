@@ -7,9 +7,9 @@
 // operation retries for up to a minute on connection errors (a server restart), and is safe to
 // retry: the same attempt carries on.
 //
-// Schema (version 3; created, or upgraded from version 2, under an advisory lock, in one transaction):
+// Schema (version 4; created, or upgraded from version 2 or 3, under an advisory lock, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '3'
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '4'
 //   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
 //     created_at TIMESTAMPTZ)
 //   runs(                                               -- one row per (network_hash, dataset, recipe_key)
@@ -38,6 +38,15 @@
 //   checkpoints(id BIGSERIAL PRIMARY KEY, run_id, attempt_id, bytes BIGINT, created_at TIMESTAMPTZ)
 //   checkpoint_chunks(checkpoint_id BIGINT, seq INTEGER, data BYTEA,  -- the safetensors bytes, in order
 //     PRIMARY KEY(checkpoint_id, seq))                   -- deleted with their checkpoint (ON DELETE CASCADE)
+//   searches(id TEXT PRIMARY KEY,                       -- a search of `googlenet explore`: SHA-256 of its canonical arguments
+//     spec JSONB, created_at TIMESTAMPTZ)                -- spec: those arguments (JSONB reorders keys: compared as canonical JSON)
+//   search_runs(                                        -- its runs: each candidate network's are ordinary runs
+//     search_id TEXT REFERENCES searches(id), candidate INTEGER,  -- candidate: 0 the base, then in the order proposed
+//     run_id BIGINT REFERENCES runs(id),
+//     role TEXT,                                         -- search (hold-out, rung by rung) | confirm (a confirmation seed)
+//     parent INTEGER, mutation JSONB,                    -- the candidate it mutates and how; null for the base
+//     generation INTEGER, rung INTEGER,                  -- rung: rungs reached (raised, never lowered); 0 for confirm rows
+//     PRIMARY KEY(search_id, candidate, run_id))         -- (version 4)
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -45,17 +54,22 @@ import { parse as parseUrl, toClientConfig } from 'pg-connection-string';
 import { recipeKeyHash, recipeNetworkHash, type Recipe } from '../train/config.js';
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
+import { canonicalize } from '../util/canonical-json.js';
 import type { Machine } from '../util/machine.js';
-import { epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import {
+  epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, toSearch, toSearchRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns,
+  type SearchColumns, type SearchRunColumns,
+} from './rows.js';
 import { StoreClaim } from './claim.js';
 import { redactUrl } from './open.js';
 import { pgpassPassword } from './pgpass.js';
 import {
-  checkNetworkName, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
-  type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
+  canonicalJson, checkNetworkName, checkSearchRun, checkSearchSpec, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, mergeSearchRun, replan, runName, SEARCH_ROLES, searchName,
+  type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress, type RunClaim, type RunRow, type RunSpec, type RunStore, type SearchRecord,
+  type SearchRunRow, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Bytes of a checkpoint per row of checkpoint_chunks. */
 export const CHUNK_BYTES = 8 << 20;
 /** How long an operation keeps retrying while the server cannot be reached. */
@@ -64,6 +78,16 @@ export const RETRY_SECONDS = 60;
 export const CONNECT_TIMEOUT = 10;
 /** pg_advisory_xact_lock key serializing schema changes ('gnet' in ASCII). */
 const SCHEMA_LOCK = 0x676e6574;
+
+/** Version 4's tables: the searches of `googlenet explore` and their runs (all a version-3 database lacks). */
+const SEARCHES = `
+CREATE TABLE IF NOT EXISTS searches(id TEXT PRIMARY KEY, spec JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL);
+CREATE TABLE IF NOT EXISTS search_runs(
+  search_id TEXT NOT NULL REFERENCES searches(id), candidate INTEGER NOT NULL, run_id BIGINT NOT NULL REFERENCES runs(id),
+  role TEXT NOT NULL CHECK(role IN (${SEARCH_ROLES.map((r) => `'${r}'`).join(',')})), parent INTEGER, mutation JSONB,
+  generation INTEGER NOT NULL, rung INTEGER NOT NULL, PRIMARY KEY(search_id, candidate, run_id));
+CREATE INDEX IF NOT EXISTS search_runs_run_id ON search_runs(run_id);
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,7 +122,7 @@ CREATE TABLE IF NOT EXISTS checkpoint_chunks(
   PRIMARY KEY(checkpoint_id, seq));
 -- tensors barely compress: store the chunks out of line without trying
 ALTER TABLE checkpoint_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
-`;
+${SEARCHES}`;
 
 /**
  * Version 2 → 3, in migrate's transaction: runs gains network_hash and recipe_key (computed from
@@ -252,7 +276,8 @@ export class PostgresStore implements RunStore {
         if (version !== null && version > SCHEMA_VERSION)
           throw new Error(`${this.url}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 2) await upgradeFrom2(c, this.url);
-        else await c.query(SCHEMA);
+        // a new database gets every table; a version-2 or -3 one, 4's search tables (IF NOT EXISTS)
+        await c.query(version === 2 || version === 3 ? SEARCHES : SCHEMA);
         await c.query(`INSERT INTO meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(SCHEMA_VERSION)]);
         await c.query('COMMIT');
       } catch (e) {
@@ -486,6 +511,44 @@ export class PostgresStore implements RunStore {
       if (retrying && r.status === 'queued' && r.crashes === 0 && r.error === null) return;
       throw new Error(`${this.url}: ${runName(r)} is ${r.status}, not failed; only a failed run can be retried`);
     });
+  }
+
+  async recordSearch(id: string, spec: unknown): Promise<void> {
+    const text = canonicalJson(this.url, `${searchName(id)}'s arguments`, spec);
+    // ON CONFLICT: two workers recording one search at once, or a retry after a lost reply, find the row and compare
+    await this.op('recording the search', () => this.tx(async (c) => {
+      await c.query(`INSERT INTO searches(id, spec, created_at) VALUES ($1, $2, now()) ON CONFLICT (id) DO NOTHING`, [id, text]);
+      const [old] = (await c.query<{ spec: unknown }>(`SELECT spec FROM searches WHERE id = $1`, [id])).rows;
+      // JSONB reorders keys (and respells numbers): compared as canonical JSON
+      checkSearchSpec(this.url, id, canonicalize(old!.spec), text);
+    }));
+  }
+
+  async searches(): Promise<SearchRecord[]> {
+    return this.op('reading the searches', async () => (await this.query<SearchColumns>(`SELECT * FROM searches ORDER BY created_at, id`)).map((s) => toSearch(s, false)));
+  }
+
+  async recordSearchRun(row: SearchRunRow): Promise<void> {
+    const mutation = checkSearchRun(this.url, row);
+    const key = [row.search, row.candidate, row.runId];
+    await this.op('recording the run of the search', () => this.tx(async (c) => {
+      if (!(await c.query(`SELECT 1 FROM searches WHERE id = $1`, [row.search])).rows.length)
+        throw new Error(`${this.url}: no ${searchName(row.search)} is recorded; record the search before its runs`);
+      if (!(await c.query(`SELECT 1 FROM runs WHERE id = $1`, [row.runId])).rows.length)
+        throw new Error(`${this.url}: ${searchName(row.search)}, candidate ${row.candidate}: no run with id ${row.runId}; record the run before it joins the search`);
+      const added = await c.query(`INSERT INTO search_runs(search_id, candidate, run_id, role, parent, mutation, generation, rung) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        ON CONFLICT (search_id, candidate, run_id) DO NOTHING`, [...key, row.role, row.parent, mutation, row.generation, row.rung]);
+      if (added.rowCount) return;
+      // recorded before (or by another worker at once, or by this call before a lost reply): the same row, its rung raised
+      const [old] = (await c.query<SearchRunColumns>(`SELECT * FROM search_runs WHERE search_id = $1 AND candidate = $2 AND run_id = $3 FOR UPDATE`, key)).rows;
+      const rung = mergeSearchRun(this.url, toSearchRun(old!, false), row, mutation);
+      if (rung !== old!.rung) await c.query(`UPDATE search_runs SET rung = $4 WHERE search_id = $1 AND candidate = $2 AND run_id = $3`, [...key, rung]);
+    }));
+  }
+
+  async searchRuns(search: string): Promise<SearchRunRow[]> {
+    return this.op('reading the runs of the search', async () =>
+      (await this.query<SearchRunColumns>(`SELECT * FROM search_runs WHERE search_id = $1 ORDER BY candidate, run_id`, [search])).map((r) => toSearchRun(r, false)));
   }
 
   async checkpoint(runId: number): Promise<Checkpoint | null> {

@@ -2,7 +2,7 @@
 // SQLite and PostgreSQL (SQLite returns JSON columns as text, PostgreSQL's JSONB already parsed).
 import { recipeKeyHash, recipeNetworkHash, withNetwork, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
-import type { AttemptOutcome, AttemptRow, Progress, RunRow } from './store.js';
+import type { AttemptOutcome, AttemptRow, Progress, RunRow, SearchRecord, SearchRole, SearchRunRow } from './store.js';
 
 export interface RunColumns {
   id: number; model: string; dataset: string; classes: number; params: number; macs: number; epochs_planned: number;
@@ -17,6 +17,10 @@ export interface AttemptColumns {
 export interface EpochColumns {
   epoch: number; train_loss: number; test_loss: number | null; top1_error: number | null; top5_error: number | null;
   val_loss?: number | null; val_top1_error?: number | null; val_top5_error?: number | null; lr: number; seconds: number; finished_at: string;
+}
+export interface SearchColumns { id: string; spec: unknown; created_at: string }
+export interface SearchRunColumns {
+  search_id: string; candidate: number; run_id: number; role: SearchRole; parent: number | null; mutation: unknown; generation: number; rung: number;
 }
 
 /** An epoch's values as the epochs columns (test_loss … val_top5_error) take them: a run with a hold-out has val_* and null test_*, others the reverse. */
@@ -58,4 +62,13 @@ export const toEpoch = (e: EpochColumns): EpochRecord => ({
   epoch: e.epoch, trainLoss: e.train_loss, testLoss: e.test_loss, top1Error: e.top1_error, top5Error: e.top5_error,
   ...(e.val_loss === null || e.val_loss === undefined ? {} : { valLoss: e.val_loss, valTop1Error: e.val_top1_error!, valTop5Error: e.val_top5_error! }),
   lr: e.lr, seconds: e.seconds, finishedAt: e.finished_at,
+});
+// A search's spec or mutation may itself be a JSON string, so whether to parse is the store's to say, not the value's type
+const json = (v: unknown, text: boolean): unknown => (text ? JSON.parse(v as string) : v);
+/** A searches row; `text`: its spec is JSON text (SQLite), not parsed JSONB. */
+export const toSearch = (s: SearchColumns, text: boolean): SearchRecord => ({ id: s.id, spec: json(s.spec, text), createdAt: s.created_at });
+/** A search_runs row; `text`: its mutation is JSON text (SQLite), not parsed JSONB. */
+export const toSearchRun = (r: SearchRunColumns, text: boolean): SearchRunRow => ({
+  search: r.search_id, candidate: r.candidate, runId: r.run_id, role: r.role, parent: r.parent,
+  mutation: r.mutation === null ? null : json(r.mutation, text), generation: r.generation, rung: r.rung,
 });

@@ -4,9 +4,9 @@
 // written whole and then made current by one transaction that names them in runs.checkpoint;
 // claims are leases in SQLite's own transactions (BEGIN IMMEDIATE), fenced as store.ts describes.
 //
-// Schema (version 3; a version-1 or -2 file is upgraded in place, in one transaction):
+// Schema (version 4; a version-1, -2 or -3 file is upgraded in place, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '3'
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '4'
 //   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
 //     created_at TEXT)
 //   runs(                                               -- one row per (network_hash, dataset, recipe_key)
@@ -33,6 +33,15 @@
 //     lr, seconds, finished_at,
 //     attempt_id INTEGER,                                -- the attempt that wrote it (null: upgraded from version 1)
 //     PRIMARY KEY(run_id, epoch))
+//   searches(id TEXT PRIMARY KEY,                       -- a search of `googlenet explore`: SHA-256 of its canonical arguments
+//     spec TEXT, created_at TEXT)                        -- spec: those arguments, canonical JSON
+//   search_runs(                                        -- its runs: each candidate network's are ordinary runs
+//     search_id TEXT REFERENCES searches(id), candidate INTEGER,  -- candidate: 0 the base, then in the order proposed
+//     run_id INTEGER REFERENCES runs(id),
+//     role TEXT,                                         -- search (hold-out, rung by rung) | confirm (a confirmation seed)
+//     parent INTEGER, mutation TEXT,                     -- the candidate it mutates and how (canonical JSON); null for the base
+//     generation INTEGER, rung INTEGER,                  -- rung: rungs reached (raised, never lowered); 0 for confirm rows
+//     PRIMARY KEY(search_id, candidate, run_id))         -- (version 4)
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -40,15 +49,20 @@ import { requireFreeSpace, writeFailure } from '../io/disk.js';
 import { configFromFlat, recipeKeyHash, recipeNetworkHash, type Recipe } from '../train/config.js';
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
+import { canonicalize } from '../util/canonical-json.js';
 import type { Machine } from '../util/machine.js';
-import { epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns } from './rows.js';
+import {
+  epochValues, toAttempt, upgradedIdentities, toEpoch, toRun, toSearch, toSearchRun, type AttemptColumns, type EpochColumns, type RunColumns as SharedRunColumns,
+  type SearchColumns, type SearchRunColumns,
+} from './rows.js';
 import { StoreClaim } from './claim.js';
 import {
-  checkNetworkName, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
-  type RunClaim, type RunRow, type RunSpec, type RunStore, type WorkerIdentity,
+  canonicalJson, checkNetworkName, checkSearchRun, checkSearchSpec, ClaimLostError, DEFAULT_MAX_CRASHES, holderLost, mergeSearchRun, replan, runName, SEARCH_ROLES, searchName,
+  type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress, type RunClaim, type RunRow, type RunSpec, type RunStore, type SearchRecord,
+  type SearchRunRow, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const RUNS = (name: string) => `CREATE TABLE IF NOT EXISTS ${name}(
   id INTEGER PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, network_hash TEXT NOT NULL, recipe_key TEXT NOT NULL,
@@ -73,6 +87,12 @@ CREATE TABLE IF NOT EXISTS attempts(
   cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
   heartbeat_at TEXT NOT NULL, heartbeat_seconds REAL NOT NULL, epochs_planned INTEGER);
 ${EPOCHS('epochs')}
+CREATE TABLE IF NOT EXISTS searches(id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS search_runs(
+  search_id TEXT NOT NULL REFERENCES searches(id), candidate INTEGER NOT NULL, run_id INTEGER NOT NULL REFERENCES runs(id),
+  role TEXT NOT NULL CHECK(role IN (${SEARCH_ROLES.map((r) => `'${r}'`).join(',')})), parent INTEGER, mutation TEXT,
+  generation INTEGER NOT NULL, rung INTEGER NOT NULL, PRIMARY KEY(search_id, candidate, run_id));
+CREATE INDEX IF NOT EXISTS search_runs_run_id ON search_runs(run_id);
 `;
 
 /** Version 2's schema, as version 1 is upgraded to before going on to 3. */
@@ -192,7 +212,8 @@ export class SqliteStore implements RunStore {
           throw new Error(`sqlite:${file}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 1) upgradeFrom1(db, path.dirname(path.resolve(file)));
         if (version === 1 || version === 2) upgradeFrom2(db, file);
-        else db.exec(SCHEMA);
+        // every table is CREATE … IF NOT EXISTS: a new file gets them all, a version-1 to -3 one those it lacks (4's search tables)
+        db.exec(SCHEMA);
         const broken = db.pragma('foreign_key_check') as unknown[];
         if (broken.length) throw new Error(`sqlite:${file}: the upgrade to schema ${SCHEMA_VERSION} would leave ${broken.length} rows naming rows that do not exist; nothing was changed`);
         db.prepare(`INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
@@ -375,6 +396,42 @@ export class SqliteStore implements RunStore {
     const r = this.runById(runId);
     if (r.status !== 'failed') throw new Error(`${this.url}: ${runName(r)} is ${r.status}, not failed; only a failed run can be retried`);
     this.db.prepare(`UPDATE runs SET status = 'queued', crashes = 0, error = NULL, finished_at = NULL WHERE id = ? AND status = 'failed'`).run(runId);
+  }
+
+  async recordSearch(id: string, spec: unknown): Promise<void> {
+    const text = canonicalJson(this.url, `${searchName(id)}'s arguments`, spec);
+    this.immediate(() => {
+      const old = this.db.prepare(`SELECT spec FROM searches WHERE id = ?`).get(id) as { spec: string } | undefined;
+      if (old) return checkSearchSpec(this.url, id, canonicalize(JSON.parse(old.spec)), text);
+      this.db.prepare(`INSERT INTO searches(id, spec, created_at) VALUES (?, ?, ?)`).run(id, text, now());
+    });
+  }
+
+  async searches(): Promise<SearchRecord[]> {
+    return (this.db.prepare(`SELECT * FROM searches ORDER BY created_at, id`).all() as SearchColumns[]).map((s) => toSearch(s, true));
+  }
+
+  async recordSearchRun(row: SearchRunRow): Promise<void> {
+    const mutation = checkSearchRun(this.url, row);
+    this.immediate(() => {
+      if (!this.db.prepare(`SELECT 1 FROM searches WHERE id = ?`).get(row.search))
+        throw new Error(`${this.url}: no ${searchName(row.search)} is recorded; record the search before its runs`);
+      if (!this.db.prepare(`SELECT 1 FROM runs WHERE id = ?`).get(row.runId))
+        throw new Error(`${this.url}: ${searchName(row.search)}, candidate ${row.candidate}: no run with id ${row.runId}; record the run before it joins the search`);
+      const key = [row.search, row.candidate, row.runId] as const;
+      const old = this.db.prepare(`SELECT * FROM search_runs WHERE search_id = ? AND candidate = ? AND run_id = ?`).get(...key) as SearchRunColumns | undefined;
+      if (!old) {
+        this.db.prepare(`INSERT INTO search_runs(search_id, candidate, run_id, role, parent, mutation, generation, rung) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+          .run(...key, row.role, row.parent, mutation, row.generation, row.rung);
+        return;
+      }
+      const rung = mergeSearchRun(this.url, toSearchRun(old, true), row, mutation);
+      if (rung !== old.rung) this.db.prepare(`UPDATE search_runs SET rung = ? WHERE search_id = ? AND candidate = ? AND run_id = ?`).run(rung, ...key);
+    });
+  }
+
+  async searchRuns(search: string): Promise<SearchRunRow[]> {
+    return (this.db.prepare(`SELECT * FROM search_runs WHERE search_id = ? ORDER BY candidate, run_id`).all(search) as SearchRunColumns[]).map((r) => toSearchRun(r, true));
   }
 
   // --- the claim's writes (SqliteClaim calls these) ---

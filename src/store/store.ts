@@ -15,6 +15,7 @@ import { borrowsBuiltinName } from '../models/googlenet.js';
 import type { Recipe } from '../train/config.js';
 import type { Checkpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/record.js';
+import { canonicalize } from '../util/canonical-json.js';
 import type { Machine } from '../util/machine.js';
 
 export const RUN_STATUSES = ['queued', 'running', 'interrupted', 'complete', 'failed'] as const;
@@ -24,6 +25,22 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 export const ATTEMPT_OUTCOMES = ['running', 'complete', 'failed', 'interrupted', 'crashed'] as const;
 /** crashed: its heartbeat went stale (SIGKILL, a hung connection, SIGSTOP) or it died of an unexpected error. */
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+export const SEARCH_ROLES = ['search', 'confirm'] as const;
+export type SearchRole = (typeof SEARCH_ROLES)[number];
+/** A search of `googlenet explore`: its id (a SHA-256 hex of its canonical arguments) and those arguments as JSON. */
+export interface SearchRecord { id: string; spec: unknown; createdAt: string }
+/** One run of a search. */
+export interface SearchRunRow {
+  search: string;            // the search's id
+  candidate: number;         // 0: the base network; 1, 2, …: candidates in the order proposed; networks added for confirmation after them
+  runId: number;             // the run (runs.id)
+  role: SearchRole;          // 'search': trained on the hold-out split, rung by rung; 'confirm': a confirmation seed (no hold-out, tested)
+  parent: number | null;     // the candidate it is a mutation of (0: the base); null for the base and for confirmation-only networks
+  mutation: unknown | null;  // the mutation (JSON), or null
+  generation: number;        // 0 for the first proposals, then 1, 2, … (evolution); 0 for confirm rows
+  rung: number;              // rungs reached (1 = trained at the first rung); 0 for confirm rows
+}
 
 /** Heartbeats an attempt may miss before another worker takes its run. */
 export const LEASE_BEATS = 3;
@@ -177,6 +194,17 @@ export interface RunStore {
   heartbeat(attemptId: number, progress: Progress | null): Promise<boolean>;
   /** A failed run back to queued, its crash count reset; refused for a run that is not failed. */
   retry(runId: number): Promise<void>;
+  /** Records a search (idempotent: the same id again is a no-op; the spec of an existing id must be equal (canonical JSON), else refused in one line). */
+  recordSearch(id: string, spec: unknown): Promise<void>;
+  searches(): Promise<SearchRecord[]>;   // by createdAt, then id
+  /**
+   * Records a run of a search (idempotent on (search, candidate, runId)). Again with a higher rung raises it (never lowers);
+   * a different role, parent, mutation or generation for the same key is refused in one line naming the search and candidate
+   * (a search resumed with other arguments). Refused when the search or the run does not exist.
+   */
+  recordSearchRun(row: SearchRunRow): Promise<void>;
+  /** The search's runs by candidate, then runId. */
+  searchRuns(search: string): Promise<SearchRunRow[]>;
   close(): Promise<void>;
 }
 
@@ -252,4 +280,56 @@ export function checkNetworkName(where: string, name: string, hash: string, reco
     if (r.hash === hash && r.name !== name)
       throw new Error(`${where}: this network (${short(hash)}) is recorded in this store as '${r.name}'; name it '${r.name}', not '${name}' (a network has one name per store)`);
   }
+}
+
+/** A search as messages name it: the first 12 hex digits of its id (the whole of a shorter one). */
+export const searchName = (id: string) => `search ${id.slice(0, 12)}`;
+
+/** `value` as canonical JSON, or a one-line refusal naming `what` (NaN, undefined and the like are no JSON). */
+export function canonicalJson(where: string, what: string, value: unknown): string {
+  try {
+    return canonicalize(value);
+  } catch (e) {
+    throw new Error(`${where}: ${what} is not JSON (${(e as Error).message}); give plain objects, arrays, strings, finite numbers, booleans and null`);
+  }
+}
+
+/** Refuses, in one line, a search of `id` already recorded with arguments (canonical JSON) other than `spec`'s. */
+export function checkSearchSpec(where: string, id: string, recorded: string, spec: string): void {
+  if (recorded !== spec)
+    throw new Error(`${where}: ${searchName(id)} is recorded with other arguments than these; a search's id is the hash of its arguments, so give these their own id`);
+}
+
+/**
+ * Refuses, in one line, a search row that is not one (a role not in SEARCH_ROLES, a negative or
+ * fractional number); returns its mutation as canonical JSON text, or null.
+ */
+export function checkSearchRun(where: string, row: SearchRunRow): string | null {
+  const head = `${where}: ${searchName(row.search)}, candidate ${row.candidate}`;
+  const counts = { candidate: row.candidate, runId: row.runId, generation: row.generation, rung: row.rung, ...(row.parent === null ? {} : { parent: row.parent }) };
+  for (const [k, v] of Object.entries(counts))
+    if (!Number.isSafeInteger(v) || v < 0) throw new Error(`${head}: ${k} ${String(v)} is not a whole number ≥ 0`);
+  if (!(SEARCH_ROLES as readonly string[]).includes(row.role)) throw new Error(`${head}: role '${String(row.role)}' is none of ${SEARCH_ROLES.join(', ')}`);
+  return row.mutation === null || row.mutation === undefined ? null : canonicalJson(head, 'the mutation', row.mutation);
+}
+
+/** JSON text for a message: 'none' for null, and a long one cut at 120 characters. */
+const brief = (json: string | null) => (json === null ? 'none' : json.length > 120 ? `${json.slice(0, 117)}...` : json);
+
+/**
+ * What recording `row` again does to its recorded twin `old` (the same search, candidate and run):
+ * the rung to record, the higher of the two; refused in one line naming the search, the candidate
+ * and what differs when its role, parent, mutation (canonical JSON, `mutation`) or generation does.
+ */
+export function mergeSearchRun(where: string, old: SearchRunRow, row: SearchRunRow, mutation: string | null): number {
+  const oldMutation = old.mutation === null ? null : canonicalize(old.mutation);
+  const differs = [
+    old.role !== row.role && `role '${old.role}', not '${row.role}'`,
+    old.parent !== row.parent && `parent ${old.parent ?? 'none'}, not ${row.parent ?? 'none'}`,
+    oldMutation !== mutation && `mutation ${brief(oldMutation)}, not ${brief(mutation)}`,
+    old.generation !== row.generation && `generation ${old.generation}, not ${row.generation}`,
+  ].filter((d): d is string => !!d);
+  if (differs.length)
+    throw new Error(`${where}: ${searchName(row.search)}, candidate ${row.candidate} (run ${row.runId}) is recorded with ${differs.join(', ')}; the search was resumed with other arguments: resume it with its own, or start another search`);
+  return Math.max(old.rung, row.rung);
 }
