@@ -42,12 +42,12 @@ async function fixture() {
   return { dir, store, s3, s4 };
 }
 
-test('SQLite store: WAL, schema 3, unique runs, status values, one claim at a time', async () => {
+test('SQLite store: WAL, schema 4, unique runs, status values, one claim at a time', async () => {
   const { dir, store, s3 } = await fixture();
   try {
     const db = new Database(store.file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '3' });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '4' });
     db.close();
     const rw = new Database(store.file);
     assert.throws(() => rw.prepare(`INSERT INTO runs(model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, created_at)
@@ -124,7 +124,7 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
       assert.equal(now.status, r.status === 'running' ? 'interrupted' : r.status);
     }
     const db = new Database(store.file, { readonly: true });
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '3' });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '4' });
     assert.deepEqual(db.prepare(`SELECT COUNT(*) AS n FROM epochs WHERE attempt_id IS NULL`).get(), { n: 5 });
     db.close();
     // and it takes new attempts
@@ -137,9 +137,9 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
   }
   // a store newer than this build is refused with one line
   const db = new Database(path.join(dir, 'experiment.sqlite'));
-  db.prepare(`UPDATE meta SET value = '4' WHERE key = 'schema_version'`).run();
+  db.prepare(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`).run();
   db.close();
-  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 4 is newer than this build's 3; use the googlenet that wrote it/);
+  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 5 is newer than this build's 4; use the googlenet that wrote it/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
