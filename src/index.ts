@@ -25,6 +25,7 @@ export {
   MUTATION_KINDS, INSERT_DROPOUTS, WIDTH_FACTORS, HEAD_DROPOUTS, MAX_DRAWS, widthTimes, describeMutation, possibleKinds, drawMutation, applyMutation, proposeChild,
   type Mutation, type MutationKind, type ChildOptions, type Child, type Exhausted, type ExhaustedReason,
 } from './explore/mutations.js';
+export { dominates, paretoRanks, paretoFront, paretoOrder, promoted, type Scored } from './explore/pareto.js';
 export { canonicalize } from './util/canonical-json.js';
 export * from './optim/optimizer.js';
 export * from './optim/lr_scheduler.js';
