@@ -20,6 +20,12 @@ export {
   type Network, type NetworkLayer, type NetworkModule, type PoolParams, type LayoutRow,
 } from './models/network.js';
 export { BUILTIN_NETWORKS, BUILTIN_NETWORK_FILES } from './models/builtin-networks.js';
+// architecture search: mutations of a network and non-dominated sorting of (error, MACs)
+export {
+  MUTATION_KINDS, INSERT_DROPOUTS, WIDTH_FACTORS, HEAD_DROPOUTS, MAX_DRAWS, widthTimes, describeMutation, possibleKinds, drawMutation, applyMutation, proposeChild,
+  type Mutation, type MutationKind, type ChildOptions, type Child, type Exhausted, type ExhaustedReason,
+} from './explore/mutations.js';
+export { dominates, paretoRanks, paretoFront, paretoOrder, promoted, type Scored } from './explore/pareto.js';
 export { canonicalize } from './util/canonical-json.js';
 export * from './optim/optimizer.js';
 export * from './optim/lr_scheduler.js';

@@ -280,6 +280,37 @@ test('naive with its own settings, width 1.5, an empty body: build and count as 
   }
 });
 
+test('networkLayout works out the parameters and MACs summarize() counts on the built model: the seven, the docs example, odd networks', () => {
+  const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'network-files.md'), 'utf8');
+  const example = parseNetwork(doc.match(/<!-- network-example -->\s*```json\n([\s\S]*?)```/)![1], 'docs/network-files.md example');
+  const odd = [
+    { format: F, name: 'naive-odd', module: 'naive', layers: ['a3', 'maxpool', 'b4', { maxpool: { kernel: 2 } }, 'b5'] },
+    { format: F, name: 'narrow', layers: ['a3', 'maxpool', 'c4', { dropout: 0.2 }, 'maxpool', 'a5'], width: 0.75 },
+    { format: F, name: 'wide', layers: ['b3', 'maxpool', 'e4'], width: 1.25, stem: [64] },
+    { format: F, name: 'pool2', layers: [{ maxpool: { kernel: 2 } }, 'a4', { maxpool: { kernel: 3, stride: 3, padding: 1 } }, 'b5'] },
+    { format: F, name: 'two-stem', stem: [32, 96], layers: ['a3', 'maxpool', 'mine'], settings: { mine: [40, 24, 48, 8, 16, 16] } },
+    { format: F, name: 'naive-narrow', module: 'naive', stem: [48, 64], width: 0.75, layers: ['a3', 'maxpool', 'a3'] },
+    { format: F, name: 'empty', layers: [], stem: [16] },
+  ].map((f) => validateNetwork(f, `${f.name}.json`));
+  const nets: [string, Network][] = [...modelNames().map((n): [string, Network] => [n, builtinNetwork(n)!]), [example.name, example], ...odd.map((n): [string, Network] => [n.name, n])];
+  for (const [name, net] of nets) {
+    for (const classes of [10, 100]) {
+      const m = createModel(net, classes);
+      const s = summarize(m, name);
+      m.dispose();
+      const layout = networkLayout(net, classes);
+      assert.deepEqual([layout.params, layout.macs], [s.params, s.macs], `${name}, ${classes} classes`);
+      assert.equal(layout.rows.reduce((t, r) => t + r.macs, 0), layout.macs, `${name}: the rows add up`);
+      // per module: the rows of the Inception layers are summarize's module rows
+      assert.deepEqual(layout.rows.filter((r) => r.kind === 'inception').map((r) => r.macs), s.modules.map((r) => r.macs), `${name}: per module`);
+      assert.equal(layout.rows.at(-1)!.macs, s.layers.at(-1)!.macs, `${name}: the linear layer`);
+    }
+  }
+  assert.equal(networkLayout(builtinNetwork('googlenet')!, 100).macs, COUNTS.googlenet.macs);
+  // pools, dropouts and the head's average pool hold no MACs
+  assert.ok(networkLayout(odd[1], 10).rows.every((r) => (r.kind === 'maxpool' || r.kind === 'dropout') === (r.macs === 0)));
+});
+
 test('createModel and resolveNetwork: a file where the argument has / or ends in .json, else a built-in name', () => {
   const dir = path.join(tmp, 'nets');
   fs.mkdirSync(dir, { recursive: true });

@@ -2,8 +2,8 @@
 // its stem, the body's layers in order (Inception settings, max pools, dropouts), the head's
 // dropout, the module kind and a width multiplier. This module reads and validates such files
 // (every refusal one line: `<file>: <JSON path>: <what is wrong>; <the fix>`), normalises them,
-// serialises their canonical form (RFC 8785) and hashes it, and works out their shapes and
-// parameter counts without building them. googlenet.ts builds the modules; docs/network-files.md
+// serialises their canonical form (RFC 8785) and hashes it, and works out their shapes, parameters
+// and multiply-accumulates without building them. googlenet.ts builds the modules; docs/network-files.md
 // describes the format, src/models/network.schema.json is its JSON Schema (networkSchema()).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -155,6 +155,12 @@ export function poolOutput(size: number, p: PoolParams): number {
 /** Parameters of conv (with bias) + BatchNorm. */
 const unitParams = (i: number, o: number, k: number) => i * o * k * k + o + 2 * o;
 
+/**
+ * Multiply-accumulates of one conv for one image at `size`x`size`, as summarize() counts them
+ * (Cin·Cout·k·k·Hout·Wout): every conv of the family keeps the spatial size (stride 1, same padding).
+ */
+const unitMacs = (i: number, o: number, k: number, size: number) => i * o * k * k * size * size;
+
 /** Parameters and output channels of one Inception module of `kind` with `inChannels` inputs. */
 export function inceptionShape(kind: NetworkModule, inChannels: number, s: InceptionSetting): { params: number; out: number } {
   const [n1, r3, n3, r5, n5, pp] = s;
@@ -166,6 +172,14 @@ export function inceptionShape(kind: NetworkModule, inChannels: number, s: Incep
   return { params, out: n1 + n3 + n5 + pp };
 }
 
+/** Multiply-accumulates of one Inception module of `kind` with `inChannels` inputs at `size`x`size` (its pools count 0). */
+export function inceptionMacs(kind: NetworkModule, inChannels: number, s: InceptionSetting, size: number): number {
+  const [n1, r3, n3, r5, n5, pp] = s;
+  const m = (i: number, o: number, k: number) => unitMacs(i, o, k, size);
+  if (kind === 'naive') return m(inChannels, n1, 1) + m(inChannels, n3, 3) + m(inChannels, n5, 3);
+  return m(inChannels, n1, 1) + m(inChannels, r3, 1) + m(r3, n3, 3) + m(inChannels, r5, 1) + m(r5, n5, 3) + m(n5, n5, 3) + m(inChannels, pp, 1);
+}
+
 export interface LayoutRow {
   /** 'stem', a layer's index in `layers`, or 'head'. */
   at: 'stem' | number | 'head';
@@ -173,43 +187,54 @@ export interface LayoutRow {
   channels: number;
   size: number;
   params: number;
+  /** Multiply-accumulates for one image (convolutions and the linear layer; pools, BatchNorm, ReLU and dropout count 0). */
+  macs: number;
 }
 
 /**
- * The network's channels, image size and parameters after the stem, each layer and the head, for
- * `classes` outputs and a `size`x`size` input — worked out, not built. Stops at the first pool that
- * leaves less than 1x1 (that row has size < 1).
+ * The network's channels, image size, parameters and multiply-accumulates (for one image) after the
+ * stem, each layer and the head, for `classes` outputs and a `size`x`size` input — worked out, not
+ * built, and counted as summarize() counts the built model. Stops at the first pool that leaves less
+ * than 1x1 (that row has size < 1).
  */
-export function networkLayout(net: Network, classes: number, size = NETWORK_IMAGE_SIZE): { rows: LayoutRow[]; params: number } {
+export function networkLayout(net: Network, classes: number, size = NETWORK_IMAGE_SIZE): { rows: LayoutRow[]; params: number; macs: number } {
   const { stem, settings } = scaledCounts(net);
   const rows: LayoutRow[] = [];
   let channels = 3;
   let params = 0;
+  let macs = 0;
   for (const o of stem) {
     params += unitParams(channels, o, 3);
+    macs += unitMacs(channels, o, 3, size);
     channels = o;
   }
-  rows.push({ at: 'stem', kind: 'stem', channels, size, params });
+  rows.push({ at: 'stem', kind: 'stem', channels, size, params, macs });
   for (const [i, layer] of net.layers.entries()) {
     let p = 0;
+    let m = 0;
     let kind: LayoutRow['kind'];
     if (typeof layer === 'string') {
-      const m = inceptionShape(net.module, channels, settings[layer]);
-      p = m.params;
-      channels = m.out;
+      const shape = inceptionShape(net.module, channels, settings[layer]);
+      m = inceptionMacs(net.module, channels, settings[layer], size);
+      p = shape.params;
+      channels = shape.out;
       kind = 'inception';
     } else if ('maxpool' in layer) {
       size = poolOutput(size, layer.maxpool);
       kind = 'maxpool';
     } else kind = 'dropout';
     params += p;
-    rows.push({ at: i, kind, channels, size, params: p });
-    if (size < 1) return { rows, params };
+    macs += m;
+    rows.push({ at: i, kind, channels, size, params: p, macs: m });
+    if (size < 1) return { rows, params, macs };
   }
+  // average pool to 1x1, then the linear layer: in·out multiply-accumulates, (in + 1)·out parameters
   const head = (channels + 1) * classes;
+  const headMacs = channels * classes;
   params += head;
-  rows.push({ at: 'head', kind: 'head', channels: classes, size: 1, params: head });
-  return { rows, params };
+  macs += headMacs;
+  rows.push({ at: 'head', kind: 'head', channels: classes, size: 1, params: head, macs: headMacs });
+  return { rows, params, macs };
 }
 
 // ---- validation ---------------------------------------------------------------------------------
