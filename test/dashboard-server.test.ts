@@ -225,6 +225,7 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.ok(documented.length >= 10, `${documented.length} endpoints in docs/dashboard.md`);
     for (const { target, csv: hasCsv } of documented) {
       if (target === '/api/events') continue; // a stream: the events test reads it
+      if (target.startsWith('/api/explore/')) continue; // a search's: the searches test reads them
       const r = await get(p, target);
       assert.equal(r.status, 200, target);
       assert.ok(!r.body.includes(store.file), `${target} names no store path or URL`);
@@ -503,6 +504,16 @@ test('dashboard server: searches: /api/searches and /api/explore/ID as buildExpl
     assert.match(lines[1]!, /^0,true,googlenet-short4,/);
     assert.match((await get(p, '/api/searches?format=csv')).body, new RegExp(`^id,strategy,base,dataset,budget,rungs,createdAt,candidates,front,error\r\n${s.id},random,googlenet-short4,cifar10,2,1 2,`));
     assert.match((await get(p, `/api/explore/${s.id}/rungs?format=csv`)).body, /^rung,epochs,candidates,done,front\r\n1,1,0 1 2,true,/);
+
+    // every search endpoint docs/dashboard.md documents answers, as JSON, and as CSV where it says so
+    const documented = [...readDoc('docs/dashboard.md').matchAll(/^\| `(\/api\/explore\/ID[^`]*)` \| (.*) \|$/gm)].map((m) => ({ target: m[1]!.replace('ID', s.id), csv: /; CSV/.test(m[2]!) }));
+    assert.equal(documented.length, 4);
+    for (const { target, csv: hasCsv } of documented) {
+      const x = await get(p, target);
+      assert.equal(x.status, 200, target);
+      assert.match(x.headers['content-type']!, /^application\/json/, target);
+      if (hasCsv) assert.match((await get(p, `${target}?format=csv`)).headers['content-type']!, /^text\/csv/, target);
+    }
 
     // ids: 64 lowercase hex digits, else 400; an unknown one 404; in one line
     for (const id of ['abc', s.id.toUpperCase(), s.id.slice(1), `${s.id}0`, `${s.id.slice(1)}g`, '']) {
