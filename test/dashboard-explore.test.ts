@@ -63,6 +63,16 @@ test('dashboard in Chromium: a search listed, its page with candidates, rungs, f
     assert.equal(navigations, before, 'no navigation');
     assert.ok(await page.evaluate(() => (window as unknown as { mark: unknown }).mark === document.querySelector('[data-chart="explore-rung1"] svg')), 'the unchanged chart was kept, not embedded again');
 
+    // the confirmation: a row per network, the difference from the base with its CI, p and Holm p
+    await s.confirm();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-table="confirmed"] tbody tr td:nth-child(3)')].map((td) => td.textContent).join() === '2/2,2/2', null, { timeout: 5000 });
+    const confirmed = (await buildExploreJson(store, s.id)).confirmed;
+    const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
+    const v = confirmed[1]!.vsBase!.find((x) => x.metric === 'top1')!;
+    assert.deepEqual((await rows(page, 'confirmed')).map((c) => c.slice(0, 5)), confirmed.map((c) => [`${c.id === 0 ? 'base' : `c${c.id}`} ${c.network}`, c.why.join(', '), '2/2',
+      `${c.top1!.mean.toFixed(4)} ± ${c.top1!.sd!.toFixed(4)}`, `${c.top5!.mean.toFixed(4)} ± ${c.top5!.sd!.toFixed(4)}`]));
+    assert.equal((await rows(page, 'confirmed'))[1]![5], `${signed(v.difference!)} [${signed(v.ci95![0])}, ${signed(v.ci95![1])}]${v.significant ? ' significant' : ''}`);
+
     // an unknown search's page says so
     await page.goto(`${dash.url}#/explore/${'f'.repeat(64)}`);
     await page.waitForFunction(() => /^No search ffffffffffff in the store/.test(document.querySelector('main h2')?.textContent ?? ''), null, { timeout: 5000 });

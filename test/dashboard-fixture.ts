@@ -39,9 +39,10 @@ export async function dashboardOn(dir: string): Promise<{ url: string; running: 
  * A search as `explore` records it, through the store's API: a random search from googlenet-short4
  * (rungs of 1 and 2 epochs, a 16-image hold-out), the base and two mutations of it each a run with
  * its first epoch's hold-out errors, the base and candidate 1 promoted to the second rung (the base
- * with its second epoch), candidate 2 still at the first. `raise` records candidate 2 at rung 2 (its row alone: the run as it was).
+ * with its second epoch), candidate 2 still at the first. `raise` records candidate 2 at rung 2 (its row alone: the run as it was);
+ * `confirm` the confirmation of the base and candidate 1.
  */
-export async function recordedSearch(store: RunStore): Promise<{ id: string; spec: SearchSpec; runs: number[]; raise: () => Promise<void> }> {
+export async function recordedSearch(store: RunStore): Promise<{ id: string; spec: SearchSpec; runs: number[]; raise: () => Promise<void>; confirm: () => Promise<void> }> {
   const base = recipeNetwork('googlenet-short4');
   const recipe: Recipe = { ...defaultRecipe('googlenet-short4', 'cifar10'), ...base, val: 16, limitTrain: 64, limitTest: 32, batchSize: 16 };
   const spec = searchSpecOf({ base, recipe, strategy: 'random', rng: 1, budget: 2, rungs: [1, 2], eta: 2, maxParams: null, maxMacs: null, population: 0, tournament: 0, generation: 0 });
@@ -74,5 +75,18 @@ export async function recordedSearch(store: RunStore): Promise<{ id: string; spe
   const raise = async () => {
     await store.recordSearchRun({ search: id, candidate: 2, runId: runs[2]!, role: 'search', parent: 0, mutation: nets[2]!.mutation, generation: 0, rung: 2 });
   };
-  return { id, spec, runs, raise };
+  /** The confirmation: the base and candidate 1, seeds 1 and 2, without the hold-out, 2 epochs each, tested. */
+  const confirm = async () => {
+    for (const k of [0, 1]) for (const seed of [1, 2]) {
+      const run = await store.ensureRun(runSpec({ ...recipe, ...nets[k]!.named, val: 0, seed, epochs: 2 }));
+      await store.recordSearchRun({ search: id, candidate: k, runId: run.id, role: 'confirm', parent: null, mutation: null, generation: 0, rung: 0 });
+      const c = await store.claim(run.id, { name: 'test:1', heartbeat: 30 });
+      if (isRefusal(c)) throw new Error(JSON.stringify(c));
+      await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+      const top1 = [0.5, 0.45][k]! + [0, 0.02][seed - 1]!;
+      for (const n of [1, 2]) await c.recordEpoch({ epoch: n, trainLoss: 2, testLoss: 1.9, top1Error: top1 + 0.05 * (2 - n), top5Error: top1 / 4, lr: 1, seconds: 2, finishedAt: new Date().toISOString() });
+      await c.finish('complete');
+    }
+  };
+  return { id, spec, runs, raise, confirm };
 }

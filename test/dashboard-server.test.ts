@@ -537,6 +537,17 @@ test('dashboard server: searches: /api/searches and /api/explore/ID as buildExpl
     assert.equal(raised.candidates[2]!.rung, 2);
     assert.deepEqual(raised.rungs[1]!.candidates, [0, 1, 2]);
     assert.deepEqual(raised, { ...(await buildExploreJson(store, s.id)), generatedAt: raised.generatedAt });
+
+    // the confirmation: its table and CSV as the record has them
+    await s.confirm();
+    const expectedConfirmed = JSON.stringify((await buildExploreJson(store, s.id)).confirmed);
+    let confirmed: ExploreJson['confirmed'] = [];
+    for (let t = Date.now(); JSON.stringify(confirmed) !== expectedConfirmed && Date.now() - t < 5000; await new Promise((w) => setTimeout(w, 50))) confirmed = await body(`/api/explore/${s.id}/confirmed`) as ExploreJson['confirmed'];
+    assert.deepEqual(confirmed, JSON.parse(expectedConfirmed));
+    assert.deepEqual(confirmed.map((c) => [c.id, c.why, c.seeds.length, c.vsBase?.map((v) => v.testable) ?? null]), [[0, ['base'], 2, null], [1, ['confirm'], 2, [true, true]]]);
+    const confirmedLines = (await get(p, `/api/explore/${s.id}/confirmed?format=csv`)).body.trimEnd().split('\r\n');
+    assert.equal(confirmedLines.length, 3);
+    assert.match(confirmedLines[2]!, new RegExp(`^1,${confirmed[1]!.network},.*,confirm,2,2,0\\.46`));
   } finally {
     await dash.close();
     await store.close();
