@@ -19,6 +19,12 @@ import { describeLayers, networkHash, readNetworkFile } from '../src/models/netw
 import { thisMachine } from '../src/util/machine.js';
 import { start, until } from './processes.js';
 import { readDoc } from './helpers.js';
+import { recordedSearch } from './dashboard-fixture.js';
+import type { SearchSummary } from '../src/dashboard/api.js';
+import { exploreCharts } from '../src/explore/charts.js';
+import type { ExploreJson } from '../src/explore/explore-json.js';
+import { describeMutation, type Mutation } from '../src/explore/mutations.js';
+import { buildExploreJson } from '../src/explore/report.js';
 
 const MARKUP = '<img src=x onerror=alert(1)>';
 
@@ -219,6 +225,7 @@ test('dashboard API: runs, a run, its epochs and attempts, results, tables, netw
     assert.ok(documented.length >= 10, `${documented.length} endpoints in docs/dashboard.md`);
     for (const { target, csv: hasCsv } of documented) {
       if (target === '/api/events') continue; // a stream: the events test reads it
+      if (target.startsWith('/api/explore/')) continue; // a search's: the searches test reads them
       const r = await get(p, target);
       assert.equal(r.status, 200, target);
       assert.ok(!r.body.includes(store.file), `${target} names no store path or URL`);
@@ -443,6 +450,104 @@ test('dashboard API over seeds: the tables a row per network group; /api/compari
     assert.deepEqual(await series(''), stats.networks.map((n) => n.label));
     assert.deepEqual(await series(`?runs=${asked.join(',')}`), ['googlenet-short3 seed 1', 'googlenet-short4 seed 2']);
     assert.deepEqual(await series(`?runs=${[...ids['googlenet-short4']!, ...ids['googlenet-short3']!].join(',')}`), ['googlenet-short3', 'googlenet-short4']);
+  } finally {
+    await dash.close();
+    await store.close();
+  }
+});
+
+test('dashboard server: searches: /api/searches and /api/explore/ID as buildExploreJson builds them, their charts and CSV, ids refused (400) or unknown (404), and a raised rung changes the fingerprint', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dashboard-search-'));
+  const store = SqliteStore.open(path.join(dir, 'explore.sqlite'));
+  const s = await recordedSearch(store);
+  // a search whose arguments this build cannot read: said for it alone
+  const odd = 'e'.repeat(64);
+  await store.recordSearch(odd, { rungs: 'many' });
+  const dash = await startDashboard({ store, host: '127.0.0.1', port: 0, pollMs: 100 });
+  try {
+    const p = dash.port;
+    const body = async (target: string) => {
+      const r = await get(p, target);
+      assert.equal(r.status, 200, `${target}: ${r.body}`);
+      return JSON.parse(r.body) as unknown;
+    };
+    const expected = await buildExploreJson(store, s.id);
+    const r = await body(`/api/explore/${s.id}`) as ExploreJson;
+    assert.deepEqual({ ...r, generatedAt: expected.generatedAt }, expected);
+    // the fixture's search: the base and candidate 1 at rung 2, the base alone finished it; candidate 2 at rung 1
+    assert.deepEqual(r.candidates.map((c) => [c.id, c.rung, c.valErrors, c.status]), [
+      [0, 2, { 1: 0.62, 2: 0.55 }, 'complete'], [1, 2, { 1: 0.58 }, 'queued'], [2, 1, { 1: 0.7 }, 'complete']]);
+    assert.deepEqual(r.rungs.map((g) => [g.epochs, g.candidates, g.done]), [[1, [0, 1, 2], true], [2, [0, 1], false]]);
+    assert.deepEqual(r.front, [0]);
+    assert.equal(r.candidates[1]!.mutationText, describeMutation(r.candidates[1]!.mutation as Mutation));
+
+    const list = await body('/api/searches') as SearchSummary[];
+    const created = (await store.searches()).find((x) => x.id === s.id)!.createdAt;
+    assert.deepEqual(list.find((x) => x.id === s.id), {
+      id: s.id, strategy: 'random', base: 'googlenet-short4', dataset: 'cifar10', budget: 2, rungs: [1, 2], createdAt: created, candidates: 3, front: [0], error: null,
+    });
+    const bad = list.find((x) => x.id === odd)!;
+    assert.equal(bad.candidates, 0);
+    assert.match(bad.error!, /^[^\n]+$/);
+    assert.equal((await get(p, `/api/explore/${odd}`)).status, 500);
+
+    assert.deepEqual(await body(`/api/explore/${s.id}/charts`), JSON.parse(JSON.stringify(exploreCharts(expected))));
+    assert.deepEqual((await body(`/api/explore/${s.id}/charts`) as { id: string }[]).map((c) => c.id), ['explore-rung1', 'explore-rung2']);
+    assert.deepEqual(await body(`/api/explore/${s.id}/rungs`), expected.rungs);
+    assert.deepEqual(await body(`/api/explore/${s.id}/confirmed`), []);
+    const csv = await get(p, `/api/explore/${s.id}?format=csv`);
+    assert.match(csv.headers['content-type']!, /^text\/csv/);
+    assert.equal(csv.headers['content-disposition'], `attachment; filename="search-${s.id.slice(0, 12)}-candidates.csv"`);
+    const lines = csv.body.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'id,front,network,layers,sha256,mutation,parent,generation,params,macs,rung,valTop1@1,valTop1@2,seconds,status,runId');
+    assert.equal(lines.length, 4);
+    assert.match(lines[1]!, /^0,true,googlenet-short4,/);
+    assert.match((await get(p, '/api/searches?format=csv')).body, new RegExp(`^id,strategy,base,dataset,budget,rungs,createdAt,candidates,front,error\r\n${s.id},random,googlenet-short4,cifar10,2,1 2,`));
+    assert.match((await get(p, `/api/explore/${s.id}/rungs?format=csv`)).body, /^rung,epochs,candidates,done,front\r\n1,1,0 1 2,true,/);
+
+    // every search endpoint docs/dashboard.md documents answers, as JSON, and as CSV where it says so
+    const documented = [...readDoc('docs/dashboard.md').matchAll(/^\| `(\/api\/explore\/ID[^`]*)` \| (.*) \|$/gm)].map((m) => ({ target: m[1]!.replace('ID', s.id), csv: /; CSV/.test(m[2]!) }));
+    assert.equal(documented.length, 4);
+    for (const { target, csv: hasCsv } of documented) {
+      const x = await get(p, target);
+      assert.equal(x.status, 200, target);
+      assert.match(x.headers['content-type']!, /^application\/json/, target);
+      if (hasCsv) assert.match((await get(p, `${target}?format=csv`)).headers['content-type']!, /^text\/csv/, target);
+    }
+
+    // ids: 64 lowercase hex digits, else 400; an unknown one 404; in one line
+    for (const id of ['abc', s.id.toUpperCase(), s.id.slice(1), `${s.id}0`, `${s.id.slice(1)}g`, '']) {
+      const x = await get(p, `/api/explore/${id}`);
+      assert.equal(x.status, 400, id);
+      assert.match((JSON.parse(x.body) as { error: string }).error, /^a search id is 64 lowercase hex digits[^\n]*$/);
+    }
+    const unknown = await get(p, `/api/explore/${'f'.repeat(64)}/charts`);
+    assert.equal(unknown.status, 404);
+    assert.equal((JSON.parse(unknown.body) as { error: string }).error, 'no search ffffffffffff in the store; /api/searches lists them');
+    assert.equal((await get(p, `/api/explore/${s.id}/other`)).status, 404);
+
+    // candidate 2 promoted (its row alone changes): a new fingerprint, and the record with it
+    const fingerprint = async () => (await body('/api/fingerprint') as { fingerprint: string }).fingerprint;
+    const before = await fingerprint();
+    await s.raise();
+    let after = before;
+    for (let t = Date.now(); after === before && Date.now() - t < 5000; await new Promise((w) => setTimeout(w, 50))) after = await fingerprint();
+    assert.notEqual(after, before);
+    const raised = await body(`/api/explore/${s.id}`) as ExploreJson;
+    assert.equal(raised.candidates[2]!.rung, 2);
+    assert.deepEqual(raised.rungs[1]!.candidates, [0, 1, 2]);
+    assert.deepEqual(raised, { ...(await buildExploreJson(store, s.id)), generatedAt: raised.generatedAt });
+
+    // the confirmation: its table and CSV as the record has them
+    await s.confirm();
+    const expectedConfirmed = JSON.stringify((await buildExploreJson(store, s.id)).confirmed);
+    let confirmed: ExploreJson['confirmed'] = [];
+    for (let t = Date.now(); JSON.stringify(confirmed) !== expectedConfirmed && Date.now() - t < 5000; await new Promise((w) => setTimeout(w, 50))) confirmed = await body(`/api/explore/${s.id}/confirmed`) as ExploreJson['confirmed'];
+    assert.deepEqual(confirmed, JSON.parse(expectedConfirmed));
+    assert.deepEqual(confirmed.map((c) => [c.id, c.why, c.seeds.length, c.vsBase?.map((v) => v.testable) ?? null]), [[0, ['base'], 2, null], [1, ['confirm'], 2, [true, true]]]);
+    const confirmedLines = (await get(p, `/api/explore/${s.id}/confirmed?format=csv`)).body.trimEnd().split('\r\n');
+    assert.equal(confirmedLines.length, 3);
+    assert.match(confirmedLines[2]!, new RegExp(`^1,${confirmed[1]!.network},.*,confirm,2,2,0\\.46`));
   } finally {
     await dash.close();
     await store.close();

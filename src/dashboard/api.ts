@@ -9,7 +9,8 @@ import {
 import { bySeeds, durationCell, errorCell, type Comparison, type NetworkStatistics } from '../experiment/statistics.js';
 import type { Summary } from '../stats/stats.js';
 import { toCsv, type CsvCell } from '../io/csv.js';
-import type { AttemptRow, Progress, RunStatus } from '../store/store.js';
+import type { AttemptRow, Progress, RunStatus, SearchRecord } from '../store/store.js';
+import type { ExploreJson, SearchSpec } from '../explore/explore-json.js';
 import type { EpochRecord } from '../train/record.js';
 import { runLabel } from '../store/label.js';
 
@@ -247,3 +248,55 @@ export const networksCsv = (networks: NetworkEntry[]) => toCsv(
 );
 
 const csvValue = (v: unknown): CsvCell => (v === null || v === undefined || typeof v !== 'object' ? (v as CsvCell) : JSON.stringify(v));
+
+/** One row of /api/searches: a search's arguments in brief, its candidates so far and its final rung's front. */
+export interface SearchSummary {
+  id: string; strategy: string | null;
+  /** The base network's name. */
+  base: string | null; dataset: string | null; budget: number | null; rungs: number[]; createdAt: string;
+  /** Candidates proposed so far (the base, candidate 0, included). */
+  candidates: number;
+  /** The final rung's front (candidate ids). */
+  front: number[];
+  /** Why the search's record could not be built (its other fields then from its arguments alone), else null. */
+  error: string | null;
+}
+
+export function searchSummary(s: SearchRecord, r: ExploreJson | { error: string } | undefined): SearchSummary {
+  const spec = (r && 'search' in r ? r.search.spec : s.spec) as Partial<SearchSpec> | null;
+  return {
+    id: s.id, strategy: spec?.strategy ?? null, base: spec?.base?.name ?? null, dataset: spec?.dataset ?? null, budget: spec?.budget ?? null,
+    rungs: Array.isArray(spec?.rungs) ? spec.rungs : [], createdAt: s.createdAt,
+    candidates: r && 'candidates' in r ? r.candidates.length : 0, front: r && 'front' in r ? r.front : [], error: r && 'error' in r ? r.error : null,
+  };
+}
+
+export const searchesCsv = (searches: SearchSummary[]) => toCsv(
+  ['id', 'strategy', 'base', 'dataset', 'budget', 'rungs', 'createdAt', 'candidates', 'front', 'error'],
+  searches.map((s) => [s.id, s.strategy, s.base, s.dataset, s.budget, s.rungs.join(' '), s.createdAt, s.candidates, s.front.join(' '), s.error]),
+);
+
+/** The candidates table: a row per candidate, its validation top-1 error at each rung's epochs (`valTop1@2`), `front` true on the final front. */
+export const candidatesCsv = (r: ExploreJson) => toCsv(
+  ['id', 'front', 'network', 'layers', 'sha256', 'mutation', 'parent', 'generation', 'params', 'macs', 'rung',
+    ...r.search.spec.rungs.map((e) => `valTop1@${e}`), 'seconds', 'status', 'runId'],
+  r.candidates.map((c) => [c.id, r.front.includes(c.id), c.network, c.layers, c.hash, c.mutationText, c.parent, c.generation, c.params, c.macs, c.rung,
+    ...r.search.spec.rungs.map((e) => c.valErrors[String(e)]), c.seconds, c.status, c.runId]),
+);
+
+export const rungsCsv = (r: ExploreJson) => toCsv(
+  ['rung', 'epochs', 'candidates', 'done', 'front'],
+  r.rungs.map((g, k) => [k + 1, g.epochs, g.candidates.join(' '), g.done, g.front.join(' ')]),
+);
+
+/** The confirmation: a row per network, its test errors over its seeds and its top-1 and top-5 differences from the base. */
+export const confirmedCsv = (r: ExploreJson) => toCsv(
+  ['id', 'network', 'layers', 'sha256', 'why', 'seedsDone', 'seeds', 'top1Mean', 'top1Sd', 'top5Mean', 'top5Sd',
+    ...(['top1', 'top5'] as const).flatMap((m) => [`${m}Difference`, `${m}Ci95Low`, `${m}Ci95High`, `${m}P`, `${m}PHolm`, `${m}Significant`, `${m}Reason`])],
+  r.confirmed.map((c) => [c.id, c.network, c.layers, c.hash, c.why.join(' '), c.seeds.filter((x) => x.top1Error !== null).length, c.seeds.length,
+    c.top1?.mean, c.top1?.sd, c.top5?.mean, c.top5?.sd,
+    ...(['top1', 'top5'] as const).flatMap((m) => {
+      const v = c.vsBase?.find((x) => x.metric === m);
+      return [v?.difference, v?.ci95?.[0], v?.ci95?.[1], v?.p, v?.pHolm, v?.significant, v?.reason];
+    })]),
+);

@@ -6,8 +6,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RunStore } from '../store/store.js';
 import {
-  attemptsCsv, chartsOf, comparisonsCsv, comparisonsOf, epochsCsv, networksCsv, recipeCsv, resultTables, runDetail, runRecipe, runsCsv, runSummary, tableCsv,
+  attemptsCsv, candidatesCsv, chartsOf, comparisonsCsv, comparisonsOf, confirmedCsv, epochsCsv, networksCsv, recipeCsv, resultTables, runDetail, runRecipe,
+  rungsCsv, runsCsv, runSummary, searchesCsv, searchSummary, tableCsv,
 } from './api.js';
+import { exploreCharts } from '../explore/charts.js';
 import { loadAssets, type Asset } from './assets.js';
 import { reportNetworks } from '../experiment/report.js';
 import { allowedHosts, checkPath, presentedToken, SECURITY_HEADERS, TOKEN_COOKIE, tokenMatches } from './security.js';
@@ -96,8 +98,29 @@ function api(path: string, q: URLSearchParams, s: Snapshot): Reply {
     if (m[2] === '/attempts') return asCsv ? csv(`run-${run.id}-attempts`, attemptsCsv(run.attempts)) : json(200, run.attempts);
     return cached(`run:${run.id}`, () => runDetail(run, r.runs));
   }
+  if (path === '/api/searches') {
+    const list = () => s.searches.map((x) => searchSummary(x, s.explore.get(x.id)));
+    if (asCsv) return csv('searches', s.cached('searches.csv', () => searchesCsv(list())));
+    return cached('searches', list);
+  }
+  const e = path.match(/^\/api\/explore\/([^/]*)(\/charts|\/rungs|\/confirmed)?$/);
+  if (e) {
+    const id = e[1]!;
+    if (!SEARCH_ID.test(id)) return json(400, { error: 'a search id is 64 lowercase hex digits (its SHA-256); /api/searches lists them' });
+    const r = s.explore.get(id);
+    if (!r) return json(404, { error: `no search ${id.slice(0, 12)} in the store; /api/searches lists them` });
+    if ('error' in r) return json(500, { error: r.error });
+    const name = `search-${id.slice(0, 12)}`;
+    if (e[2] === '/charts') return cached(`explore:${id}:charts`, () => exploreCharts(r));
+    if (e[2] === '/rungs') return asCsv ? csv(`${name}-rungs`, rungsCsv(r)) : json(200, r.rungs);
+    if (e[2] === '/confirmed') return asCsv ? csv(`${name}-confirmed`, confirmedCsv(r)) : json(200, r.confirmed);
+    return asCsv ? csv(`${name}-candidates`, s.cached(`explore:${id}.csv`, () => candidatesCsv(r))) : cached(`explore:${id}`, () => r);
+  }
   return json(404, { error: `no such endpoint ${path}; see docs/dashboard.md` });
 }
+
+/** A search's id: the SHA-256 of its arguments in hex, as the store records it. */
+const SEARCH_ID = /^[0-9a-f]{64}$/;
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const assets: Map<string, Asset> = loadAssets();

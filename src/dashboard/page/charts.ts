@@ -36,8 +36,8 @@ export class ChartSet {
   private readonly shown = new Map<string, Shown>();
   constructor(private readonly where: HTMLElement) {}
 
-  /** Shows `charts`, grouped under a heading per dataset (`title(dataset)`), reusing the views it can. */
-  async update(charts: Chart[], title: (dataset: string) => string): Promise<void> {
+  /** Shows `charts`, grouped under a heading per dataset (`title(dataset)`), reusing the views it can; `empty` says why there is none. */
+  async update(charts: Chart[], title: (dataset: string) => string, empty = 'No epochs recorded yet: the curves appear with the first.'): Promise<void> {
     const groups = new Map<string, Chart[]>();
     for (const c of charts) groups.set(c.dataset, [...(groups.get(c.dataset) ?? []), c]);
     const sections: HTMLElement[] = [];
@@ -60,7 +60,7 @@ export class ChartSet {
     }
     const ids = new Set(charts.map((c) => c.id));
     for (const [id, s] of this.shown) if (!ids.has(id)) { s.view.finalize(); this.shown.delete(id); }
-    this.where.replaceChildren(...(sections.length ? sections : [el('p', { class: 'empty' }, 'No epochs recorded yet: the curves appear with the first.')]));
+    this.where.replaceChildren(...(sections.length ? sections : [el('p', { class: 'empty' }, empty)]));
     await Promise.all(jobs);
   }
 

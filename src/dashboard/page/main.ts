@@ -1,9 +1,12 @@
-// The dashboard page: three views by the URL's hash (#/ the overview, #/runs/ID a run, #/compare/1,2
-// runs side by side), each drawn from the server's JSON and drawn again in place when the server's
+// The dashboard page: four views by the URL's hash (#/ the overview, #/runs/ID a run, #/compare/1,2
+// runs side by side, #/explore/ID a search of `googlenet explore`), each drawn from the server's JSON and drawn again in place when the server's
 // event stream says the store changed (polling /api/fingerprint while the stream is down).
 import { ChartSet } from './charts.js';
 import { el, err, fixed, int, table, when, type Column } from './dom.js';
-import type { Chart, ComparisonTable, EpochRecord, NetworkEntry, ResultTable, ResultTables, RunDetail, RunRecipe, RunSummary } from './types.js';
+import type {
+  Chart, ComparisonTable, ConfirmedNetwork, EpochRecord, ExploreCandidate, ExploreJson, ExploreRung, NetworkEntry, ResultTable, ResultTables, RunDetail, RunRecipe, RunSummary,
+  SearchSummary,
+} from './types.js';
 
 const main = document.getElementById('main')!;
 const live = document.getElementById('live')!;
@@ -132,8 +135,23 @@ function runsTable(runs: RunSummary[], onSelect: () => void): HTMLElement {
   return table('runs', cols, runs, { csv: '/api/runs?format=csv', rowData: (r) => ({ run: String(r.id) }), empty: 'No runs in the store yet.' });
 }
 
+/** The store's searches, each a link to its page. */
+function searchesTable(searches: SearchSummary[]): HTMLElement {
+  return table<SearchSummary>('searches', [
+    { head: 'search', cell: (x) => el('a', { href: `#/explore/${x.id}`, title: x.id }, x.id.slice(0, 12)), cls: () => 'name hash' },
+    { head: 'strategy', cell: (x) => x.strategy ?? '—' },
+    { head: 'base', cell: (x) => x.base ?? '—' },
+    { head: 'dataset', cell: (x) => (x.dataset ? datasetTitle(x.dataset) : '—') },
+    { head: 'budget', num: true, cell: (x) => int(x.budget) },
+    { head: 'rungs (epochs)', num: true, cell: (x) => x.rungs.join(', ') || '—' },
+    { head: 'candidates', num: true, cell: (x) => x.candidates },
+    { head: 'front', cell: (x) => (x.error ? el('span', { class: 'error' }, x.error) : x.front.map(candidateName).join(', ') || '—') },
+    { head: 'created (UTC)', cell: (x) => when(x.createdAt) },
+  ], searches, { csv: '/api/searches?format=csv', rowData: (x) => ({ search: x.id }) });
+}
+
 function overview(): View {
-  const results = el('div'), runs = el('div'), curves = el('div');
+  const results = el('div'), runs = el('div'), curves = el('div'), searches = el('div');
   const compare = el('a', { class: 'button', href: '#/compare/' }, '');
   const updateCompare = () => {
     const ids = [...selected].sort((a, b) => a - b);
@@ -145,13 +163,16 @@ function overview(): View {
   main.replaceChildren(
     el('h2', {}, 'Results'), results,
     el('h2', {}, 'Runs'), runs, el('p', {}, compare),
+    searches,
     el('h2', {}, 'Curves'), curves,
   );
   return {
     async render() {
-      const [t, r, c] = await Promise.all([
-        getTables(), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'),
+      const [t, r, c, x] = await Promise.all([
+        getTables(), getJson<{ runs: RunSummary[] }>('/api/runs'), getJson<Chart[]>('/api/charts'), getJson<SearchSummary[]>('/api/searches'),
       ]);
+      // the searches of `googlenet explore`, where the store has any
+      searches.replaceChildren(...(x.length ? [el('h2', {}, 'Searches'), searchesTable(x)] : []));
       results.replaceChildren(...(t.tables.length ? t.tables.map(resultsTable) : [el('p', { class: 'empty' }, 'No runs recorded yet.')]), el('p', { class: 'cite' }, t.citation),
         ...(t.networks.length ? [el('h3', {}, 'Networks'), networksTable(t.networks)] : []));
       runs.replaceChildren(runsTable(r.runs, updateCompare));
@@ -267,7 +288,112 @@ function comparePage(ids: number[]): View {
   };
 }
 
+// a search's page (#/explore/ID): as explore.md has it, from /api/explore/ID
+const candidateName = (id: number) => (id === 0 ? 'base' : `c${id}`);
+/** Seed style, as explore.md's time column: 1h2m3s, 4m5s, 45s. */
+function duration(seconds: number | null): string {
+  if (seconds === null) return '—';
+  const t = Math.round(seconds), h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  return h > 0 ? `${h}h${m}m${sec}s` : m > 0 ? `${m}m${sec}s` : `${sec}s`;
+}
+const meanSd = (x: ConfirmedNetwork['top1']) => (x ? `${x.mean.toFixed(4)}${x.sd === null ? '' : ` ± ${x.sd.toFixed(4)}`}` : '—');
+
+function candidatesTable(r: ExploreJson, id: string): HTMLElement {
+  const front = new Set(r.front);
+  const cols: Column<ExploreCandidate>[] = [
+    { head: 'id', cell: (c) => el('span', {}, front.has(c.id) ? el('span', { class: 'star', title: "on the final rung's front" }, '★ ') : null, runLink(c.runId, `c${c.id}`)), cls: () => 'name' },
+    { head: 'network', cell: (c) => el('span', { title: `${c.layers} (sha256 ${c.hash})` }, c.network), cls: () => 'name' },
+    { head: 'mutation', cell: (c) => c.mutationText ?? '(base)' },
+    { head: 'parent', cell: (c) => (c.parent === null ? '—' : `c${c.parent}`) },
+    { head: 'params', num: true, cell: (c) => int(c.params) },
+    { head: 'MACs', num: true, cell: (c) => int(c.macs) },
+    { head: 'rung', num: true, cell: (c) => c.rung },
+    ...r.search.spec.rungs.map((e): Column<ExploreCandidate> => ({ head: `val top-1 @${e}`, num: true, cell: (c) => err(c.valErrors[String(e)]) })),
+    { head: 'time', num: true, cell: (c) => duration(c.seconds) },
+    { head: 'status', cell: (c) => statusBadge(c.status) },
+  ];
+  return table('candidates', cols, r.candidates, {
+    csv: `/api/explore/${id}?format=csv`, rowClass: (c) => (front.has(c.id) ? 'front' : undefined), rowData: (c) => ({ candidate: String(c.id) }), empty: 'No candidate recorded yet.',
+  });
+}
+
+function rungsTable(r: ExploreJson, id: string): HTMLElement {
+  return table<ExploreRung>('rungs', [
+    { head: 'rung', num: true, cell: (g) => r.rungs.indexOf(g) + 1 },
+    { head: 'epochs', num: true, cell: (g) => g.epochs },
+    { head: 'candidates', num: true, cell: (g) => g.candidates.length },
+    { head: 'finished', cell: (g) => (g.done ? 'all' : 'not yet') },
+    { head: 'front', cell: (g) => g.front.map(candidateName).join(', ') || '—' },
+  ], r.rungs, { csv: `/api/explore/${id}/rungs?format=csv` });
+}
+
+function confirmedTable(r: ExploreJson, id: string): HTMLElement {
+  const vs = (c: ConfirmedNetwork) => c.vsBase?.find((x) => x.metric === 'top1');
+  return table<ConfirmedNetwork>('confirmed', [
+    { head: 'network', cell: (c) => `${c.id === 0 ? 'base' : `c${c.id}`} ${c.network}`, cls: () => 'name' },
+    { head: 'why', cell: (c) => c.why.join(', ') },
+    { head: 'seeds', num: true, cell: (c) => `${c.seeds.filter((x) => x.top1Error !== null).length}/${c.seeds.length}` },
+    { head: 'test top-1 (mean ± sd)', num: true, cell: (c) => meanSd(c.top1) },
+    { head: 'test top-5', num: true, cell: (c) => meanSd(c.top5) },
+    { head: 'top-1 − base [95% CI]', num: true, cell: (c) => {
+      const v = vs(c);
+      if (!v) return '—';
+      if (!v.testable) return el('span', { class: 'untestable' }, `${v.difference === null ? '' : `${signed(v.difference)}, `}not testable: ${v.reason ?? ''}`);
+      return el('span', {}, `${signed(v.difference!)} [${signed(v.ci95![0])}, ${signed(v.ci95![1])}]`, v.significant ? el('strong', {}, ' significant') : null);
+    } },
+    { head: 'p', num: true, cell: (c) => pValue(vs(c)?.p ?? null) },
+    { head: 'Holm p', num: true, cell: (c) => pValue(vs(c)?.pHolm ?? null) },
+  ], r.confirmed, { csv: `/api/explore/${id}/confirmed?format=csv`, rowClass: (c) => (vs(c)?.significant ? 'significant' : undefined) });
+}
+
+function explorePage(id: string): View {
+  const head = el('div'), candidates = el('div'), rungs = el('div'), front = el('div'), confirmed = el('div'), charts = el('div');
+  const chartSet = new ChartSet(charts);
+  main.replaceChildren(head, el('h3', {}, 'Candidates'), candidates, el('h3', {}, 'Rungs'), rungs, front, confirmed, el('h3', {}, 'Validation error against MACs, per rung'), charts);
+  return {
+    async render() {
+      const r = await getJson<ExploreJson>(`/api/explore/${id}`).catch((e) => { if (e instanceof HttpError && e.status === 404) return null; throw e; });
+      if (!r) {
+        for (const part of [candidates, rungs, front, confirmed]) part.replaceChildren();
+        chartSet.clear();
+        return void head.replaceChildren(el('h2', {}, `No search ${id.slice(0, 12)} in the store`), el('p', {}, el('a', { href: '#/' }, 'All searches')));
+      }
+      const [c] = await Promise.all([getJson<Chart[]>(`/api/explore/${id}/charts`), getTables()]);
+      const s = r.search.spec;
+      const recipe = s.recipe as { val?: number; limitTrain?: number | null; optimizer?: string; lr?: number; batchSize?: number; seed?: number };
+      const limits = [s.maxParams !== null ? `at most ${int(s.maxParams)} parameters` : '', s.maxMacs !== null ? `at most ${int(s.maxMacs)} MACs` : ''].filter(Boolean);
+      head.replaceChildren(el('div', {},
+        el('h2', {}, `Search `, el('span', { class: 'hash', title: r.search.id }, r.search.id.slice(0, 12)), `: ${s.strategy} from ${s.base.name} on ${datasetTitle(s.dataset)}`),
+        el('p', { class: 'search-args' }, `${s.budget} candidates at the first rung (rng ${s.rng}), rungs of ${s.rungs.join(', ')} epochs, the best 1/${s.eta} of each rung on to the next` +
+          ` by Pareto rank on validation top-1 error and MACs.` +
+          (s.strategy === 'evolution' ? ` Regularized evolution: population ${s.population}, tournament ${s.tournament}, ${s.generation} children per generation.` : ' Random: each candidate is one mutation of the base.') +
+          (limits.length ? ` Limits: ${limits.join(', ')}.` : '')),
+        el('p', { class: 'note' }, `Recipe: ${recipe.optimizer ?? '?'} lr ${recipe.lr ?? '?'}, batch ${recipe.batchSize ?? '?'}, seed ${recipe.seed ?? '?'}; ` +
+          `validation hold-out: the first ${int(recipe.val ?? 0)} training images${recipe.limitTrain ? ` of ${int(recipe.limitTrain)}` : ''} (the rankings, fronts and promotions use it alone; the test set only in the confirmation). ` +
+          `Base ${s.base.name} (sha256 ${s.base.hash.slice(0, 12)}); created ${when(r.search.createdAt)} UTC.`),
+        r.exhausted ? el('p', { class: 'note' }, `The proposals stopped at candidate ${r.exhausted.atCandidate}: 100 draws in a row gave no new network within the limits.`) : null,
+      ));
+      candidates.replaceChildren(el('p', { class: 'note' }, "★: on the final rung's front. c0 is the base. Validation top-1 error after each rung's epochs; each id links to its run."), candidatesTable(r, id));
+      rungs.replaceChildren(rungsTable(r, id));
+      const byId = new Map(r.candidates.map((x) => [x.id, x]));
+      const onFront = r.front.map((x) => byId.get(x)).filter((x): x is ExploreCandidate => x !== undefined).sort((a, b) => a.macs - b.macs);
+      front.replaceChildren(el('h3', {}, 'The front'), onFront.length
+        ? el('ul', { class: 'front', data: { list: 'front' } }, ...onFront.map((x) => el('li', {}, `${candidateName(x.id)} ${x.network}: `, el('span', { class: 'layers' }, x.layers),
+          `, ${int(x.macs)} MACs, validation top-1 ${err(x.valError)}`)))
+        : el('p', { class: 'empty' }, `No candidate has finished the final rung (${s.rungs.at(-1)} epochs) yet.`));
+      confirmed.replaceChildren(...(r.confirmed.length ? [el('h3', {}, 'Confirmation'),
+        el('p', { class: 'note' }, `Each network trained with seeds 1 to ${r.confirmSeeds} on every training image (the hold-out included) for ${s.rungs.at(-1)} epochs and tested on the test set; ` +
+          "each compared with the base by Welch's t-test (difference minus the base, 95% CI), Holm-corrected over the networks compared with it; significant: Holm p < 0.05."),
+        confirmedTable(r, id)] : []));
+      await chartSet.update(c, datasetTitle, 'No candidate has finished a rung yet: a rung\'s chart appears with its first.');
+    },
+    dispose: () => chartSet.clear(),
+  };
+}
+
 function viewOf(hash: string): View {
+  const search = hash.match(/^#\/explore\/([0-9a-f]{64})$/);
+  if (search) return explorePage(search[1]!);
   const run = hash.match(/^#\/runs\/(\d+)$/);
   if (run) return runPage(Number(run[1]));
   const cmp = hash.match(/^#\/compare\/([\d,]*)$/);

@@ -4,3 +4,5 @@ export type { RunSummary, RunDetail, RunRecipe, ResultTable, ResultTables, Compa
 export type { NetworkEntry } from '../../experiment/report.js';
 export type { Chart } from '../../experiment/charts.js';
 export type { EpochRecord } from '../../train/record.js';
+export type { SearchSummary } from '../api.js';
+export type { ExploreJson, ExploreCandidate, ExploreRung, ConfirmedNetwork } from '../../explore/explore-json.js';
