@@ -116,8 +116,15 @@ async function checkReport(dir: string, r: ExploreJson, store: RunStore): Promis
 
 const readJson = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'explore.json'), 'utf8')) as ExploreJson;
 const signature = (r: ExploreJson) => r.candidates.map((c) => `${c.id} ${c.parent} ${c.hash} ${c.mutationText}`);
+/** The candidates `explore --dry-run` lists for these arguments, as signature() writes them. */
+function dryRun(args: string[]): string[] {
+  const r = cli([...args, '--dry-run', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { candidates } = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { candidates: { id: number; parent: number; hash: string; mutationText: string }[] };
+  return candidates.map((c) => `${c.id} ${c.parent} ${c.hash} ${c.mutationText}`);
+}
 
-test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes on; the same --rng in another store proposes the same candidates; the report matches the store', sharedOpts, async () => {
+test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes on; the same --rng proposes the same candidates (--dry-run), another rng others; the report matches the store', sharedOpts, async () => {
   const [a, b] = [tmp(), tmp()];
   const args = (out: string) => ['explore', '--base', 'googlenet-short4', ...small, ...limits, '--data-dir', sharedPath('data'), '--budget', '4', '--rungs', '1,2', '--confirm-seeds', '2', '--rng', '7', '--out', out];
   // killed once its third candidate is training
@@ -151,16 +158,29 @@ test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes 
   const idle = cli(args(a), 300000);
   assert.equal(idle.code, 0, idle.stderr);
   assert.doesNotMatch(idle.stderr, /attempt id/);
-  // the same --rng elsewhere: the same candidates, parents and mutations (without confirmation, to keep it short)
-  const other = cli([...args(b), '--confirm-seeds', '0'], 600000);
-  assert.equal(other.code, 0, other.stderr);
-  assert.deepEqual(signature(readJson(b)), signature(r));
+  // the same --rng elsewhere proposes the same candidates, parents and mutations: --dry-run lists them without a store, writing nothing
+  assert.deepEqual(dryRun(args(b)), signature(r).slice(1));
+  assert.deepEqual(fs.readdirSync(b), [], '--dry-run writes nothing');
+  assert.notDeepEqual(dryRun([...args(b), '--rng', '8']), signature(r).slice(1), 'another --rng, other candidates');
   const md = fs.readFileSync(path.join(a, 'explore.md'), 'utf8');
   assert.match(md, /^# Search [0-9a-f]{12}: random from googlenet-short4 on cifar10$/m);
   assert.match(md, /no test image is seen before the confirmation/);
   for (const c of r.candidates) assert.match(md, new RegExp(`\\| (★ )?c${c.id} \\| ${c.network} \\|`));
   for (const f of ['explore-rung1.svg', 'explore-rung2.svg']) assert.match(fs.readFileSync(path.join(a, 'plots', f), 'utf8'), /^<svg/);
 });
+
+/** The exit codes of `awaited`, or after `ms` a failure showing the end of every process's stderr. */
+async function exitsWithin(all: Running[], awaited: Running[], ms: number): Promise<(number | string)[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not done in ${ms / 1000} s:\n${all.map((p) => p.out.stderr.split('\n').slice(-15).join('\n')).join('\n---\n')}`)), ms);
+  });
+  try {
+    return await Promise.race([Promise.all(awaited.map((p) => p.exit)), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const pgOpts = requirePostgres();
 test('the issue\'s run: a 12-candidate random search and a 12-candidate evolution from googlenet-short4 with two workers on PostgreSQL, one SIGKILLed mid-candidate', { ...sharedOpts, ...pgOpts, skip: sharedOpts.skip ?? pgOpts.skip }, async () => {
@@ -169,10 +189,11 @@ test('the issue\'s run: a 12-candidate random search and a 12-candidate evolutio
   try {
     const url = await cluster.createDatabase('explore');
     const [dirRandom, dirEvolution] = [tmp(), tmp()];
-    const common = ['--base', 'googlenet-short4', ...small, ...limits, '--budget', '12', '--rungs', '1,2', '--confirm-seeds', '2', '--store', url, '--no-train', '--heartbeat', '2'];
+    const common = ['--base', 'googlenet-short4', ...small, ...limits, '--budget', '12', '--rungs', '1,2', '--confirm-seeds', '2', '--store', url, '--heartbeat', '2'];
     const searches = [
-      start(['explore', ...common, '--rng', '3', '--out', dirRandom]),
-      start(['explore', ...common, '--strategy', 'evolution', '--population', '6', '--generation', '3', '--rng', '3', '--out', dirEvolution]),
+      // the random search trains too (one more worker); the evolution leaves its training to the workers
+      start(['--threads', '1', 'explore', ...common, '--data-dir', sharedPath('data'), '--rng', '3', '--out', dirRandom]),
+      start(['explore', ...common, '--no-train', '--strategy', 'evolution', '--population', '6', '--generation', '3', '--rng', '3', '--out', dirEvolution]),
     ];
     const worker = () => start(['--threads', '1', 'worker', '--store', url, '--data-dir', sharedPath('data'), '--heartbeat', '2']);
     workers.push(worker(), worker());
@@ -180,7 +201,7 @@ test('the issue\'s run: a 12-candidate random search and a 12-candidate evolutio
     await until(() => (workers[0]!.out.stderr.match(/\(attempt id \d+\)/g) ?? []).length >= 2, workers[0]!.exit, `worker 1 ended early: ${workers[0]!.out.stderr}`, 300000);
     workers[0]!.child.kill('SIGKILL');
     assert.equal(await workers[0]!.exit, 'SIGKILL');
-    const codes = await Promise.all(searches.map((s) => s.exit));
+    const codes = await exitsWithin([...searches, workers[1]!], searches, 900000);
     assert.deepEqual(codes, [0, 0], searches.map((s) => s.out.stderr).join('\n---\n'));
 
     const store = await openStore(url);
@@ -204,6 +225,11 @@ test('the issue\'s run: a 12-candidate random search and a 12-candidate evolutio
         assert.equal(run.status, 'complete', `${run.model} run ${run.id}`);
       }
       assert.equal(takenOver.length, 1, 'one run crashed with the killed worker, and was completed');
+      // the same --rng proposes the same candidates: all of the random search's, the evolution's first generation
+      const random = readJson(dirRandom);
+      assert.deepEqual(dryRun(['explore', ...common, '--rng', '3', '--out', tmp()]), signature(random).slice(1));
+      assert.deepEqual(dryRun(['explore', ...common, '--strategy', 'evolution', '--population', '6', '--generation', '3', '--rng', '3', '--out', tmp()]),
+        signature(evo).filter((x, i) => i > 0 && evo.candidates[i]!.generation === 0));
     } finally {
       await store.close();
     }

@@ -178,3 +178,12 @@ test('store URLs that cannot work: one line naming host and database, never the 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(Date.now() - t0 < 4 * 15000);
 });
+
+test('eight workers started at once on a fresh database all open its queue (pg-boss\'s install and the queue\'s creation race; the losers try again)', opts, async () => {
+  const url = await cluster.createDatabase('fresh');
+  // processes, not connections of one process: each installs pg-boss from scratch on its own
+  const workers = Array.from({ length: 8 }, () => start(['--threads', '1', 'worker', '--store', url, '--data-dir', tmp(), '--until-empty']));
+  const codes = await Promise.all(workers.map((w) => w.exit));
+  assert.deepEqual(codes, [0, 0, 0, 0, 0, 0, 0, 0], workers.map((w) => w.out.stderr).join('\n---\n'));
+  for (const w of workers) assert.match(w.out.stderr, /every run in postgres:.* is complete or failed; exiting/);
+});

@@ -187,8 +187,8 @@ function perEpoch(m: Metric, name: string, sub: string[], lines: Line[], declare
 interface Axis { field: string; title: string; format: string; log: boolean }
 interface ScatterPoint { model: string; x: number; y: number; label: string; tip: Record<string, unknown> }
 
-/** Pixel scales for fixed domains: the label placement and the drawn chart agree exactly. */
-function domain(values: number[], log: boolean, pixels: number, minSpan: number, ceiling = Infinity): [number, number] {
+/** Pixel scales for fixed domains: the label placement and the drawn chart agree exactly (explore's charts use it too). */
+export function fixedDomain(values: number[], log: boolean, pixels: number, minSpan: number, ceiling = Infinity): [number, number] {
   const f = log ? Math.log10 : (v: number) => v;
   const g = log ? (v: number) => 10 ** v : (v: number) => v;
   let lo = Math.min(...values.map(f)), hi = Math.max(...values.map(f));
@@ -213,9 +213,9 @@ const DOT_SIZE = 22, DOT_RADIUS = 3, DOT_STEP = 4;
  */
 function scatter(id: string, text: string, sub: string[], models: Series[], declared: string[], X: Axis, Y: Axis, ours: ScatterPoint[], seed: ScatterPoint[], spread?: Spread): Chart {
   const all = [...ours, ...seed, ...(spread?.dots ?? [])];
-  const xd = domain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
+  const xd = fixedDomain(all.map((p) => p.x), X.log, WIDTH, X.log ? 0.3 : 1);
   // errors are fractions: the axis ends at 100% at most
-  const yd = domain([...all.map((p) => p.y), ...(spread?.bars.flatMap((b) => [b.lo, b.hi]) ?? [])], Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
+  const yd = fixedDomain([...all.map((p) => p.y), ...(spread?.bars.flatMap((b) => [b.lo, b.hi]) ?? [])], Y.log, HEIGHT, 0.04, Y.format.endsWith('%') ? 1 : Infinity);
   const f = (log: boolean) => (log ? Math.log10 : (v: number) => v);
   const px = (v: number) => (WIDTH * (f(X.log)(v) - f(X.log)(xd[0]))) / (f(X.log)(xd[1]) - f(X.log)(xd[0]));
   const py = (v: number) => HEIGHT * (1 - (f(Y.log)(v) - f(Y.log)(yd[0])) / (f(Y.log)(yd[1]) - f(Y.log)(yd[0])));

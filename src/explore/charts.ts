@@ -4,7 +4,7 @@
 // like the experiment's (src/experiment/charts.ts): named data only (`datasets` + `data: {name}`),
 // self-contained, no expressions beyond formats, so the dashboard draws the same specs under a CSP
 // without 'unsafe-eval'; labels placed without collisions (labels.ts) on fixed scale domains.
-import type { Chart, ChartRows } from '../experiment/charts.js';
+import { fixedDomain, type Chart, type ChartRows } from '../experiment/charts.js';
 import { placeLabels, type Box } from '../experiment/labels.js';
 import { toSvg } from '../experiment/plots.js';
 import { datasetTitle } from '../experiment/report.js';
@@ -44,17 +44,6 @@ export function logMacs(macs: number[]): boolean {
   return lo > 0 && hi / lo > LOG_SPAN;
 }
 
-/** A fixed domain with 24 px to spare on each side (as the experiment's scatter charts), never below 0 on a linear scale. */
-function domain(values: number[], log: boolean, pixels: number, minSpan: number, ceiling = Infinity): [number, number] {
-  const f = log ? Math.log10 : (v: number) => v;
-  const g = log ? (v: number) => 10 ** v : (v: number) => v;
-  let lo = Math.min(...values.map(f)), hi = Math.max(...values.map(f));
-  const floor = !log && lo >= 0 ? 0 : -Infinity;
-  if (hi - lo < minSpan) { const mid = (lo + hi) / 2; lo = Math.max(floor, mid - minSpan / 2); hi = lo + minSpan; }
-  const pad = ((hi - lo) * 24) / (pixels - 48);
-  return [g(Math.max(floor, lo - pad)), g(Math.min(ceiling, hi + pad))];
-}
-
 /** The search in two lines: its id, base, strategy, dataset, budget and rungs; its limits and hold-out. */
 function searchLines(r: ExploreJson): [string, string] {
   const s = r.search.spec;
@@ -76,8 +65,8 @@ function rungChart(r: ExploreJson, k: number): Chart | null {
   if (done.length === 0) return null;
   const onFront = new Set(rung.front.filter((id) => done.some((d) => d.c.id === id)));
   const log = logMacs(done.map((d) => d.c.macs));
-  const xd = domain(done.map((d) => d.c.macs), log, WIDTH, log ? 0.3 : Math.max(1, 0.2 * Math.max(...done.map((d) => d.c.macs))));
-  const yd = domain(done.map((d) => d.error), false, HEIGHT, 0.04, 1);
+  const xd = fixedDomain(done.map((d) => d.c.macs), log, WIDTH, log ? 0.3 : Math.max(1, 0.2 * Math.max(...done.map((d) => d.c.macs))));
+  const yd = fixedDomain(done.map((d) => d.error), false, HEIGHT, 0.04, 1);
   const fx = log ? Math.log10 : (v: number) => v;
   const px = (v: number) => (WIDTH * (fx(v) - fx(xd[0]))) / (fx(xd[1]) - fx(xd[0]));
   const py = (v: number) => HEIGHT * (1 - (v - yd[0]) / (yd[1] - yd[0]));

@@ -30,8 +30,8 @@ import type { StopRequest } from '../train/stop.js';
 import { canonicalize } from '../util/canonical-json.js';
 import { Rng } from '../util/rng.js';
 import { writeFileAtomic } from '../io/disk.js';
-import type { ExploreStrategy, SearchSpec } from './explore-json.js';
-import { describeMutation, proposeChild, type Mutation } from './mutations.js';
+import type { ExploreJson, ExploreStrategy, SearchSpec } from './explore-json.js';
+import { describeMutation, proposeChild, type Child, type Mutation } from './mutations.js';
 import { paretoFront, paretoOrder, promoted, type Scored } from './pareto.js';
 import { trainRuns, type TrainRunsEnd } from './train-runs.js';
 import { writeExploreReport, type ExploreReportFiles } from './report.js';
@@ -39,7 +39,10 @@ import { display } from '../util/display.js';
 
 export const EXPLORE_DEFAULTS = { strategy: 'random' as ExploreStrategy, rng: 1, rungs: [2, 6, 14], eta: 3, population: 10, tournament: 3, confirmSeeds: 3 };
 
-export interface ExploreOptions {
+/** The search's own arguments, as its spec records them. */
+type SearchArguments = Pick<SearchSpec, 'strategy' | 'rng' | 'budget' | 'rungs' | 'eta' | 'maxParams' | 'maxMacs'>;
+
+export interface ExploreOptions extends SearchArguments {
   /** DIR: explore.md, explore.json, plots/, networks/ (and the default store's file). */
   out: string;
   store: RunStore;
@@ -51,14 +54,7 @@ export interface ExploreOptions {
   /** The recipe candidates train with: the base's, with a hold-out (val > 0); its epochs are ignored (the rungs'). */
   recipe: Recipe;
   run: RunOptions;
-  strategy: ExploreStrategy;
-  rng: number;
-  budget: number;
-  rungs: number[];
-  eta: number;
-  maxParams: number | null;
-  maxMacs: number | null;
-  /** Evolution's population, tournament and children per generation. */
+  /** Evolution's population, tournament and children per generation (the spec records them for evolution only). */
   population: number;
   tournament: number;
   generation: number;
@@ -127,14 +123,10 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const searchId = searchIdOf(spec);
   await o.store.recordSearch(searchId, spec);
   info(`search ${searchId.slice(0, 12)} in ${o.store.url}: ${o.strategy}, ${o.budget} candidates from ${o.base.model}, rungs ${o.rungs.join(',')} epochs, eta ${o.eta}`);
-  const classes = classCount(o.recipe);
   const networksDir = path.join(o.out, 'networks');
   fs.mkdirSync(networksDir, { recursive: true });
-  const nameOf = namerOf(await o.store.runs());
-  const rng = new Rng(o.rng);
   const candidates: Candidate[] = [];
-  let exhausted: { atCandidate: number; why: Record<string, number> } | null = null;
-  const report = () => writeExploreReport(o.store, searchId, o.out, { exhausted });
+  const report = () => writeExploreReport(o.store, searchId, o.out, { exhausted: proposer.exhausted });
 
   /** The run of `network` under `recipe` at `epochs` or more: found among the store's runs when recorded with as many planned (a replay never lowers a plan), else recorded (raising a plan). */
   const runAt = async (named: NamedNetwork, recipe: Recipe, epochs: number): Promise<RunRow> => {
@@ -154,28 +146,20 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   base.runId = (await runAt(o.base, o.recipe, o.rungs[0]!)).id;
   writeFile(base);
   await record(base, 1);
-  const seen = new Set([base.hash]);
+  const proposer = new Proposer({ ...o, classes: classCount(o.recipe), nameOf: namerOf(await o.store.runs()) }, base.hash, info);
 
-  /** Proposes the next candidate, a mutation of `parent`, records its run at the first rung; null once 100 draws in a row found nothing new. */
+  /** Proposes the next candidate, a mutation of `parent`, and records its run at the first rung; null once the proposals are exhausted. */
   const propose = async (parent: Candidate, generation: number): Promise<Candidate | null> => {
-    const id = candidates.length + 1;
-    const child = proposeChild(parent.network, rng, {
-      classes, maxParams: o.maxParams ?? undefined, maxMacs: o.maxMacs ?? undefined, seen, name: nameOf, parent: { name: parent.name, candidate: parent.id },
-    });
-    if ('exhausted' in child) {
-      exhausted = { atCandidate: id, why: child.why };
-      info(`candidate ${id}: no new network within the limits in ${child.draws} draws (${Object.entries(child.why).map(([k, v]) => `${k} ${v}`).join(', ')}); the search proposes no more`);
-      return null;
-    }
-    seen.add(child.hash);
-    const c: Candidate = { id, network: child.network, name: child.network.name, hash: child.hash, parent: parent.id, mutation: child.mutation, generation, runId: 0 };
+    const child = proposer.next(parent);
+    if (!child) return null;
+    const c: Candidate = { id: child.id, network: child.network, name: child.network.name, hash: child.hash, parent: parent.id, mutation: child.mutation, generation, runId: 0 };
     c.runId = (await runAt(named(c), o.recipe, o.rungs[0]!)).id;
     writeFile(c);
     await record(c, 1);
     candidates.push(c);
-    info(`c${id}: ${c.name} = c${parent.id} + ${describeMutation(child.mutation)} (${child.params.toLocaleString('en-US')} params, ${child.macs.toLocaleString('en-US')} MACs)`);
     return c;
   };
+  const exhausted = () => proposer.exhausted !== null;
 
   const train = async (cs: readonly Candidate[]): Promise<TrainRunsEnd> => {
     const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, cs.map((c) => c.runId));
@@ -205,12 +189,12 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   // ---- the first rung: proposals, all trained for rungs[0] epochs --------------------------------
   const first = o.rungs[0]!;
   if (o.strategy === 'random') {
-    while (candidates.length < o.budget && !exhausted) await propose(base, 0);
+    while (candidates.length < o.budget && !exhausted()) await propose(base, 0);
     const end = await train([base, ...candidates]);
     const s = await stopped(end);
     if (s) return s;
   } else {
-    while (candidates.length < Math.min(o.population, o.budget) && !exhausted) await propose(base, 0);
+    while (candidates.length < Math.min(o.population, o.budget) && !exhausted()) await propose(base, 0);
     let end = await train([base, ...candidates]);
     let s = await stopped(end);
     if (s) return s;
@@ -223,12 +207,12 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
       while (population.length > o.population) population.shift();
     };
     await join([...candidates]);
-    for (let generation = 1; candidates.length < o.budget && !exhausted; generation++) {
+    for (let generation = 1; candidates.length < o.budget && !exhausted(); generation++) {
       const children: Candidate[] = [];
       const size = Math.min(o.generation, o.budget - candidates.length);
       const fitness = new Map((await scored(population, first)).map((x) => [x.id, x]));
-      while (children.length < size && !exhausted) {
-        const parent = population.length ? tournament(population, fitness, o.tournament, rng) : base;
+      while (children.length < size && !exhausted()) {
+        const parent = population.length ? tournament(population, fitness, o.tournament, proposer.rng) : base;
         const c = await propose(parent, generation);
         if (c) children.push(c);
       }
@@ -293,6 +277,66 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     if (!end.done) return { searchId, report: await report(), stopped: end };
   }
   return { searchId, report: await report(), stopped: null };
+}
+
+/**
+ * A search's proposals: each candidate one mutation of its parent, drawn from the search's own
+ * random numbers (`--rng`), never a network the search has seen (the base's included), within
+ * the limits; the same rng, parents and order give the same candidates. After 100 draws in a row
+ * that found nothing, it is exhausted and proposes no more.
+ */
+export class Proposer {
+  /** The search's random numbers: mutations, and evolution's tournaments, in the order drawn. */
+  readonly rng: Rng;
+  private readonly seen: Set<string>;
+  private proposed = 0;
+  exhausted: ExploreJson['exhausted'] = null;
+
+  constructor(
+    private readonly o: Pick<ExploreOptions, 'rng' | 'maxParams' | 'maxMacs'> & { classes: number; nameOf: (hash: string) => string },
+    baseHash: string,
+    private readonly info: (line: string) => void,
+  ) {
+    this.rng = new Rng(o.rng);
+    this.seen = new Set([baseHash]);
+  }
+
+  /** The next candidate (numbered from 1), a mutation of `parent`, or null once exhausted. */
+  next(parent: { id: number; name: string; network: Network }): (Child & { id: number }) | null {
+    if (this.exhausted) return null;
+    const id = this.proposed + 1;
+    const child = proposeChild(parent.network, this.rng, {
+      classes: this.o.classes, maxParams: this.o.maxParams ?? undefined, maxMacs: this.o.maxMacs ?? undefined, seen: this.seen, name: this.o.nameOf, parent: { name: parent.name, candidate: parent.id },
+    });
+    if ('exhausted' in child) {
+      this.exhausted = { atCandidate: id, why: child.why };
+      this.info(`candidate ${id}: no new network within the limits in ${child.draws} draws (${Object.entries(child.why).map(([k, v]) => `${k} ${v}`).join(', ')}); the search proposes no more`);
+      return null;
+    }
+    this.seen.add(child.hash);
+    this.proposed = id;
+    this.info(`c${id}: ${child.network.name} = c${parent.id} + ${describeMutation(child.mutation)} (${child.params.toLocaleString('en-US')} params, ${child.macs.toLocaleString('en-US')} MACs)`);
+    return { ...child, id };
+  }
+}
+
+/**
+ * --dry-run: the candidates the search proposes before any training (every one with random, the
+ * first generation with evolution, whose later ones depend on results), named as in a store that
+ * knows only the built-in networks; nothing is recorded or written.
+ */
+export function firstProposals(o: Pick<ExploreOptions, 'base' | 'recipe' | 'strategy' | 'rng' | 'budget' | 'maxParams' | 'maxMacs' | 'population'>, info: (line: string) => void = () => {}): (Child & { id: number; parent: number })[] {
+  const net = networkOfRecipe(o.base);
+  const base = { id: 0, name: o.base.model, network: { ...net, name: o.base.model } };
+  const proposer = new Proposer({ ...o, classes: classCount(o.recipe), nameOf: namerOf([]) }, networkHash(net), info);
+  const out: (Child & { id: number; parent: number })[] = [];
+  const n = o.strategy === 'random' ? o.budget : Math.min(o.population, o.budget);
+  while (out.length < n) {
+    const c = proposer.next(base);
+    if (!c) break;
+    out.push({ ...c, parent: 0 });
+  }
+  return out;
 }
 
 /** Regularized evolution's parent: `size` members drawn (without replacement) from the population, the best by Pareto rank on (error, MACs), then error. */

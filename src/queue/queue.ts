@@ -25,15 +25,12 @@ export class RunQueue {
   static async open(store: PostgresStore): Promise<RunQueue> {
     const boss = new PgBoss({ db: store.queueDb(), schema: 'pgboss' });
     boss.on('error', (e) => process.stderr.write(`googlenet: queue (${store.url}): ${e.message}\n`));
-    await boss.start();
-    if (!(await boss.getQueue(QUEUE))) {
-      try {
-        await boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 0 });
-      } catch (e) {
-        // two workers starting at once: the other one created it
-        if (!(await boss.getQueue(QUEUE))) throw e;
-      }
-    }
+    // processes starting at once on a fresh database race to install pg-boss's schema and to create
+    // the queue: the losers see a duplicate key or a deadlock, and simply try again
+    await racing(() => boss.start());
+    await racing(async () => {
+      if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE, { name: QUEUE, policy: 'short', retryLimit: 0 });
+    });
     return new RunQueue(boss);
   }
 
@@ -58,5 +55,23 @@ export class RunQueue {
 
   async close(): Promise<void> {
     await this.boss.stop({ graceful: false, close: false, wait: true });
+  }
+}
+
+/** SQLSTATEs of a lost race between two installers: unique_violation, deadlock_detected. */
+const RACE_CODES = new Set(['23505', '40P01']);
+const RACE_TRIES = 8;
+
+/** `work`, tried again after a short random pause while it loses a race with another process's same work. */
+async function racing(work: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await work();
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (attempt >= RACE_TRIES || !code || !RACE_CODES.has(code)) throw e;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400 * attempt));
+    }
   }
 }

@@ -2,7 +2,8 @@
 // candidates ranked on a validation hold-out, the best confirmed over seeds on the test set.
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXPLORE_DEFAULTS, runExplore } from '../../explore/explore.js';
+import { EXPLORE_DEFAULTS, firstProposals, runExplore } from '../../explore/explore.js';
+import { describeMutation } from '../../explore/mutations.js';
 import { EXPLORE_STRATEGIES, type ExploreStrategy } from '../../explore/explore-json.js';
 import { modelNames } from '../../models/googlenet.js';
 import { isNetworkFileArgument } from '../../models/network.js';
@@ -80,7 +81,6 @@ export const explore = addTrainOptions(
   )).action(async (o: ExploreFlags, cmd: Command) => {
     const given = (flag: string) => cmd.getOptionValueSource(flag) === 'cli' || cmd.getOptionValueSource(flag) === 'env';
     if (given('epochs')) throw new Error(`--epochs: explore trains each rung's epochs (--rungs ${o.rungs.join(',')}), and confirms at the last; give --rungs instead`);
-    if (o.dryRun) throw new Error('--dry-run: explore has none; try a small search (--budget 2 --rungs 1 --limit-train 1000 --val 200)');
     if (o.saveModel) throw new Error('--save-model: explore keeps every run\'s weights in its store; train the network you chose with `googlenet train --model DIR/networks/NAME.json --save-model`');
     if (o.resume) throw new Error('--resume: explore always goes on where it stopped: run the same command again');
     if (!o.val) throw new Error('explore ranks candidates on a validation hold-out, never on the test set: give --val N (e.g. --val 5000), fewer than the training images');
@@ -88,7 +88,16 @@ export const explore = addTrainOptions(
     if (o.strategy !== 'evolution') for (const f of ['population', 'tournament', 'generation']) if (given(f)) throw new Error(`--${f} is for --strategy evolution`);
     const base = networkArg('--base', o.base);
     const confirm = (o.confirm ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((a) => networkArg('--confirm', a));
-    const config = configFrom({ ...o, epochs: o.rungs[0] }, base, globalThreads(cmd));
+    const config = configFrom({ ...o, epochs: o.rungs[0], dryRun: false }, base, globalThreads(cmd));
+    const generation = o.generation ?? Math.ceil(o.population / 2);
+    if (o.dryRun) {
+      // what the search would try first: nothing recorded, nothing written
+      const proposals = firstProposals({ ...o, base, recipe: config.recipe, maxParams: o.maxParams ?? null, maxMacs: o.maxMacs ?? null });
+      const rows = proposals.map((c) => ({ id: c.id, network: c.network.name, hash: c.hash, parent: c.parent, mutation: c.mutation, mutationText: describeMutation(c.mutation), params: c.params, macs: c.macs }));
+      if (o.json) display.out(JSON.stringify({ candidates: rows }));
+      else for (const r of rows) display.out(`c${r.id}  ${r.network}  ${r.mutationText}  ${r.params.toLocaleString('en-US')} params  ${r.macs.toLocaleString('en-US')} MACs`);
+      return;
+    }
     const store = await openStore(storeUrl(o, `sqlite:${path.join(o.out, EXPLORE_DB_FILE)}`));
     if (store instanceof FolderStore) {
       await store.close();
@@ -104,7 +113,7 @@ export const explore = addTrainOptions(
       const r = await runExplore({
         out: o.out, store, queue, worker: { name: workerName(), heartbeat: o.heartbeat }, trainHere: o.train, base, recipe: config.recipe, run: { ...config.run, out: path.join(o.out, 'runs') },
         strategy: o.strategy, rng: o.rng, budget: o.budget, rungs: o.rungs, eta: o.eta, maxParams: o.maxParams ?? null, maxMacs: o.maxMacs ?? null,
-        population: o.population, tournament: o.tournament, generation: o.generation ?? Math.ceil(o.population / 2),
+        population: o.population, tournament: o.tournament, generation,
         confirmSeeds: o.confirmSeeds, confirm, stop, mirror: o.mirror,
       });
       display.info(`wrote ${r.report.markdown}, ${r.report.json} and ${r.report.plots.length} plots`);
