@@ -132,10 +132,12 @@ test("a child that breaks a rule of the format throws the format's one-line refu
 test('drawMutation: every kind over many draws, each about as often, and only those the network allows, with parameters in range', () => {
   const rng = new Rng(11);
   const counts = new Map<string, number>();
+  let pools = 0;
   for (let i = 0; i < 2800; i++) {
     const m = drawMutation(googlenet, rng);
     counts.set(m.kind, (counts.get(m.kind) ?? 0) + 1);
     if (m.kind === 'insert') {
+      if (m.layer === 'maxpool') pools++;
       assert.ok(m.at >= 0 && m.at <= googlenet.layers.length);
       assert.ok(m.layer === 'maxpool' || (INSERT_DROPOUTS as readonly number[]).includes(m.layer.dropout));
     }
@@ -147,6 +149,8 @@ test('drawMutation: every kind over many draws, each about as often, and only th
   }
   assert.deepEqual([...counts.keys()].sort(), [...MUTATION_KINDS].sort());
   for (const [kind, n] of counts) assert.ok(Math.abs(n - 400) < 100, `${kind}: ${n} of 2800`);
+  // an insert is a pool or a dropout as often as each other
+  assert.ok(Math.abs(pools / counts.get('insert')! - 0.5) < 0.1, `${pools} pools of ${counts.get('insert')} inserts`);
 
   for (const layers of [[], ['maxpool'], ['maxpool', { dropout: 0.2 }, { maxpool: { kernel: 2 } }]]) {
     const net = validateNetwork({ format: F, name: 'bare', layers }, 'bare.json');

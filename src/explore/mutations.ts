@@ -88,7 +88,8 @@ export function drawMutation(net: Network, rng: Rng): Mutation {
   switch (kind) {
     case 'insert': {
       const at = rng.int(net.layers.length + 1);
-      const layer = pick<'maxpool' | { dropout: number }>(rng, ['maxpool', ...INSERT_DROPOUTS.map((dropout) => ({ dropout }))]);
+      // a pool or a dropout as often as each other (the seed added both), then the dropout's probability
+      const layer: 'maxpool' | { dropout: number } = rng.int(2) === 0 ? 'maxpool' : { dropout: pick(rng, INSERT_DROPOUTS) };
       return { kind, at, layer };
     }
     case 'remove':
