@@ -126,7 +126,7 @@ function dryRun(args: string[]): string[] {
 
 test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes on; the same --rng proposes the same candidates (--dry-run), another rng others; the report matches the store', sharedOpts, async () => {
   const [a, b] = [tmp(), tmp()];
-  const args = (out: string) => ['explore', '--base', 'googlenet-short4', ...small, ...limits, '--data-dir', sharedPath('data'), '--budget', '4', '--rungs', '1,2', '--confirm-seeds', '2', '--rng', '7', '--out', out];
+  const args = (out: string) => ['explore', '--base', 'googlenet-short4', ...small, ...limits, '--data-dir', sharedPath('data'), '--budget', '4', '--rungs', '1,2', '--confirm-seeds', '2', '--confirm', 'googlenet-short3', '--rng', '7', '--out', out];
   // killed once its third candidate is training
   const first: Running = start(args(a));
   await until(() => (first.out.stderr.match(/\(attempt id \d+, on /g) ?? []).length >= 3, first.exit, `explore ended early: ${first.out.stderr}`, 240000);
@@ -150,7 +150,16 @@ test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes 
     assert.ok(r.confirmed.length >= 1 && r.confirmed.every((n) => n.seeds.length === 2 && n.seeds.every((s) => s.status === 'complete')), 'every confirmed network has its 2 seeds');
     const base = r.confirmed.find((n) => n.id === 0)!;
     assert.deepEqual(base.why, ['base']);
-    for (const n of r.confirmed.filter((x) => x.id !== 0)) assert.equal(n.vsBase!.length, 2);
+    for (const n of r.confirmed.filter((x) => x.id !== 0)) assert.deepEqual(n.vsBase!.map((v) => v.metric), ['top1', 'top5']);
+    // --confirm: a network outside the search, numbered after the candidates, confirmed like the front
+    const named = r.confirmed.find((n) => n.network === 'googlenet-short3')!;
+    assert.deepEqual([named.id, named.why, named.seeds.map((x) => x.seed)], [5, ['confirm'], [1, 2]]);
+    assert.ok(fs.existsSync(path.join(a, 'networks', 'googlenet-short3.json')));
+    // Holm over the networks compared with the base (m = k): each adjusted p at least its own, and at most 1
+    for (const metric of ['top1', 'top5']) {
+      const tested = r.confirmed.flatMap((n) => n.vsBase ?? []).filter((v) => v.metric === metric && v.testable);
+      for (const v of tested) assert.ok(v.pHolm! >= v.p! && v.pHolm! <= Math.min(1, v.p! * tested.length) + 1e-12 && v.significant === v.pHolm! < 0.05);
+    }
   } finally {
     await store.close();
   }
@@ -165,6 +174,7 @@ test('a random search on SQLite: SIGKILLed mid-candidate, the same command goes 
   const md = fs.readFileSync(path.join(a, 'explore.md'), 'utf8');
   assert.match(md, /^# Search [0-9a-f]{12}: random from googlenet-short4 on cifar10$/m);
   assert.match(md, /no test image is seen before the confirmation/);
+  assert.match(md, /^\| c5 googlenet-short3 \| confirm \| 2\/2 \| /m);
   for (const c of r.candidates) assert.match(md, new RegExp(`\\| (★ )?c${c.id} \\| ${c.network} \\|`));
   for (const f of ['explore-rung1.svg', 'explore-rung2.svg']) assert.match(fs.readFileSync(path.join(a, 'plots', f), 'utf8'), /^<svg/);
 });
