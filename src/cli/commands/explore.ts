@@ -18,6 +18,8 @@ import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../run
 import { addTrainOptions, configFrom, GROUP, type TrainFlags } from '../train-options.js';
 
 export const EXPLORE_DB_FILE = 'explore.sqlite';
+/** The help's group of the search's own flags, listed after the network and dataset they search from. */
+const SEARCH_GROUP = 'Search (the same search flags, base and recipe are the same search: run again, it continues):';
 
 type ExploreFlags = TrainFlags & {
   base: string; budget: number; strategy: ExploreStrategy; rng: number; rungs: number[]; eta: number; maxParams?: number; maxMacs?: number;
@@ -54,18 +56,18 @@ export const explore = addTrainOptions(
   [
     new Option('--base <network>', `the network mutated: ${modelNames().join(', ')}, or a network file`).makeOptionMandatory(),
     datasetOption(),
-    new Option('--budget <n>', 'candidates trained at the first rung').argParser(positiveInt('--budget')).makeOptionMandatory(),
-    new Option('--strategy <name>', `${listChoices(EXPLORE_STRATEGIES)}: random mutates the base for each candidate (the seed's procedure); evolution is regularized evolution (aging population, tournament)`).argParser(choice('--strategy', EXPLORE_STRATEGIES)).default(EXPLORE_DEFAULTS.strategy),
-    new Option('--rng <s>', "seed of the search's own random numbers (which mutations, which tournaments); the same --rng proposes the same candidates").argParser(nonNegativeInt('--rng')).default(EXPLORE_DEFAULTS.rng),
-    new Option('--rungs <list>', 'epochs of each rung of successive halving, increasing').argParser(rungsOf).default(EXPLORE_DEFAULTS.rungs, EXPLORE_DEFAULTS.rungs.join(',')),
-    new Option('--eta <n>', 'the best 1/eta of a rung go on to the next (at least one)').argParser(atLeastTwo).default(EXPLORE_DEFAULTS.eta),
-    new Option('--max-params <n>', 'candidates with more parameters are drawn again (e.g. 6M)').argParser(countOf('--max-params')),
-    new Option('--max-macs <n>', 'candidates with more multiply-accumulates per 32x32 image are drawn again (e.g. 1.5G)').argParser(countOf('--max-macs')),
-    new Option('--population <n>', 'evolution: population size (also the first generation)').argParser(positiveInt('--population')).default(EXPLORE_DEFAULTS.population),
-    new Option('--tournament <n>', 'evolution: members drawn for each parent\'s tournament').argParser(positiveInt('--tournament')).default(EXPLORE_DEFAULTS.tournament),
-    new Option('--generation <n>', 'evolution: children per later generation (default: half the population, rounded up)').argParser(positiveInt('--generation')),
-    new Option('--confirm-seeds <k>', 'seeds each network of the final front, the base and --confirm trains with on all training images, tested (0: no confirmation)').argParser(nonNegativeInt('--confirm-seeds')).default(EXPLORE_DEFAULTS.confirmSeeds),
-    new Option('--confirm <list>', 'more networks to confirm beside the front and the base: built-in names or network files, comma-separated'),
+    new Option('--budget <n>', 'candidates trained at the first rung').argParser(positiveInt('--budget')).makeOptionMandatory().helpGroup(SEARCH_GROUP),
+    new Option('--strategy <name>', `${listChoices(EXPLORE_STRATEGIES)}: random mutates the base for each candidate (the seed's procedure); evolution is regularized evolution (aging population, tournament)`).argParser(choice('--strategy', EXPLORE_STRATEGIES)).default(EXPLORE_DEFAULTS.strategy).helpGroup(SEARCH_GROUP),
+    new Option('--rng <s>', "seed of the search's own random numbers (which mutations, which tournaments); the same --rng proposes the same candidates").argParser(nonNegativeInt('--rng')).default(EXPLORE_DEFAULTS.rng).helpGroup(SEARCH_GROUP),
+    new Option('--rungs <list>', 'epochs of each rung of successive halving, increasing').argParser(rungsOf).default(EXPLORE_DEFAULTS.rungs, EXPLORE_DEFAULTS.rungs.join(',')).helpGroup(SEARCH_GROUP),
+    new Option('--eta <n>', 'the best 1/eta of a rung go on to the next (at least one)').argParser(atLeastTwo).default(EXPLORE_DEFAULTS.eta).helpGroup(SEARCH_GROUP),
+    new Option('--max-params <n>', 'candidates with more parameters are drawn again (e.g. 6M)').argParser(countOf('--max-params')).helpGroup(SEARCH_GROUP),
+    new Option('--max-macs <n>', 'candidates with more multiply-accumulates per 32x32 image are drawn again (e.g. 1.5G)').argParser(countOf('--max-macs')).helpGroup(SEARCH_GROUP),
+    new Option('--population <n>', 'evolution: population size (also the first generation)').argParser(positiveInt('--population')).default(EXPLORE_DEFAULTS.population).helpGroup(SEARCH_GROUP),
+    new Option('--tournament <n>', 'evolution: members drawn for each parent\'s tournament').argParser(positiveInt('--tournament')).default(EXPLORE_DEFAULTS.tournament).helpGroup(SEARCH_GROUP),
+    new Option('--generation <n>', 'evolution: children per later generation (default: half the population, rounded up)').argParser(positiveInt('--generation')).helpGroup(SEARCH_GROUP),
+    new Option('--confirm-seeds <k>', 'seeds each network of the final front, the base and --confirm trains with on all training images, tested (0: no confirmation)').argParser(nonNegativeInt('--confirm-seeds')).default(EXPLORE_DEFAULTS.confirmSeeds).helpGroup(SEARCH_GROUP),
+    new Option('--confirm <list>', 'more networks to confirm beside the front and the base: built-in names or network files, comma-separated').helpGroup(SEARCH_GROUP),
   ],
 ).optionsGroup(GROUP.run)
   .addOption(storeOption(`, then sqlite:DIR/${EXPLORE_DB_FILE}`))
