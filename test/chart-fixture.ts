@@ -1,6 +1,8 @@
 // A ResultsJson as buildResults makes it, without a store: networks, datasets, epochs and data
 // size chosen by the test, with final values near the seed's tables (so points cluster as they
-// would in the seed's experiment) and curves that fall towards them.
+// would in the seed's experiment) and curves that fall towards them. And svgWithoutEval, a chart
+// drawn as the dashboard draws it, for the charts' tests (the experiment's and explore's).
+import type { Chart } from '../src/experiment/charts.js';
 import type { ResultsJson, ResultRow } from '../src/experiment/report.js';
 import { compareModels, networkSummary, SEED_TABLES, statisticsOf } from '../src/experiment/report.js';
 import { runSuffix } from '../src/store/label.js';
@@ -80,4 +82,21 @@ export function resultsFixture(o: FixtureOptions): ResultsJson {
   }
   for (const rows of Object.values(datasets)) for (const row of rows) row.label = `${row.model}${runSuffix(runs.find((x) => x.id === row.runId)!, runs)}`;
   return { generatedAt: '2026-12-01T12:00:00.000Z', datasets, statistics: statisticsOf({ datasets, runs }), runs };
+}
+
+/**
+ * A chart's SVG as the dashboard draws it under its CSP without 'unsafe-eval': vega's expression
+ * interpreter, and compiling code from strings made to throw (vega's default code generator does it).
+ */
+export async function svgWithoutEval(c: Chart): Promise<string> {
+  const [vega, { compile }, interpreter] = await Promise.all([import('vega'), import('vega-lite'), import('vega-interpreter')]);
+  const F = globalThis.Function;
+  globalThis.Function = function refused() { throw new Error(`${c.id}: code generated from a string`); } as unknown as FunctionConstructor;
+  const view = new vega.View(vega.parse(compile(c.spec).spec, undefined, { ast: true }), { renderer: 'none', expr: interpreter.expressionInterpreter });
+  try {
+    return await view.toSVG();
+  } finally {
+    globalThis.Function = F;
+    view.finalize();
+  }
 }
