@@ -46,6 +46,12 @@ const steps = count('--steps', 2);
 const evalMode = argv.includes('--eval');
 /** Unprofiled steps first, both sides: the first creates the primitives and fills the allocator's cache. */
 const WARMUP = 1;
+/**
+ * With --eval, training steps before the eval warm-up, both sides, as `npm run bench` evaluates after training
+ * in the same process: PyTorch's eval in a fresh process re-faults its activations' pages every forward (glibc
+ * hands large blocks back to the kernel; ~400,000 minor faults per batch-64 forward), after training it need not.
+ */
+const TRAIN_FIRST = 3;
 const threads = os.availableParallelism();
 const classes = 100;
 const B = backend();
@@ -98,13 +104,20 @@ function oursProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
 /** Our eval forward's families, per forward (as bench.ts's benchModel times it: eval mode, noGrad, input in memory). */
 function oursEvalProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
   manualSeed(0);
-  const model = createModel('googlenet', classes).eval();
+  const model = createModel('googlenet', classes);
   // in eval without a graph, a BatchNorm2d declared with fuseRelu runs one kernel with its ReLU (ops.ts): its
   // time lands in the 'batchnorm' family; when every BatchNorm of the model is so declared, name the row for that
   const bns = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
   const allFused = bns.length > 0 && bns.every((m) => m.fuseRelu);
   const rng = new Rng(1);
-  const x = Tensor.fromArray(Float32Array.from({ length: batch * 3 * 32 * 32 }, () => rng.random() * 2 - 1), [batch, 3, 32, 32]).keep();
+  const input = Float32Array.from({ length: batch * 3 * 32 * 32 }, () => rng.random() * 2 - 1);
+  const targets = Int32Array.from({ length: batch }, () => rng.int(classes));
+  const opt = new Adadelta(model.parameters());
+  model.train();
+  for (let i = 0; i < TRAIN_FIRST; i++) trainStep(model, opt, { epoch: 0, index: 0, input, shape: [batch, 3, 32, 32], targets, size: batch });
+  opt.dispose();
+  model.eval();
+  const x = Tensor.fromArray(input, [batch, 3, 32, 32]).keep();
   const forward = () => tidy(() => noGrad(() => model.call(x))).dispose();
   for (let i = 0; i < WARMUP; i++) forward();
   const families = new Map<string, FamilyTime>();
@@ -132,13 +145,13 @@ interface TorchProfile {
 
 function torchProfile(python: string): TorchProfile {
   const out = execFileSync(python, [path.join(root, 'bench', 'pytorch_profile.py'), '--mode', 'channels_last', '--batch-size', String(batch),
-    '--steps', String(steps), '--warmup', String(WARMUP), '--threads', String(threads), '--classes', String(classes), ...(evalMode ? ['--eval'] : [])], { encoding: 'utf8' });
+    '--steps', String(steps), '--warmup', String(WARMUP), '--threads', String(threads), '--classes', String(classes), ...(evalMode ? ['--eval', '--train-first', String(TRAIN_FIRST)] : [])], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
 const m = thisMachine(threads);
 const what = evalMode ? 'eval forward' : 'training step';
-console.log(`\n== one ${what} by op family: googlenet (${classes} classes), batch ${batch}, f32, mean of ${steps} profiled ${evalMode ? 'forwards' : 'steps'} after ${WARMUP} warm-up ==`);
+console.log(`\n== one ${what} by op family: googlenet (${classes} classes), batch ${batch}, f32, mean of ${steps} profiled ${evalMode ? `forwards after ${TRAIN_FIRST} training steps and` : 'steps after'} ${WARMUP} warm-up ==`);
 console.log(`CPU: ${m.cpu} (family ${m.family ?? '?'}, model ${m.modelNumber ?? '?'}), ISA ${m.isa}, oneDNN ${m.onednn}, threads ${threads}`);
 const load = os.loadavg()[0];
 const peakBefore = measurePeak();

@@ -7,7 +7,7 @@ by the weight's kernel size (record_shapes), aten::batch_norm and NativeBatchNor
 family claims (autograd's evaluate_function wrappers, Python, the dispatcher) is left to "framework overhead",
 the step's wall time minus the families.
 
-With --eval, the same around the eval forward instead (bench/profile.ts --eval): model.eval(), torch.no_grad(),
+With --eval [--train-first N], the same around the eval forward instead (after N training steps) (bench/profile.ts --eval): model.eval(), torch.no_grad(),
 what `npm run bench` times as eval (bench/pytorch_googlenet.py's eval_step); step_ms is then one forward's.
 
 Usage: pytorch_profile.py --mode channels_last|nchw --batch-size 64 --steps 2 --warmup 1 --threads 2 --classes 100 [--eval]
@@ -77,6 +77,9 @@ def main():
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--classes', type=int, default=100)
     p.add_argument('--eval', action='store_true', help='profile the eval forward (model.eval(), torch.no_grad()) instead of a step')
+    p.add_argument('--train-first', type=int, default=0,
+                   help='with --eval: training steps before the eval warm-up, as `npm run bench` evaluates after training in '
+                        'the same process (glibc\'s heap then serves the activations without page faults)')
     a = p.parse_args()
     model, x, t, opt = setup(a.mode, a.batch_size, a.threads, a.classes)
 
@@ -92,6 +95,9 @@ def main():
 
     step = eval_step if a.eval else train_step
     if a.eval:
+        model.train()
+        for _ in range(a.train_first):
+            train_step()
         model.eval()
     else:
         model.train()
