@@ -7,16 +7,21 @@
 // count, before and after our steps (a clock read from /proc/cpuinfo is not the boost clock the cores run at,
 // and on a shared machine the best short run is the nearest to an idle one). PyTorch's GFLOP/s use our
 // flop counts (the same model and shapes). BatchNorm, pooling and concat are memory-bound: no GFLOP/s.
-// Run alone: node dist/bench/profile.js [--batch-size 64] [--steps 2] [--skip-torch] [--json]
+// With --eval, the eval forward instead of the training step, as `npm run bench` times it (src/bench/bench.ts:
+// net.eval(), tidy(noGrad(net.call(x))) on a batch already in memory; PyTorch: model.eval(), torch.no_grad(),
+// channels_last), by the same families; GFLOP/s then count the one forward pass.
+// Run alone: node dist/bench/profile.js [--eval] [--batch-size 64] [--steps 2] [--skip-torch] [--json]
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { noGrad } from '../src/autograd/engine.js';
 import { BN, BN_RELU } from '../src/autograd/ops.js';
 import { findTorchPython } from '../src/bench/bench.js';
 import { createModel } from '../src/models/googlenet.js';
+import { BatchNorm2d } from '../src/nn/layers.js';
 import { Adadelta } from '../src/optim/optimizer.js';
-import { backend } from '../src/tensor/tensor.js';
+import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
 import { trainStep } from '../src/train/step.js';
 import { manualSeed } from '../src/util/generator.js';
 import { thisMachine } from '../src/util/machine.js';
@@ -37,8 +42,16 @@ function count(name: string, d: number): number {
 }
 const batch = count('--batch-size', 64);
 const steps = count('--steps', 2);
+/** --eval: profile the eval forward (no autograd graph, BatchNorm on its running statistics) instead of a step. */
+const evalMode = argv.includes('--eval');
 /** Unprofiled steps first, both sides: the first creates the primitives and fills the allocator's cache. */
 const WARMUP = 1;
+/**
+ * With --eval, training steps before the eval warm-up, both sides, as `npm run bench` evaluates after training
+ * in the same process: PyTorch's eval in a fresh process re-faults its activations' pages every forward (glibc
+ * hands large blocks back to the kernel; ~400,000 minor faults per batch-64 forward), after training it need not.
+ */
+const TRAIN_FIRST = 3;
 const threads = os.availableParallelism();
 const classes = 100;
 const B = backend();
@@ -88,6 +101,41 @@ function oursProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
   return { stepMs, families };
 }
 
+/** Our eval forward's families, per forward (as bench.ts's benchModel times it: eval mode, noGrad, input in memory). */
+function oursEvalProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
+  manualSeed(0);
+  const model = createModel('googlenet', classes);
+  // in eval without a graph, a BatchNorm2d declared with fuseRelu runs one kernel with its ReLU (ops.ts): its
+  // time lands in the 'batchnorm' family; when every BatchNorm of the model is so declared, name the row for that
+  const bns = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+  const allFused = bns.length > 0 && bns.every((m) => m.fuseRelu);
+  const rng = new Rng(1);
+  const input = Float32Array.from({ length: batch * 3 * 32 * 32 }, () => rng.random() * 2 - 1);
+  const targets = Int32Array.from({ length: batch }, () => rng.int(classes));
+  const opt = new Adadelta(model.parameters());
+  model.train();
+  for (let i = 0; i < TRAIN_FIRST; i++) trainStep(model, opt, { epoch: 0, index: 0, input, shape: [batch, 3, 32, 32], targets, size: batch });
+  opt.dispose();
+  model.eval();
+  const x = Tensor.fromArray(input, [batch, 3, 32, 32]).keep();
+  const forward = () => tidy(() => noGrad(() => model.call(x))).dispose();
+  for (let i = 0; i < WARMUP; i++) forward();
+  const families = new Map<string, FamilyTime>();
+  let stepMs = 0;
+  for (let i = 0; i < steps; i++) {
+    const p = profile(forward);
+    stepMs += p.totalMs / steps;
+    for (const [k0, f] of p.families) {
+      const k = allFused && k0 === BN ? BN_RELU : k0;
+      const acc = families.get(k) ?? { forwardMs: 0, backwardMs: 0, calls: 0, flops: 0 };
+      families.set(k, { forwardMs: acc.forwardMs + f.forwardMs / steps, backwardMs: acc.backwardMs + f.backwardMs / steps, calls: acc.calls + f.calls / steps, flops: acc.flops + f.flops / steps });
+    }
+  }
+  x.dispose();
+  model.dispose();
+  return { stepMs, families };
+}
+
 interface TorchProfile {
   torch: string;
   mode: string;
@@ -97,16 +145,17 @@ interface TorchProfile {
 
 function torchProfile(python: string): TorchProfile {
   const out = execFileSync(python, [path.join(root, 'bench', 'pytorch_profile.py'), '--mode', 'channels_last', '--batch-size', String(batch),
-    '--steps', String(steps), '--warmup', String(WARMUP), '--threads', String(threads), '--classes', String(classes)], { encoding: 'utf8' });
+    '--steps', String(steps), '--warmup', String(WARMUP), '--threads', String(threads), '--classes', String(classes), ...(evalMode ? ['--eval', '--train-first', String(TRAIN_FIRST)] : [])], { encoding: 'utf8' });
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
 const m = thisMachine(threads);
-console.log(`\n== one training step by op family: googlenet (${classes} classes), batch ${batch}, f32, mean of ${steps} profiled steps after ${WARMUP} warm-up ==`);
+const what = evalMode ? 'eval forward' : 'training step';
+console.log(`\n== one ${what} by op family: googlenet (${classes} classes), batch ${batch}, f32, mean of ${steps} profiled ${evalMode ? `forwards after ${TRAIN_FIRST} training steps and` : 'steps after'} ${WARMUP} warm-up ==`);
 console.log(`CPU: ${m.cpu} (family ${m.family ?? '?'}, model ${m.modelNumber ?? '?'}), ISA ${m.isa}, oneDNN ${m.onednn}, threads ${threads}`);
 const load = os.loadavg()[0];
 const peakBefore = measurePeak();
-const ours = oursProfile();
+const ours = evalMode ? oursEvalProfile() : oursProfile();
 const peak = Math.max(peakBefore, measurePeak());
 const peakMethod = `best of ${2 * PEAK_REPEATS} oneDNN f32 ${PEAK_N}³ matmuls (linearForward) at ${threads} threads, half before and half after our steps`;
 console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s f32, measured: ${peakMethod}`);
@@ -114,7 +163,7 @@ const py = argv.includes('--skip-torch') ? null : findTorchPython();
 const torchLoad = os.loadavg()[0];
 const theirs = py ? torchProfile(py.python) : null;
 if (!py) console.log(argv.includes('--skip-torch') ? 'PyTorch: skipped (--skip-torch)' : 'PyTorch: not found (install Debian\'s python3-torch to compare); ours only');
-else console.log(`PyTorch ${theirs!.torch}, f32 channels_last, torch.profiler (CPU), record_shapes`);
+else console.log(`PyTorch ${theirs!.torch}, f32 channels_last${evalMode ? ', model.eval(), torch.no_grad()' : ''}, torch.profiler (CPU), record_shapes`);
 // the two sides run one after the other: on a shared machine the load can differ between them
 console.log(`1-minute load average at the start: ours ${load.toFixed(1)}${theirs ? `, PyTorch's ${torchLoad.toFixed(1)}` : ''} (${threads} cores)${Math.max(load, torchLoad) > threads / 2 ? ': a shared machine, so times and % peak are rough' : ''}`);
 
@@ -139,7 +188,7 @@ function row(family: string, o: number, t: number | null, flops: number): Row {
 const rows = names.map((n) => row(n, oursMs(n), theirs ? torchMs(n) : null, ours.families.get(n)?.flops ?? 0));
 rows.push(row('framework overhead', ours.stepMs - sum(oursMs), theirs ? theirs.step_ms - sum(torchMs) : null, 0));
 rows.push(row('(BatchNorm + ReLU together)', oursMs(BN_RELU) + oursMs(BN) + oursMs('relu'), theirs ? torchMs(BN) + torchMs('relu') : null, 0));
-rows.push(row('step', ours.stepMs, theirs?.step_ms ?? null, 0));
+rows.push(row(evalMode ? 'forward' : 'step', ours.stepMs, theirs?.step_ms ?? null, 0));
 
 const ms = (v: number | null) => (v === null ? '' : v.toFixed(1));
 const pct = (v: number | null) => (v === null ? '' : `${(100 * v).toFixed(1)}%`);
@@ -154,9 +203,10 @@ console.log(cols.map(([h, w], i) => (i ? h.padStart(w) : h.padEnd(w))).join(''))
 for (const r of rows) console.log(cols.map(([, w, f], i) => (i ? f(r).padStart(w) : f(r).padEnd(w))).join(''));
 console.log(`ratio: PyTorch ms ÷ ours (above 1: ours faster). Ours: ${BN_RELU} is one oneDNN kernel with the ReLU inside; PyTorch runs them apart,`);
 console.log('so compare "(BatchNorm + ReLU together)". Framework overhead: the step\'s wall time minus its families (autograd, tensors, the JS/Python between kernels).');
+if (evalMode) console.log('Eval: one forward pass, no autograd; GFLOP/s count that one pass (2·MACs).');
 
 const result = {
-  machine: m, batch_size: batch, steps, peak_gflops: peak, peak_method: peakMethod, load_average: { ours: load, pytorch: theirs ? torchLoad : null },
+  machine: m, mode: evalMode ? 'eval' : 'step', batch_size: batch, steps, peak_gflops: peak, peak_method: peakMethod, load_average: { ours: load, pytorch: theirs ? torchLoad : null },
   ours: { step_ms: ours.stepMs, families: Object.fromEntries(ours.families) }, pytorch: theirs, rows,
 };
 if (argv.includes('--json')) console.log(JSON.stringify(result));

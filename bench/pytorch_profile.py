@@ -7,8 +7,11 @@ by the weight's kernel size (record_shapes), aten::batch_norm and NativeBatchNor
 family claims (autograd's evaluate_function wrappers, Python, the dispatcher) is left to "framework overhead",
 the step's wall time minus the families.
 
-Usage: pytorch_profile.py --mode channels_last|nchw --batch-size 64 --steps 2 --warmup 1 --threads 2 --classes 100
-Prints one JSON line: {mode, batch_size, threads, torch, steps, step_ms, families: {name: {ms, calls}}}, per step.
+With --eval [--train-first N], the same around the eval forward instead (after N training steps) (bench/profile.ts --eval): model.eval(), torch.no_grad(),
+what `npm run bench` times as eval (bench/pytorch_googlenet.py's eval_step); step_ms is then one forward's.
+
+Usage: pytorch_profile.py --mode channels_last|nchw --batch-size 64 --steps 2 --warmup 1 --threads 2 --classes 100 [--eval]
+Prints one JSON line: {mode, batch_size, threads, torch, steps, eval, step_ms, families: {name: {ms, calls}}}, per step.
 """
 import argparse
 import json
@@ -31,7 +34,7 @@ FAMILIES = {
     'aten::max_pool2d': 'max pool', 'MaxPool2DWithIndicesBackward0': 'max pool',
     'aten::adaptive_avg_pool2d': 'avg pool', 'MeanBackward1': 'avg pool', 'AdaptiveAvgPool2DBackward0': 'avg pool',
     'aten::cat': 'concat', 'CatBackward0': 'concat',
-    'aten::feature_dropout': 'dropout', 'aten::dropout2d': 'dropout', 'MulBackward0': 'dropout',
+    'aten::feature_dropout': 'dropout', 'aten::dropout': 'dropout', 'aten::dropout2d': 'dropout', 'MulBackward0': 'dropout',
     'aten::linear': 'linear', 'AddmmBackward0': 'linear', 'TBackward0': 'linear',
     'aten::view': 'other ops', 'ViewBackward0': 'other ops',
     'aten::cross_entropy_loss': 'loss', 'NllLossBackward0': 'loss', 'LogSoftmaxBackward0': 'loss',
@@ -73,6 +76,10 @@ def main():
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--classes', type=int, default=100)
+    p.add_argument('--eval', action='store_true', help='profile the eval forward (model.eval(), torch.no_grad()) instead of a step')
+    p.add_argument('--train-first', type=int, default=0,
+                   help='with --eval: training steps before the eval warm-up, as `npm run bench` evaluates after training in '
+                        'the same process (glibc\'s heap then serves the activations without page faults)')
     a = p.parse_args()
     model, x, t, opt = setup(a.mode, a.batch_size, a.threads, a.classes)
 
@@ -82,15 +89,26 @@ def main():
         loss.backward()
         opt.step()
 
-    model.train()
+    def eval_step():
+        with torch.no_grad():
+            model(x)
+
+    step = eval_step if a.eval else train_step
+    if a.eval:
+        model.train()
+        for _ in range(a.train_first):
+            train_step()
+        model.eval()
+    else:
+        model.train()
     for _ in range(a.warmup):
-        train_step()
+        step()
     families = {}
     step_ms = 0.0
     for _ in range(a.steps):
         with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
             t0 = time.perf_counter()
-            train_step()
+            step()
             step_ms += (time.perf_counter() - t0) * 1000
         events = prof.events()
         # an event the profiler left without its parent (any thread), inside an op already claimed, is not counted twice
@@ -113,7 +131,7 @@ def main():
         f['ms'] /= a.steps
         f['calls'] /= a.steps
     print(json.dumps({'mode': a.mode, 'batch_size': a.batch_size, 'threads': a.threads, 'torch': torch.__version__,
-                      'steps': a.steps, 'step_ms': step_ms / a.steps, 'families': families}))
+                      'steps': a.steps, 'eval': a.eval, 'step_ms': step_ms / a.steps, 'families': families}))
 
 
 if __name__ == '__main__':
