@@ -176,6 +176,16 @@ void zeroLanes(float *plane, int64_t positions, int64_t cb, int64_t from, int64_
     for (int64_t l = from; l < to; l++) plane[p * cb + l] = 0.f;
 }
 
+// Runs fn(plane, channels) over the planes of the tensor (image, channel block of cb), in parallel, for the
+// portable path; `channels` is how many of the block's cb channels are real (fewer in a partial last block).
+template <class Fn>
+void forPlanes(const Geom &g, Fn fn) {
+  const int64_t blocks = (g.c + g.cb - 1) / g.cb;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t n = 0; n < g.n; n++)
+    for (int64_t b = 0; b < blocks; b++) fn(n * blocks + b, b == blocks - 1 && g.c % g.cb ? g.c % g.cb : g.cb);
+}
+
 // Runs fn(first, count) over the units of the tensor (image, channel block, 8 channels) in groups of
 // up to kUnits, in parallel.
 template <class Fn>
@@ -216,14 +226,10 @@ bool avx2Usable() {
 void forward(const Geom &g, const float *x, float *y, uint8_t *ws, Path path) {
   const int64_t in = g.ih * g.iw, out = g.oh * g.ow;
   if (path == Path::portable) {
-    const int64_t blocks = (g.c + g.cb - 1) / g.cb;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < g.n; n++)
-      for (int64_t b = 0; b < blocks; b++) {
-        const int64_t plane = n * blocks + b;
-        forwardPlanePortable(g, x + plane * in * g.cb, y + plane * out * g.cb, ws ? ws + plane * out * g.cb : nullptr);
-        if (b == blocks - 1 && g.c % g.cb) zeroLanes(y + plane * out * g.cb, out, g.cb, g.c % g.cb, g.cb);
-      }
+    forPlanes(g, [&](int64_t plane, int64_t channels) {
+      forwardPlanePortable(g, x + plane * in * g.cb, y + plane * out * g.cb, ws ? ws + plane * out * g.cb : nullptr);
+      if (channels < g.cb) zeroLanes(y + plane * out * g.cb, out, g.cb, channels, g.cb);
+    });
     return;
   }
   forUnitGroups(g, [&](int64_t first, int64_t count) {
@@ -253,15 +259,11 @@ void backward(const Geom &g, const float *dy, const uint8_t *ws, float *dx, Path
   for (int64_t i = 0; i < g.ih; i++) rows[i] = windowsOf(i, g.sh, g.ph, g.kh, g.oh);
   for (int64_t i = 0; i < g.iw; i++) cols[i] = windowsOf(i, g.sw, g.pw, g.kw, g.ow);
   if (path == Path::portable) {
-    const int64_t blocks = (g.c + g.cb - 1) / g.cb;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t n = 0; n < g.n; n++)
-      for (int64_t b = 0; b < blocks; b++) {
-        const int64_t plane = n * blocks + b;
-        float *dxp = dx + plane * in * g.cb;
-        backwardPlanePortable(g, rows.data(), cols.data(), dy + plane * out * g.cb, ws + plane * out * g.cb, dxp);
-        if (b == blocks - 1 && g.c % g.cb) zeroLanes(dxp, in, g.cb, g.c % g.cb, g.cb);
-      }
+    forPlanes(g, [&](int64_t plane, int64_t channels) {
+      float *dxp = dx + plane * in * g.cb;
+      backwardPlanePortable(g, rows.data(), cols.data(), dy + plane * out * g.cb, ws + plane * out * g.cb, dxp);
+      if (channels < g.cb) zeroLanes(dxp, in, g.cb, channels, g.cb);
+    });
     return;
   }
   forUnitGroups(g, [&](int64_t first, int64_t count) {
