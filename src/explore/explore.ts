@@ -101,6 +101,8 @@ interface Candidate {
   mutation: Mutation | null;
   generation: number;
   runId: number;
+  /** Its run's multiply-accumulates per image (the network's: the same at every rung). */
+  macs: number;
 }
 
 /** A candidate's network name: a known network's (a built-in, or one the store names), else `net-` and the first 10 hex digits of its hash. */
@@ -142,8 +144,8 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
 
   // candidate 0: the base, trained at every rung as the reference the candidates are judged against
   const baseNet = networkOfRecipe(o.base);
-  const base: Candidate = { id: 0, network: { ...baseNet, name: o.base.model }, name: o.base.model, hash: networkHash(baseNet), parent: null, mutation: null, generation: 0, runId: 0 };
-  base.runId = (await runAt(o.base, o.recipe, o.rungs[0]!)).id;
+  const baseRun = await runAt(o.base, o.recipe, o.rungs[0]!);
+  const base: Candidate = { id: 0, network: { ...baseNet, name: o.base.model }, name: o.base.model, hash: networkHash(baseNet), parent: null, mutation: null, generation: 0, runId: baseRun.id, macs: baseRun.macs };
   writeFile(base);
   await record(base, 1);
   const proposer = new Proposer({ ...o, classes: classCount(o.recipe), nameOf: namerOf(await o.store.runs()) }, base.hash, info);
@@ -152,8 +154,10 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   const propose = async (parent: Candidate, generation: number): Promise<Candidate | null> => {
     const child = proposer.next(parent);
     if (!child) return null;
-    const c: Candidate = { id: child.id, network: child.network, name: child.network.name, hash: child.hash, parent: parent.id, mutation: child.mutation, generation, runId: 0 };
-    c.runId = (await runAt(named(c), o.recipe, o.rungs[0]!)).id;
+    const c: Candidate = { id: child.id, network: child.network, name: child.network.name, hash: child.hash, parent: parent.id, mutation: child.mutation, generation, runId: 0, macs: 0 };
+    const run = await runAt(named(c), o.recipe, o.rungs[0]!);
+    c.runId = run.id;
+    c.macs = run.macs;
     writeFile(c);
     await record(c, 1);
     candidates.push(c);
@@ -161,12 +165,15 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
   };
   const exhausted = () => proposer.exhausted !== null;
 
-  const train = async (cs: readonly Candidate[]): Promise<TrainRunsEnd> => {
-    const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, cs.map((c) => c.runId));
-    await report();
-    return end;
+  /** The report as last written: after every training (the first rung's at least), so it follows the search. */
+  const written: { files: ExploreReportFiles | null } = { files: null };
+  /** Trains the runs to their plans (here or through the queue), then writes the report; the search's result if a signal stopped it, else null. */
+  const train = async (runIds: number[]): Promise<ExploreResult | null> => {
+    const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, runIds);
+    written.files = await report();
+    return end.done ? null : { searchId, report: written.files, stopped: end };
   };
-  const stopped = async (end: TrainRunsEnd): Promise<ExploreResult | null> => (end.done ? null : { searchId, report: await report(), stopped: end });
+  const runsOf = (cs: readonly Candidate[]) => cs.map((c) => c.runId);
 
   /** Validation top-1 error of the candidate's run after `epochs`, or null (not there yet, or failed before). */
   const errorAt = async (c: Candidate, epochs: number): Promise<number | null> => {
@@ -177,28 +184,21 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
     const out: Scored[] = [];
     for (const c of cs) {
       const error = await errorAt(c, epochs);
-      if (error !== null && Number.isFinite(error)) out.push({ id: c.id, error, macs: macsOf.get(c.runId)! });
+      if (error !== null && Number.isFinite(error)) out.push({ id: c.id, error, macs: c.macs });
     }
     return out;
-  };
-  const macsOf = new Map<number, number>();
-  const refreshMacs = async () => {
-    for (const r of await o.store.runs()) macsOf.set(r.id, r.macs);
   };
 
   // ---- the first rung: proposals, all trained for rungs[0] epochs --------------------------------
   const first = o.rungs[0]!;
   if (o.strategy === 'random') {
     while (candidates.length < o.budget && !exhausted()) await propose(base, 0);
-    const end = await train([base, ...candidates]);
-    const s = await stopped(end);
+    const s = await train(runsOf([base, ...candidates]));
     if (s) return s;
   } else {
     while (candidates.length < Math.min(o.population, o.budget) && !exhausted()) await propose(base, 0);
-    let end = await train([base, ...candidates]);
-    let s = await stopped(end);
+    const s = await train(runsOf([base, ...candidates]));
     if (s) return s;
-    await refreshMacs();
     // the population: candidates that finished the first rung, oldest first
     const population: Candidate[] = [];
     const join = async (cs: Candidate[]) => {
@@ -218,14 +218,11 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
       }
       if (!children.length) break;
       info(`generation ${generation}: ${children.length} children`);
-      end = await train(children);
-      s = await stopped(end);
-      if (s) return s;
-      await refreshMacs();
+      const stop = await train(runsOf(children));
+      if (stop) return stop;
       await join(children);
     }
   }
-  await refreshMacs();
 
   // ---- successive halving: the best 1/eta of each rung go on, their runs extended --------------
   let alive: Candidate[] = [...candidates];
@@ -239,7 +236,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
       if (row.id !== c.runId) throw new Error(`${o.store.url}: c${c.id}'s run ${c.runId} was not extended to ${epochs} epochs (run ${row.id} was recorded instead); report this`);
       await record(c, k + 1);
     }
-    const s = await stopped(await train([base, ...alive]));
+    const s = await train(runsOf([base, ...alive]));
     if (s) return s;
   }
 
@@ -259,7 +256,7 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
         continue;
       }
       const net = networkOfRecipe(n);
-      const c: Candidate = { id: extra++, network: { ...net, name: n.model }, name: n.model, hash, parent: null, mutation: null, generation: 0, runId: 0 };
+      const c: Candidate = { id: extra++, network: { ...net, name: n.model }, name: n.model, hash, parent: null, mutation: null, generation: 0, runId: 0, macs: 0 };
       writeFile(c);
       confirmSet.push(c);
     }
@@ -273,10 +270,10 @@ export async function runExplore(o: ExploreOptions): Promise<ExploreResult> {
         runIds.push(row.id);
       }
     }
-    const end = await trainRuns({ store: o.store, queue: o.queue, worker: o.worker, run: o.run, trainHere: o.trainHere, stop: o.stop, mirror: o.mirror, info, log: o.log }, runIds);
-    if (!end.done) return { searchId, report: await report(), stopped: end };
+    const s = await train(runIds);
+    if (s) return s;
   }
-  return { searchId, report: await report(), stopped: null };
+  return { searchId, report: written.files!, stopped: null };
 }
 
 /**
