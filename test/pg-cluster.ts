@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { PostgresStore } from '../src/store/postgres.js';
 
 /** PostgreSQL 15's binaries (Debian's layout), else the newest version installed. */
 export const PG_BIN = (() => {
@@ -164,6 +165,24 @@ export async function startCluster(): Promise<PgCluster> {
         process.off('exit', onExit);
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    },
+  };
+}
+
+/** A store on a new database of the cluster, for the stores' contract tests: `reopen` opens it again (another pool), `close` closes every one opened. */
+export async function freshPostgresStore(cluster: PgCluster, name: string): Promise<{ url: string; store: PostgresStore; reopen(): Promise<PostgresStore>; close(): Promise<void> }> {
+  const url = await cluster.createDatabase(name);
+  const stores = [await PostgresStore.open(url)];
+  return {
+    url,
+    store: stores[0]!,
+    reopen: async () => {
+      const s = await PostgresStore.open(url);
+      stores.push(s);
+      return s;
+    },
+    close: async () => {
+      for (const s of stores) await s.close().catch(() => {});
     },
   };
 }

@@ -17,7 +17,7 @@ import { PostgresStore } from '../src/store/postgres.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { RunRow, RunSpec, RunStore, SearchRunRow } from '../src/store/store.js';
 import { defaultRecipe } from '../src/train/config.js';
-import { requirePostgres, startCluster, type PgCluster } from './pg-cluster.js';
+import { freshPostgresStore, requirePostgres, startCluster, type PgCluster } from './pg-cluster.js';
 
 const recipe = defaultRecipe('googlenet', 'cifar10');
 const spec = (seed: number, val = 5000): RunSpec => ({ model: 'googlenet', dataset: 'cifar10', recipe: { ...recipe, seed, val }, classes: 10, params: 6_166_250, macs: 1_529_000_000 });
@@ -286,20 +286,13 @@ describe('PostgresStore', requirePostgres(), () => {
   };
 
   contract(async () => {
-    const { name, url } = await freshDb();
-    const store = await PostgresStore.open(url);
-    const stores: RunStore[] = [store];
+    const name = `s${++dbs}`;
+    const { store, reopen, close } = await freshPostgresStore(cluster, name);
     return {
       store,
-      reopen: async () => {
-        const s = await PostgresStore.open(url);
-        stores.push(s);
-        return s;
-      },
+      reopen,
       sql: async (text) => void (await cluster.superQuery(text, name)),
-      close: async () => {
-        for (const s of stores) await s.close().catch(() => {});
-      },
+      close,
     };
   });
 

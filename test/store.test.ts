@@ -20,7 +20,7 @@ import { defaultRecipe, defaultRunOptions, recipeNetwork, recipeNetworkHash, typ
 import { CHECKPOINT_VERSION, type Checkpoint } from '../src/train/checkpoint.js';
 import type { EpochRecord } from '../src/train/record.js';
 import type { Machine } from '../src/util/machine.js';
-import { freePort, requirePostgres, startCluster, type PgCluster } from './pg-cluster.js';
+import { freePort, freshPostgresStore, requirePostgres, startCluster, type PgCluster } from './pg-cluster.js';
 
 // --- fixtures ---
 
@@ -506,17 +506,12 @@ describe('PostgresStore', requirePostgres(), () => {
   };
 
   contract(async () => {
-    const { name, url } = await freshDb();
-    const store = await PostgresStore.open(url);
-    const stores: RunStore[] = [store];
+    const name = `t${++dbs}`;
+    const { store, reopen, close } = await freshPostgresStore(cluster, name);
     const q = (sql: string) => cluster.superQuery(sql, name);
     return {
       store,
-      reopen: async () => {
-        const s = await PostgresStore.open(url);
-        stores.push(s);
-        return s;
-      },
+      reopen,
       checkpoints: async () => {
         const { rows: [c] } = await q(`SELECT (SELECT count(*) FROM checkpoints) AS n, (SELECT count(DISTINCT checkpoint_id) FROM checkpoint_chunks) AS chunked`);
         assert.equal(c.n, c.chunked, 'every checkpoint has chunks, and no chunk outlives its checkpoint');
@@ -530,9 +525,7 @@ describe('PostgresStore', requirePostgres(), () => {
         const { rows } = await q(`SELECT epoch, attempt_id FROM epochs WHERE run_id = ${runId} ORDER BY epoch`);
         return Object.fromEntries(rows.map((r) => [r.epoch, r.attempt_id === null ? null : Number(r.attempt_id)]));
       },
-      close: async () => {
-        for (const s of stores) await s.close().catch(() => {});
-      },
+      close,
     };
   });
 
