@@ -48,6 +48,7 @@ struct ConvGeom {
   dims x, w, y, stride, padL, padR;
   bool bias;
   dt act;  // activation (and weight) type of the computation: f32, or bf16 for mixed precision
+  algorithm alg;  // as asked: convolution_direct or convolution_winograd (see withFallback)
   std::string k;
 };
 
@@ -55,6 +56,8 @@ ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, 
   ConvGeom g;
   bool bf16 = a.boolean("bf16");
   g.act = bf16 ? dt::bf16 : dt::f32;
+  std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
+  g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
   g.x = x->md.dims();
   g.w = w;
   g.bias = bias;
@@ -72,20 +75,36 @@ ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, 
     g.y[2 + i] = span / g.stride[i] + 1;
     g.padR.push_back((g.y[2 + i] - 1) * g.stride[i] + g.w[2 + i] - g.x[2 + i] - g.padL[i]);
   }
-  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", bf16 ? "bf16" : "f32"});
+  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", bf16 ? "bf16" : "f32", alg});
   return g;
 }
 
-dnnl::convolution_forward::primitive_desc convFwdPd(const ConvGeom &g, prop_kind prop) {
+// make(alg) with the algorithm asked for; where that is Winograd and oneDNN has no Winograd
+// implementation for this shape, pass, type or CPU (it has them for avx512_core only), make(direct).
+// The choice depends only on oneDNN's version, the CPU's ISA and the shape, so a machine makes it
+// the same way every time (and an exact resume on it computes the same bits).
+template <class Make>
+auto withFallback(algorithm alg, const Make &make) -> decltype(make(alg)) {
+  if (alg == algorithm::convolution_winograd) {
+    try {
+      return make(alg);
+    } catch (const dnnl::error &e) {
+      if (e.status != dnnl_unimplemented) throw;
+    }
+  }
+  return make(algorithm::convolution_direct);
+}
+
+dnnl::convolution_forward::primitive_desc convFwdPd(const ConvGeom &g, prop_kind prop, algorithm alg) {
   auto b = g.bias ? memory::desc({g.w[0]}, dt::f32, tag::a) : memory::desc();
-  dnnl::convolution_forward::desc d(prop, algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w, g.act), b,
+  dnnl::convolution_forward::desc d(prop, alg, anyDesc(g.x, g.act), anyDesc(g.w, g.act), b,
                                     anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
   return dnnl::convolution_forward::primitive_desc(d, engine());
 }
 
 Napi::Value ConvForward(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d forward", [&]() -> Napi::Value {
-    Attrs a(info, "convForward", 3, {"stride", "padding", "bf16", "training"});
+    Attrs a(info, "convForward", 3, {"stride", "padding", "bf16", "algorithm", "training"});
     auto x = unwrap(info[0], "conv2d", "input");
     auto w = unwrap(info[1], "conv2d", "weight");
     auto b = unwrapOptional(info[2], "conv2d", "bias");
@@ -94,7 +113,8 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
     if (b) require(b->numel() == g.w[0], "conv2d: bias has " + std::to_string(b->numel()) + " values, expected " + std::to_string(g.w[0]));
     using PD = dnnl::convolution_forward::primitive_desc;
     auto &e = cached("convF" + std::string(training ? "t" : "i") + g.k, [&] {
-      return makeEntry<PD, dnnl::convolution_forward>(convFwdPd(g, training ? prop_kind::forward_training : prop_kind::forward_inference));
+      auto prop = training ? prop_kind::forward_training : prop_kind::forward_inference;
+      return makeEntry<PD, dnnl::convolution_forward>(withFallback(g.alg, [&](algorithm alg) { return convFwdPd(g, prop, alg); }));
     });
     auto &pd = pdOf<PD>(e);
     auto xs = asLayout(x, pd.src_desc());
@@ -109,16 +129,19 @@ Napi::Value ConvForward(const Napi::CallbackInfo &info) {
 
 Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d backward-data", [&]() -> Napi::Value {
-    Attrs a(info, "convBackwardData", 3, {"stride", "padding", "bf16", "hasBias"});
+    Attrs a(info, "convBackwardData", 3, {"stride", "padding", "bf16", "algorithm", "hasBias"});
     auto dy = unwrap(info[0], "conv2d backward", "grad");
     auto x = unwrap(info[1], "conv2d backward", "input");
     auto w = unwrap(info[2], "conv2d backward", "weight");
     auto g = convGeom(x, w->md.dims(), a.boolean("hasBias"), a, "conv2d backward");
     using PD = dnnl::convolution_backward_data::primitive_desc;
     auto &e = cached("convBD" + g.k, [&] {
-      dnnl::convolution_backward_data::desc d(algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w, g.act),
-                                              anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
-      return makeEntry<PD, dnnl::convolution_backward_data>(PD(d, engine(), convFwdPd(g, prop_kind::forward_training)));
+      // the hint is the forward of the same algorithm: both Winograd, or (falling back together) both direct
+      auto pd = withFallback(g.alg, [&](algorithm alg) {
+        dnnl::convolution_backward_data::desc d(alg, anyDesc(g.x, g.act), anyDesc(g.w, g.act), anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
+        return PD(d, engine(), convFwdPd(g, prop_kind::forward_training, alg));
+      });
+      return makeEntry<PD, dnnl::convolution_backward_data>(pd);
     });
     auto &pd = pdOf<PD>(e);
     auto dys = asLayout(dy, pd.diff_dst_desc());
@@ -131,7 +154,7 @@ Napi::Value ConvBackwardData(const Napi::CallbackInfo &info) {
 
 Napi::Value ConvBackwardWeights(const Napi::CallbackInfo &info) {
   return guarded(info, "conv2d backward-weights", [&]() -> Napi::Value {
-    Attrs a(info, "convBackwardWeights", 2, {"stride", "padding", "bf16", "weightShape", "hasBias"});
+    Attrs a(info, "convBackwardWeights", 2, {"stride", "padding", "bf16", "algorithm", "weightShape", "hasBias"});
     auto dy = unwrap(info[0], "conv2d backward", "grad");
     auto x = unwrap(info[1], "conv2d backward", "input");
     bool hasBias = a.boolean("hasBias");
@@ -139,10 +162,13 @@ Napi::Value ConvBackwardWeights(const Napi::CallbackInfo &info) {
     using PD = dnnl::convolution_backward_weights::primitive_desc;
     auto &e = cached("convBW" + g.k, [&] {
       auto b = hasBias ? memory::desc({g.w[0]}, dt::f32, tag::a) : memory::desc();
-      // weight gradients are f32 even for bf16 activations: they update f32 master weights
-      dnnl::convolution_backward_weights::desc d(algorithm::convolution_direct, anyDesc(g.x, g.act), anyDesc(g.w), b,
-                                                 anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
-      return makeEntry<PD, dnnl::convolution_backward_weights>(PD(d, engine(), convFwdPd(g, prop_kind::forward_training)));
+      // weight gradients are f32 even for bf16 activations: they update f32 master weights; the hint
+      // is the forward of the same algorithm (both Winograd, or falling back together to direct)
+      auto pd = withFallback(g.alg, [&](algorithm alg) {
+        dnnl::convolution_backward_weights::desc d(alg, anyDesc(g.x, g.act), anyDesc(g.w), b, anyDesc(g.y, g.act), g.stride, g.padL, g.padR);
+        return PD(d, engine(), convFwdPd(g, prop_kind::forward_training, alg));
+      });
+      return makeEntry<PD, dnnl::convolution_backward_weights>(pd);
     });
     auto &pd = pdOf<PD>(e);
     auto xs = asLayout(x, pd.src_desc());

@@ -133,30 +133,33 @@ test('linearForward, linearBackwardData, linearBackwardWeights', () => {
   });
 });
 
-test('convForward, convBackwardData, convBackwardWeights', () => {
-  withTensors((t, own) => {
-    const x = t([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    const w = t([1, 1, 2, 2], [1, 1, 1, 1]);
-    const geom = { stride: [1, 1], padding: [0, 0], bf16: false } as const;
-    // each output sums a 2x2 window, plus the bias
-    assert.deepEqual(read(own(B.convForward(x, w, t([1], [0.5]), { ...geom, training: true }))), [12.5, 16.5, 24.5, 28.5]);
-    assert.deepEqual(read(own(B.convForward(x, w, null, { ...geom, training: false }))), [12, 16, 24, 28]);
-    // stride 2, padding 1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
-    assert.deepEqual(read(own(B.convForward(x, w, null, { stride: [2, 2], padding: [1, 1], bf16: false, training: false }))), [1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9]);
-    const dy = t([1, 1, 2, 2], [1, 1, 1, 1]);
-    // how many windows cover each input pixel
-    assert.deepEqual(read(own(B.convBackwardData(dy, x, w, { ...geom, hasBias: true }))), [1, 2, 1, 2, 4, 2, 1, 2, 1]);
-    const [dw, db] = B.convBackwardWeights(dy, x, { ...geom, weightShape: [1, 1, 2, 2], hasBias: true });
-    own(dw);
-    own(db);
-    assert.deepEqual(read(dw), [12, 16, 24, 28]);
-    assert.ok(db);
-    assert.deepEqual(read(db), [4]);
-    const [dw2, none] = B.convBackwardWeights(dy, x, { ...geom, weightShape: [1, 1, 2, 2], hasBias: false });
-    own(dw2);
-    assert.equal(none, null);
+for (const algorithm of ['direct', 'winograd'] as const) {
+  // no CPU has Winograd for a 2x2 kernel: asked for, it falls back to direct, with direct's results
+  test(`convForward, convBackwardData, convBackwardWeights (${algorithm})`, () => {
+    withTensors((t, own) => {
+      const x = t([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const w = t([1, 1, 2, 2], [1, 1, 1, 1]);
+      const geom = { stride: [1, 1], padding: [0, 0], bf16: false, algorithm } as const;
+      // each output sums a 2x2 window, plus the bias
+      assert.deepEqual(read(own(B.convForward(x, w, t([1], [0.5]), { ...geom, training: true }))), [12.5, 16.5, 24.5, 28.5]);
+      assert.deepEqual(read(own(B.convForward(x, w, null, { ...geom, training: false }))), [12, 16, 24, 28]);
+      // stride 2, padding 1: windows at (-1,-1), (-1,1), (1,-1), (1,1)
+      assert.deepEqual(read(own(B.convForward(x, w, null, { stride: [2, 2], padding: [1, 1], bf16: false, algorithm, training: false }))), [1, 2 + 3, 4 + 7, 5 + 6 + 8 + 9]);
+      const dy = t([1, 1, 2, 2], [1, 1, 1, 1]);
+      // how many windows cover each input pixel
+      assert.deepEqual(read(own(B.convBackwardData(dy, x, w, { ...geom, hasBias: true }))), [1, 2, 1, 2, 4, 2, 1, 2, 1]);
+      const [dw, db] = B.convBackwardWeights(dy, x, { ...geom, weightShape: [1, 1, 2, 2], hasBias: true });
+      own(dw);
+      own(db);
+      assert.deepEqual(read(dw), [12, 16, 24, 28]);
+      assert.ok(db);
+      assert.deepEqual(read(db), [4]);
+      const [dw2, none] = B.convBackwardWeights(dy, x, { ...geom, weightShape: [1, 1, 2, 2], hasBias: false });
+      own(dw2);
+      assert.equal(none, null);
+    });
   });
-});
+}
 
 test('batchNormForwardTraining, batchNormForwardInference, batchNormBackward, batchNormUpdateRunning', () => {
   withTensors((t, own) => {
@@ -310,9 +313,13 @@ test('a missing, mistyped or unknown attribute is a TypeError naming the method 
     assert.deepEqual(read(p), [1, 2], 'a rejected call changes nothing');
 
     const conv = untyped('convForward');
-    assert.throws(() => conv(x, w, null, { stride: [1], padding: [0, 0], bf16: false, training: false }), typeError(/^convForward: attribute 'stride' must be a pair \[h, w\], got 1 entries$/));
-    assert.throws(() => conv(x, w, null, { stride: [1, -1], padding: [0, 0], bf16: false, training: false }), typeError(/^convForward: attribute 'stride' must be an array of non-negative integers, entry 1 is not$/));
-    assert.throws(() => conv(x, w, null, { stride: [1, 1], padding: [0, 0], bf16: false }), typeError(/^convForward: attribute 'training' must be a boolean, but it is missing$/));
+    assert.throws(() => conv(x, w, null, { stride: [1], padding: [0, 0], bf16: false, algorithm: 'direct', training: false }), typeError(/^convForward: attribute 'stride' must be a pair \[h, w\], got 1 entries$/));
+    assert.throws(() => conv(x, w, null, { stride: [1, -1], padding: [0, 0], bf16: false, algorithm: 'direct', training: false }), typeError(/^convForward: attribute 'stride' must be an array of non-negative integers, entry 1 is not$/));
+    assert.throws(() => conv(x, w, null, { stride: [1, 1], padding: [0, 0], bf16: false, algorithm: 'direct' }), typeError(/^convForward: attribute 'training' must be a boolean, but it is missing$/));
+    assert.throws(() => conv(x, w, null, { stride: [1, 1], padding: [0, 0], bf16: false, algorithm: 'wino', training: false }), typeError(/^convForward: attribute 'algorithm' must be one of 'direct', 'winograd', got 'wino'$/));
+    assert.throws(() => conv(x, w, null, { stride: [1, 1], padding: [0, 0], bf16: false, training: false }), typeError(/^convForward: attribute 'algorithm' must be one of 'direct', 'winograd', but it is missing$/));
+    assert.throws(() => untyped('convBackwardData')(x, x, w, { stride: [1, 1], padding: [0, 0], bf16: false, algorithm: 'Winograd', hasBias: false }), typeError(/^convBackwardData: attribute 'algorithm' must be one of 'direct', 'winograd', got 'Winograd'$/));
+    assert.throws(() => untyped('convBackwardWeights')(x, x, { stride: [1, 1], padding: [0, 0], bf16: false, algorithm: 1, weightShape: [1, 1, 2, 2], hasBias: false }), typeError(/^convBackwardWeights: attribute 'algorithm' must be one of 'direct', 'winograd', got /));
     assert.throws(() => untyped('crossEntropy')(row, Int32Array.of(0), { reduction: 'avg' }), typeError(/^crossEntropy: attribute 'reduction' must be one of 'mean', 'sum', got 'avg'$/));
     assert.throws(() => untyped('topk')(row, { k: 1.5 }), typeError(/^topk: attribute 'k' must be an integer, got 1\.5$/));
     assert.throws(() => untyped('setThreads')(4), typeError(/^setThreads: the last argument must be its attributes object, got number$/));

@@ -1,7 +1,7 @@
 // Differentiable ops. Each op's forward and backward sit side by side: the forward
 // calls the backend, and `record` attaches the backward closure, which captures what
 // the backward needs (inputs, outputs, statistics, workspaces).
-import type { Pair } from '../backend/backend.js';
+import type { ConvAlgorithm, Pair } from '../backend/backend.js';
 import { numel } from '../tensor/host.js';
 import { backend, Tensor } from '../tensor/tensor.js';
 import { needsGrad, record } from './engine.js';
@@ -22,19 +22,20 @@ function expectRank(x: Tensor, rank: number, op: string): void {
 
 /**
  * 2-d convolution. With bf16, it computes in bfloat16 (mixed precision: the output is bf16, the
- * f32 weights are converted on the fly, and weight gradients are f32).
+ * f32 weights are converted on the fly, and weight gradients are f32). The algorithm serves all
+ * three passes (see ConvAlgorithm).
  */
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0], bf16 = false): Tensor {
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0], bf16 = false, algorithm: ConvAlgorithm = 'direct'): Tensor {
   expectRank(x, 4, 'conv2d');
   const B = backend();
   const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
   const family = convFamily(w.shape), flops = convFlops(shape, w.shape);
-  const y = new Tensor(timed(family, 'forward', flops, () => B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, training: needsGrad([x, w, b]) })), shape);
+  const y = new Tensor(timed(family, 'forward', flops, () => B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, algorithm, training: needsGrad([x, w, b]) })), shape);
   return record(y, 'conv2d', [x, w, b], (gy) => {
     const hasBias = b !== null;
-    const gx = x.requiresGrad ? new Tensor(timed(family, 'backward', flops, () => B.convBackwardData(gy.handle, x.handle, w.handle, { stride, padding, bf16, hasBias })), x.shape) : null;
+    const gx = x.requiresGrad ? new Tensor(timed(family, 'backward', flops, () => B.convBackwardData(gy.handle, x.handle, w.handle, { stride, padding, bf16, algorithm, hasBias })), x.shape) : null;
     if (!w.requiresGrad && !b?.requiresGrad) return [gx, null, null];
-    const [gw, gb] = timed(family, 'backward', flops, () => B.convBackwardWeights(gy.handle, x.handle, { stride, padding, bf16, weightShape: w.shape, hasBias }));
+    const [gw, gb] = timed(family, 'backward', flops, () => B.convBackwardWeights(gy.handle, x.handle, { stride, padding, bf16, algorithm, weightShape: w.shape, hasBias }));
     return [gx, new Tensor(gw, w.shape), gb ? new Tensor(gb, [w.shape[0]]) : null];
   });
 }

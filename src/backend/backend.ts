@@ -37,11 +37,19 @@ export interface CreateAttrs {
   fill?: number;
 }
 
+/**
+ * direct, or Winograd F(4x4, 3x3): fewer multiplications, results within about 1e-6 relative of
+ * direct. oneDNN 2.6 has Winograd for avx512_core only; where it has none for a shape and pass, the
+ * backend computes that one direct (the same way every time on one machine).
+ */
+export type ConvAlgorithm = 'direct' | 'winograd';
+
 /** Convolution geometry: PyTorch's stride and padding (floor output size); bf16: mixed precision. */
 export interface ConvAttrs {
   stride: Pair;
   padding: Pair;
   bf16: boolean;
+  algorithm: ConvAlgorithm;
 }
 export interface ConvForwardAttrs extends ConvAttrs {
   /** Whether a backward will follow (oneDNN's forward_training). */

@@ -1,7 +1,7 @@
 // The layers GoogLeNet needs, with PyTorch's constructor arguments, parameter names and
 // default initialisation (kaiming-uniform with a=√5 for weights, uniform ±1/√fan_in for
 // biases, BatchNorm weight 1 and bias 0, running mean 0 and var 1).
-import type { Pair } from '../backend/backend.js';
+import type { ConvAlgorithm, Pair } from '../backend/backend.js';
 import * as F from '../autograd/ops.js';
 import { numel } from '../tensor/host.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -40,6 +40,8 @@ export class Conv2d extends Module {
   readonly padding: Pair;
   /** Compute in bfloat16 (mixed precision; see setPrecision). */
   bf16 = false;
+  /** Winograd or direct, for all three passes (see setConvAlgorithm in conv-algorithm.ts). */
+  algorithm: ConvAlgorithm = 'direct';
 
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | Pair, opts: Conv2dOptions = {}) {
     super();
@@ -60,7 +62,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding, this.bf16);
+    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding, this.bf16, this.algorithm);
   }
 }
 
