@@ -80,7 +80,7 @@ test('dashboard in Chromium: tables equal results.json, curves per run and epoch
     const run = await store.ensureRun({ model: MARKUP, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), ...recipeNetwork(file), epochs: 3 }, classes: 10, params: 1_600_000, macs: 1e8 });
     const claim = await store.claim(run.id, { name: `${MARKUP}:1`, heartbeat: 30 });
     assert.ok(!isRefusal(claim));
-    await claim.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await claim.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
     await claim.recordEpoch(epoch(1));
 
     await page.waitForFunction(() => document.querySelectorAll('[data-table="runs"] tbody tr').length === 3, null, { timeout: 5000 });
@@ -207,7 +207,7 @@ test('dashboard in Chromium over seeds: a results row per network with its seeds
     const r = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 2, seed }, classes: 10, params: model === 'googlenet-short4' ? 1_500_000 : 1_900_000, macs: 1e8 });
     const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
     assert.ok(!isRefusal(c));
-    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
     const top1 = base + [0, 0.012, -0.007][seed - 1]!;
     for (const n of [1, 2]) await c.recordEpoch({ ...epoch(n), top1Error: top1 + 0.1 * (2 - n), top5Error: top1 / 5 + 0.02 * (2 - n) });
     await c.finish('complete');

@@ -66,7 +66,7 @@ export async function recordedSearch(store: RunStore): Promise<{ id: string; spe
     await store.recordSearchRun({ search: id, candidate: k, runId: run.id, role: 'search', parent: k === 0 ? null : 0, mutation: n.mutation, generation: 0, rung: rungs });
     const c = await store.claim(run.id, { name: 'test:1', heartbeat: 30 });
     if (isRefusal(c)) throw new Error(JSON.stringify(c));
-    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
     await c.recordEpoch(hold(errors[k]![0]!, 1));
     // the base trains its second epoch; candidate 1 was promoted and waits for it
     if (k === 0) await c.recordEpoch(hold(errors[k]![1]!, 2));
@@ -82,7 +82,7 @@ export async function recordedSearch(store: RunStore): Promise<{ id: string; spe
       await store.recordSearchRun({ search: id, candidate: k, runId: run.id, role: 'confirm', parent: null, mutation: null, generation: 0, rung: 0 });
       const c = await store.claim(run.id, { name: 'test:1', heartbeat: 30 });
       if (isRefusal(c)) throw new Error(JSON.stringify(c));
-      await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+      await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
       const top1 = [0.5, 0.45][k]! + [0, 0.02][seed - 1]!;
       for (const n of [1, 2]) await c.recordEpoch({ epoch: n, trainLoss: 2, testLoss: 1.9, top1Error: top1 + 0.05 * (2 - n), top5Error: top1 / 4, lr: 1, seconds: 2, finishedAt: new Date().toISOString() });
       await c.finish('complete');

@@ -42,7 +42,7 @@ async function claimed(store: RunStore, model: string, worker = 'test:1'): Promi
   const run = await store.ensureRun({ model: net.model, dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet', 'cifar10'), ...net, epochs: 3 }, classes: 10, params: 1000, macs: 2000 });
   const c = await store.claim(run.id, { name: worker, heartbeat: 30 });
   assert.ok(!isRefusal(c), JSON.stringify(c));
-  await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+  await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
   return c;
 }
 
@@ -330,7 +330,7 @@ test('dashboard API: two seeds of one network and a hold-out run, each named as 
     const r = await store.ensureRun({ model: 'googlenet-short4', dataset: 'cifar10', recipe: { ...defaultRecipe('googlenet-short4', 'cifar10'), epochs: 2, seed, val }, classes: 10, params: 1000, macs: 2000 });
     const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
     assert.ok(!isRefusal(c), JSON.stringify(c));
-    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
     for (const n of [1, 2]) {
       const e = epoch(n, top1 + 0.1 * (2 - n));
       // a hold-out run never touches the test set: its epochs carry the hold-out's numbers
@@ -400,7 +400,7 @@ test('dashboard API over seeds: the tables a row per network group; /api/compari
     const r = await store.ensureRun({ model, dataset: 'cifar10', recipe: { ...defaultRecipe(model, 'cifar10'), epochs: 2, seed }, classes: 10, params: 1000, macs: 2000 });
     const c = await store.claim(r.id, { name: 'test:1', heartbeat: 30 });
     assert.ok(!isRefusal(c), JSON.stringify(c));
-    await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
     for (const n of [1, 2]) await c.recordEpoch(epoch(n, top1 + 0.1 * (2 - n)));
     await c.finish('complete');
     return r.id;

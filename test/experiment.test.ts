@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { buildResults, formatDuration, MODEL_ORDER, parseDuration, renderMarkdown, SEED_TABLES, writeReport } from '../src/experiment/report.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SCHEMA_VERSION, SqliteStore } from '../src/store/sqlite.js';
 import { isRefusal, type RunClaim, type RunStore } from '../src/store/store.js';
 import { defaultRecipe } from '../src/train/config.js';
 import { builtinNetwork, modelNames } from '../src/models/googlenet.js';
@@ -25,7 +25,7 @@ async function claimed(store: RunStore, model: string, params: number, macs: num
   const run = await store.ensureRun(spec(model, params, macs));
   const c = await store.claim(run.id, worker);
   assert.ok(!isRefusal(c), JSON.stringify(c));
-  await c.start({ epoch: 1, batch: 0 }, thisMachine(1));
+  await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
   return c;
 }
 
@@ -42,12 +42,13 @@ async function fixture() {
   return { dir, store, s3, s4 };
 }
 
-test('SQLite store: WAL, schema 4, unique runs, status values, one claim at a time', async () => {
+test(`SQLite store: WAL, schema ${SCHEMA_VERSION}, unique runs, status values, one claim at a time`, async () => {
   const { dir, store, s3 } = await fixture();
   try {
     const db = new Database(store.file, { readonly: true });
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '4' });
+    assert.equal(SCHEMA_VERSION, 5);
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '5' });
     db.close();
     const rw = new Database(store.file);
     assert.throws(() => rw.prepare(`INSERT INTO runs(model, dataset, network_hash, recipe_key, classes, params, macs, epochs_planned, recipe, status, created_at)
@@ -124,22 +125,24 @@ test('a schema-1 experiment.sqlite from before the store opens, upgrades in plac
       assert.equal(now.status, r.status === 'running' ? 'interrupted' : r.status);
     }
     const db = new Database(store.file, { readonly: true });
-    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: '4' });
+    assert.deepEqual(db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get(), { value: String(SCHEMA_VERSION) });
     assert.deepEqual(db.prepare(`SELECT COUNT(*) AS n FROM epochs WHERE attempt_id IS NULL`).get(), { n: 5 });
     db.close();
-    // and it takes new attempts
+    // and it takes new attempts, recording their convolution algorithm (schema 5)
     const short2 = after.runs.find((r) => r.model === 'googlenet-short2')!;
     const c = await store.claim(short2.id, worker);
     assert.ok(!isRefusal(c));
+    await c.start({ epoch: 1, batch: 0 }, thisMachine(1, 'winograd'));
+    assert.equal((await store.attempts(short2.id)).at(-1)!.machine?.conv, 'winograd');
     await c.abandon();
   } finally {
     await store.close();
   }
   // a store newer than this build is refused with one line
   const db = new Database(path.join(dir, 'experiment.sqlite'));
-  db.prepare(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`).run();
+  db.prepare(`UPDATE meta SET value = '6' WHERE key = 'schema_version'`).run();
   db.close();
-  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 5 is newer than this build's 4; use the googlenet that wrote it/);
+  assert.throws(() => SqliteStore.open(path.join(dir, 'experiment.sqlite')), /schema version 6 is newer than this build's 5; use the googlenet that wrote it/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -212,9 +215,9 @@ test('formatDuration and parseDuration: the seed style, both ways', () => {
   assert.equal(formatDuration(600), '10m0s');
 });
 
-test('machineDifference names what changes a run\'s bits: CPU, ISA, oneDNN version, threads', () => {
+test('machineDifference names what changes a run\'s bits: CPU, ISA, oneDNN version, threads, convolution algorithm', () => {
   // "another machine" is derived from this one, whatever CPU, ISA and oneDNN these tests run on
-  const here = thisMachine(2);
+  const here = thisMachine(2, 'direct');
   const otherIsa = here.isa === 'avx2' ? 'avx512_core_bf16' : 'avx2';
   const otherOnednn = here.onednn.replace(/\d+$/, (patch) => String(Number(patch) + 1));
   assert.equal(machineDifference(here, { ...here }), null);
@@ -224,4 +227,6 @@ test('machineDifference names what changes a run\'s bits: CPU, ISA, oneDNN versi
   assert.equal(machineDifference(other, here),
     `CPU ${here.cpu} family ${here.family ?? '?'} model ${here.modelNumber ?? '?'} (was ${other.cpu} family ${other.family} model ${other.modelNumber})`);
   assert.match(machineDifference({ ...here, family: other.family }, here)!, /^CPU /, 'the family number alone differs');
+  assert.equal(machineDifference(here, { ...here, conv: 'winograd' }), 'convolutions winograd (was direct)');
+  assert.equal(machineDifference({ ...here, conv: 'winograd', threads: 16 }, here), '2 threads (was 16), convolutions direct (was winograd)');
 });

@@ -163,12 +163,14 @@ describe('SQLite', sharedOpts, () => {
     assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '2');
     const store = SqliteStore.open(file);
     try {
-      // straight to 4: schema 3's identities, and 4's (empty) search tables
-      assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '4');
+      // straight to 5: schema 3's identities, 4's (empty) search tables, 5's attempts.conv
+      assert.equal(rowsOf(`SELECT value FROM meta WHERE key = 'schema_version'`)[0]!.value, '5');
       assert.deepEqual(rowsOf(`SELECT (SELECT count(*) FROM searches) AS searches, (SELECT count(*) FROM search_runs) AS search_runs`), [{ searches: 0, search_runs: 0 }]);
       assert.deepEqual(rowsOf(`SELECT id, model, dataset, status, epochs_planned, checkpoint, attempt_id, crashes, created_at FROM runs ORDER BY id`), oldRuns);
       assert.deepEqual(rowsOf(`SELECT * FROM epochs ORDER BY run_id, epoch`), oldEpochs.map((e) => ({ ...e, val_loss: null, val_top1_error: null, val_top5_error: null })));
-      assert.deepEqual(rowsOf(`SELECT * FROM attempts ORDER BY id`), oldAttempts.map((a) => ({ ...a, epochs_planned: null })));
+      assert.deepEqual(rowsOf(`SELECT * FROM attempts ORDER BY id`), oldAttempts.map((a) => ({ ...a, epochs_planned: null, conv: null })));
+      // attempts from before schema 5 computed direct
+      assert.deepEqual((await store.attempts(1)).map((a) => a.machine?.conv), oldAttempts.filter((a) => a.run_id === 1).map(() => 'direct'));
       const runs = await store.runs();
       assert.deepEqual(runs.map((r) => [r.model, r.dataset, r.status, r.recipe.val]), [['tiny', 'cifar10', 'complete', 0], ['tiny', 'cifar100', 'interrupted', 0]]);
       const hash = recipeNetworkHash(runs[0]!.recipe);
@@ -291,8 +293,9 @@ describe('PostgreSQL', { ...requirePostgres(), ...sharedOpts }, () => {
     const store = await PostgresStore.open(url);
     try {
       const q = async (sql: string) => (await cluster.superQuery(sql, 'v2')).rows;
-      // straight to 4: schema 3's identities, and 4's (empty) search tables
-      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '4' }]);
+      // straight to 5: schema 3's identities, 4's (empty) search tables, 5's attempts.conv (null: from before)
+      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '5' }]);
+      assert.deepEqual(await q(`SELECT conv FROM attempts`), [{ conv: null }]);
       assert.deepEqual(await q(`SELECT (SELECT count(*) FROM searches)::int AS searches, (SELECT count(*) FROM search_runs)::int AS search_runs`), [{ searches: 0, search_runs: 0 }]);
       const [run] = await store.runs();
       assert.deepEqual([run!.id, run!.model, run!.status, run!.epochsPlanned, run!.seconds, run!.recipe.val], [1, 'tiny', 'complete', 2, 3.5, 0]);

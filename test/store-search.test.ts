@@ -1,4 +1,4 @@
-// The searches of `googlenet explore` in the run store (schema 4): one contract, run against
+// The searches of `googlenet explore` in the run store (schema 4 on): one contract, run against
 // SqliteStore (a temp file) and PostgresStore (a throwaway cluster, see pg-cluster.ts): a search and
 // its runs recorded, idempotent, rungs raised and never lowered, a row or spec that differs from
 // the recorded one refused in one line, runs and searches that do not exist refused. Then the
@@ -221,11 +221,11 @@ describe('SqliteStore', () => {
     return sqliteHarness(dir, file, SqliteStore.open(file));
   });
 
-  test('a schema-3 file upgrades to 4 in place: its runs kept, the search tables gained; a schema newer than 4 is refused', async () => {
+  test('a schema-3 file upgrades to 5 in place: its runs kept, the search tables and attempts.conv gained; a schema newer than 5 is refused', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'googlenet-search-v3-'));
     const file = path.join(dir, 'experiment.sqlite');
     try {
-      // schema 3 is today's schema less the search tables
+      // schema 3 is today's schema less the search tables and attempts.conv
       let store = SqliteStore.open(file);
       const a = await store.ensureRun(spec(1)), b = await store.ensureRun(spec(2, 0));
       await store.close();
@@ -237,7 +237,7 @@ describe('SqliteStore', () => {
           db.close();
         }
       };
-      exec(`DROP TABLE search_runs; DROP TABLE searches; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+      exec(`DROP TABLE search_runs; DROP TABLE searches; ALTER TABLE attempts DROP COLUMN conv; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
       const look = (text: string) => {
         const db = new Database(file, { readonly: true });
         try {
@@ -251,8 +251,9 @@ describe('SqliteStore', () => {
       const before = look(`SELECT * FROM runs ORDER BY id`);
       store = SqliteStore.open(file);
       try {
-        assert.deepEqual(look(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '4' }]);
+        assert.deepEqual(look(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '5' }]);
         assert.deepEqual(look(tables), [{ name: 'search_runs' }, { name: 'search_runs_run_id' }, { name: 'searches' }]);
+        assert.ok((look(`PRAGMA table_info(attempts)`) as { name: string }[]).some((c) => c.name === 'conv'), 'attempts.conv gained');
         assert.deepEqual(look(`SELECT * FROM runs ORDER BY id`), before);
         assert.deepEqual((await store.runs()).map((r) => [r.id, r.recipe.seed, r.recipe.val]), [[a.id, 1, 5000], [b.id, 2, 0]]);
         await store.recordSearch(idOf('a'), args);
@@ -261,8 +262,8 @@ describe('SqliteStore', () => {
       } finally {
         await store.close();
       }
-      exec(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`);
-      assert.throws(() => SqliteStore.open(file), { message: `sqlite:${file}: schema version 5 is newer than this build's 4; use the googlenet that wrote it, or upgrade this one` });
+      exec(`UPDATE meta SET value = '6' WHERE key = 'schema_version'`);
+      assert.throws(() => SqliteStore.open(file), { message: `sqlite:${file}: schema version 6 is newer than this build's 5; use the googlenet that wrote it, or upgrade this one` });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -296,14 +297,14 @@ describe('PostgresStore', requirePostgres(), () => {
     };
   });
 
-  test('a schema-3 database upgrades to 4 in place: its runs kept, the search tables gained', async () => {
+  test('a schema-3 database upgrades to 5 in place: its runs kept, the search tables and attempts.conv gained', async () => {
     const { name, url } = await freshDb();
     const q = async (text: string) => (await cluster.superQuery(text, name)).rows;
     let store = await PostgresStore.open(url);
     const a = await store.ensureRun(spec(1));
     await store.close();
-    // schema 3 is today's schema less the search tables
-    await q(`DROP TABLE search_runs; DROP TABLE searches; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
+    // schema 3 is today's schema less the search tables and attempts.conv
+    await q(`DROP TABLE search_runs; DROP TABLE searches; ALTER TABLE attempts DROP COLUMN conv; UPDATE meta SET value = '3' WHERE key = 'schema_version'`);
     const tables = `SELECT tablename FROM pg_tables WHERE tablename IN ('searches', 'search_runs') ORDER BY tablename`;
     assert.deepEqual(await q(tables), []);
     const before = await q(`SELECT * FROM runs ORDER BY id`);
@@ -312,8 +313,9 @@ describe('PostgresStore', requirePostgres(), () => {
     await s2.close();
     store = s1;
     try {
-      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '4' }]);
+      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: '5' }]);
       assert.deepEqual(await q(tables), [{ tablename: 'search_runs' }, { tablename: 'searches' }]);
+      assert.deepEqual(await q(`SELECT column_name FROM information_schema.columns WHERE table_name = 'attempts' AND column_name = 'conv'`), [{ column_name: 'conv' }]);
       assert.deepEqual(await q(`SELECT * FROM runs ORDER BY id`), before);
       await store.recordSearch(idOf('a'), args);
       await store.recordSearchRun({ search: idOf('a'), candidate: 0, runId: a.id, role: 'search', parent: null, mutation: null, generation: 0, rung: 1 });

@@ -1,6 +1,7 @@
 // The run store contract, written once and run against SqliteStore (a temp file) and PostgresStore
 // (a throwaway cluster, see pg-cluster.ts): runs, claims, leases, fencing, crash counting,
-// checkpoints. Then what only PostgreSQL has: connection errors, the password file, the schema
+// checkpoints, each attempt's machine. Then the upgrade of a schema-4 store (both), the folder
+// store's record of the machine, and what only PostgreSQL has: connection errors, the password file, the schema
 // lock, a server restart mid-run and a large checkpoint.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,9 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { PostgresStore } from '../src/store/postgres.js';
+import { FolderStore } from '../src/store/folder.js';
+import { PostgresStore, SCHEMA_VERSION as PG_SCHEMA } from '../src/store/postgres.js';
 import { pgpassPassword } from '../src/store/pgpass.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SCHEMA_VERSION as SQLITE_SCHEMA, SqliteStore } from '../src/store/sqlite.js';
 import { ClaimLostError, isRefusal, LEASE_BEATS, type ClaimRefusal, type Progress, type RunClaim, type RunSpec, type RunStore } from '../src/store/store.js';
 import { f32, i64, type HostTensor } from '../src/tensor/host.js';
 import { defaultRecipe, defaultRunOptions, recipeNetwork, recipeNetworkHash, type NamedNetwork, type Recipe } from '../src/train/config.js';
@@ -26,7 +28,7 @@ import { freePort, freshPostgresStore, requirePostgres, startCluster, type PgClu
 
 const recipe = defaultRecipe('googlenet', 'cifar10');
 const spec: RunSpec = { model: 'googlenet', dataset: 'cifar10', recipe, classes: 10, params: 6_166_250, macs: 1_529_000_000 };
-const machine: Machine = { cpu: 'Test CPU @ 2.0GHz', family: 6, modelNumber: 85, isa: 'avx512_core', onednn: '3.0.0', threads: 4 };
+const machine: Machine = { cpu: 'Test CPU @ 2.0GHz', family: 6, modelNumber: 85, isa: 'avx512_core', onednn: '3.0.0', threads: 4, conv: 'direct' };
 const epoch = (n: number): EpochRecord => ({
   epoch: n, trainLoss: 2.5 - n / 10, testLoss: 2.25 - n / 10, top1Error: 0.5 - n / 100, top5Error: 0.25 - n / 100, lr: 0.7 ** (n - 1),
   seconds: 10 + n / 4, finishedAt: new Date(Date.UTC(2026, 0, n, 12, 0, 0, 125)).toISOString(),
@@ -404,6 +406,20 @@ function contract(open: () => Promise<Harness>): void {
     await done();
   });
 
+  test("an attempt's machine keeps its convolution algorithm: winograd reads back winograd, and the next attempt sees it as the previous one's", async () => {
+    await fresh();
+    const run = await store.ensureRun(spec);
+    const a = claimed(await store.claim(run.id, { name: 'host-a:1', heartbeat: 30 }));
+    await a.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
+    await a.finish('interrupted');
+    const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
+    assert.deepEqual(b.previous?.machine, { ...machine, conv: 'winograd' });
+    await b.start({ epoch: 1, batch: 0 }, machine);
+    assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine?.conv), ['winograd', 'direct']);
+    await b.finish('interrupted');
+    await done();
+  });
+
   test('heartbeats renew the lease and write the progress runs() shows', async () => {
     await fresh();
     const run = await store.ensureRun(spec);
@@ -477,6 +493,66 @@ describe('SqliteStore', () => {
       },
     };
   });
+});
+
+test('SQLite: a schema-4 file upgrades to 5 in place: attempts gain conv, those from before read direct, new ones record theirs', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'googlenet-store-v4-'));
+  const file = path.join(dir, 'experiment.sqlite');
+  try {
+    let store = SqliteStore.open(file);
+    const run = await store.ensureRun(spec);
+    const a = claimed(await store.claim(run.id, { name: 'host-a:1', heartbeat: 30 }));
+    await a.start({ epoch: 1, batch: 0 }, machine);
+    await a.finish('interrupted');
+    await store.close();
+    // schema 4 is today's schema less attempts.conv
+    const db = new Database(file);
+    db.exec(`ALTER TABLE attempts DROP COLUMN conv; UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
+    const before = db.prepare(`SELECT * FROM attempts`).all();
+    db.close();
+    store = SqliteStore.open(file);
+    try {
+      const look = new Database(file, { readonly: true });
+      try {
+        assert.deepEqual(look.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).all(), [{ value: String(SQLITE_SCHEMA) }]);
+        assert.deepEqual(look.prepare(`SELECT * FROM attempts`).all(), (before as object[]).map((r) => ({ ...r, conv: null })), 'every attempt kept');
+      } finally {
+        look.close();
+      }
+      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine), [machine], 'conv null: direct');
+      const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
+      await b.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
+      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine?.conv), ['direct', 'winograd']);
+      await b.finish('interrupted');
+    } finally {
+      await store.close();
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the folder store: an attempt's convolution algorithm reads back; a run.json from before it was recorded reads direct", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'googlenet-store-folder-'));
+  try {
+    const store = new FolderStore(dir);
+    const run = await store.ensureRun(spec);
+    const a = claimed(await store.claim(run.id, { name: 'host-a:1', heartbeat: 30 }));
+    await a.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
+    await a.finish('interrupted');
+    assert.deepEqual((await new FolderStore(dir).attempts(run.id)).map((x) => x.machine?.conv), ['winograd']);
+    const b = claimed(await new FolderStore(dir).claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
+    assert.equal(b.previous?.machine?.conv, 'winograd');
+    await b.finish('interrupted');
+    // as an older build wrote it: the machine without conv
+    const file = path.join(dir, 'run.json');
+    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { attempts: { machine: Record<string, unknown> | null }[] };
+    delete json.attempts[0]!.machine!.conv;
+    fs.writeFileSync(file, JSON.stringify(json));
+    assert.deepEqual((await new FolderStore(dir).attempts(run.id)).map((x) => x.machine), [machine, null]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 // --- PostgreSQL ---
@@ -640,10 +716,36 @@ describe('PostgresStore', requirePostgres(), () => {
     const stores = await Promise.all(Array.from({ length: 6 }, () => PostgresStore.open(url)));
     await Promise.all(stores.map((s) => s.close()));
     const { rows } = await cluster.superQuery(`SELECT value FROM meta WHERE key = 'schema_version'`, name);
-    assert.deepEqual(rows, [{ value: '4' }]);
-    await cluster.superQuery(`UPDATE meta SET value = '5' WHERE key = 'schema_version'`, name);
+    assert.deepEqual(rows, [{ value: String(PG_SCHEMA) }]);
+    await cluster.superQuery(`UPDATE meta SET value = '${PG_SCHEMA + 1}' WHERE key = 'schema_version'`, name);
     const newer = await openError(url);
-    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version 5 is newer than this build's 4; use the googlenet that wrote it, or upgrade this one`, cluster.password);
+    assertOneLine(newer, `postgres://gn:***@${cluster.host}:${cluster.port}/${name}: schema version ${PG_SCHEMA + 1} is newer than this build's ${PG_SCHEMA}; use the googlenet that wrote it, or upgrade this one`, cluster.password);
+  });
+
+  test('a schema-4 database upgrades to 5 in place: attempts gain conv, those from before read direct, new ones record theirs', async () => {
+    const { name, url } = await freshDb();
+    const q = async (text: string) => (await cluster.superQuery(text, name)).rows;
+    let store = await PostgresStore.open(url);
+    const run = await store.ensureRun(spec);
+    const a = claimed(await store.claim(run.id, { name: 'host-a:1', heartbeat: 30 }));
+    await a.start({ epoch: 1, batch: 0 }, machine);
+    await a.finish('interrupted');
+    await store.close();
+    // schema 4 is today's schema less attempts.conv
+    await q(`ALTER TABLE attempts DROP COLUMN conv; UPDATE meta SET value = '4' WHERE key = 'schema_version'`);
+    const before = await q(`SELECT * FROM attempts`);
+    store = await PostgresStore.open(url);
+    try {
+      assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: String(PG_SCHEMA) }]);
+      assert.deepEqual(await q(`SELECT * FROM attempts`), before.map((r) => ({ ...r, conv: null })), 'every attempt kept');
+      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine), [machine], 'conv null: direct');
+      const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
+      await b.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
+      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine?.conv), ['direct', 'winograd']);
+      await b.finish('interrupted');
+    } finally {
+      await store.close();
+    }
   });
 
   test('a server restart mid-run: the same claim keeps writing afterwards, no new attempt', async () => {

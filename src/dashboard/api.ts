@@ -210,8 +210,8 @@ export const epochsCsv = (epochs: EpochRecord[]) => toCsv(
 );
 
 export const attemptsCsv = (attempts: AttemptRow[]) => toCsv(
-  ['id', 'worker', 'cpu', 'isa', 'threads', 'startedAt', 'endedAt', 'outcome', 'error'],
-  attempts.map((a) => [a.id, a.worker, a.machine?.cpu, a.machine?.isa, a.machine?.threads, a.startedAt, a.endedAt, a.outcome, a.error]),
+  ['id', 'worker', 'cpu', 'isa', 'conv', 'threads', 'startedAt', 'endedAt', 'outcome', 'error'],
+  attempts.map((a) => [a.id, a.worker, a.machine?.cpu, a.machine?.isa, a.machine?.conv, a.machine?.threads, a.startedAt, a.endedAt, a.outcome, a.error]),
 );
 
 /** One run of /api/recipes: its recipe, and its network's layers and SHA-256 (the recipe's `network`, readable). */

@@ -17,6 +17,7 @@ import { classCount, recipeDifference, withNetwork } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { Machine } from '../util/machine.js';
 import { StoreClaim } from './claim.js';
+import { convOf } from './rows.js';
 import {
   ClaimLostError, holderLost, replan, runName, type AttemptOutcome, type AttemptRow, type ClaimRefusal, type Progress,
   type RunClaim, type RunRow, type RunSpec, type RunStore, type SearchRecord, type SearchRunRow, type WorkerIdentity,
@@ -60,8 +61,12 @@ export class FolderStore implements RunStore {
     if (fs.existsSync(file)) {
       try {
         const r = JSON.parse(fs.readFileSync(file, 'utf8')) as RunFile;
-        // a run.json from before recipes held their network names one of the seven
-        return { ...r, run: { ...r.run, recipe: withNetwork(r.run.recipe) }, attempts: r.attempts.map((a) => ({ ...a, epochsPlanned: a.epochsPlanned ?? null })) };
+        // a run.json from before recipes held their network names one of the seven; one from before
+        // machines recorded their convolution algorithm computed direct
+        return {
+          ...r, run: { ...r.run, recipe: withNetwork(r.run.recipe) },
+          attempts: r.attempts.map((a) => ({ ...a, epochsPlanned: a.epochsPlanned ?? null, machine: a.machine && { ...a.machine, conv: convOf(a.machine.conv) } })),
+        };
       } catch (e) {
         throw new Error(`${file}: not a readable run file (${(e as Error).message}); move it away to start the run afresh`);
       }

@@ -7,9 +7,9 @@
 // operation retries for up to a minute on connection errors (a server restart), and is safe to
 // retry: the same attempt carries on.
 //
-// Schema (version 4; created, or upgraded from version 2 or 3, under an advisory lock, in one transaction):
+// Schema (version 5; created, or upgraded from version 2, 3 or 4, under an advisory lock, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '4'
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '5'
 //   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
 //     created_at TIMESTAMPTZ)
 //   runs(                                               -- one row per (network_hash, dataset, recipe_key)
@@ -29,7 +29,8 @@
 //     refused_writes INTEGER,                            -- writes refused after it lost the run
 //     cpu TEXT, cpu_family, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
 //     heartbeat_at TIMESTAMPTZ, heartbeat_seconds DOUBLE PRECISION,
-//     epochs_planned INTEGER)                            -- the run's plan when claimed (null: from version 2)
+//     epochs_planned INTEGER,                            -- the run's plan when claimed (null: from version 2)
+//     conv TEXT)                                         -- direct | winograd (version 5; null: from before, direct)
 //   epochs(run_id BIGINT, epoch INTEGER, train_loss,
 //     test_loss, top1_error, top5_error,                 -- the test set's; null for a run with a hold-out
 //     val_loss, val_top1_error, val_top5_error,          -- the hold-out's (recipe val); null without one
@@ -69,7 +70,7 @@ import {
   type SearchRunRow, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** Bytes of a checkpoint per row of checkpoint_chunks. */
 export const CHUNK_BYTES = 8 << 20;
 /** How long an operation keeps retrying while the server cannot be reached. */
@@ -105,7 +106,7 @@ CREATE TABLE IF NOT EXISTS attempts(
   outcome TEXT NOT NULL CHECK(outcome IN ('running','complete','failed','interrupted','crashed')),
   error TEXT, first_epoch INTEGER, first_batch INTEGER, refused_writes INTEGER NOT NULL DEFAULT 0,
   cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
-  heartbeat_at TIMESTAMPTZ NOT NULL, heartbeat_seconds DOUBLE PRECISION NOT NULL, epochs_planned INTEGER);
+  heartbeat_at TIMESTAMPTZ NOT NULL, heartbeat_seconds DOUBLE PRECISION NOT NULL, epochs_planned INTEGER, conv TEXT);
 CREATE INDEX IF NOT EXISTS attempts_run_id ON attempts(run_id);
 CREATE TABLE IF NOT EXISTS epochs(
   run_id BIGINT NOT NULL REFERENCES runs(id), epoch INTEGER NOT NULL, train_loss DOUBLE PRECISION NOT NULL,
@@ -276,7 +277,9 @@ export class PostgresStore implements RunStore {
         if (version !== null && version > SCHEMA_VERSION)
           throw new Error(`${this.url}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 2) await upgradeFrom2(c, this.url);
-        // a new database gets every table; a version-2 or -3 one, 4's search tables (IF NOT EXISTS)
+        // version 5: each attempt's convolution algorithm (null in the attempts from before: they computed direct)
+        if (version !== null) await c.query(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
+        // a new database gets every table; a version-2 or -3 one, 4's search tables; a version-4 one has them all (IF NOT EXISTS)
         await c.query(version === 2 || version === 3 ? SEARCHES : SCHEMA);
         await c.query(`INSERT INTO meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(SCHEMA_VERSION)]);
         await c.query('COMMIT');
@@ -583,8 +586,8 @@ export class PostgresStore implements RunStore {
 
   async start(attemptId: number, first: { epoch: number; batch: number }, m: Machine): Promise<void> {
     await this.fenced(attemptId, 'recording the start', async (c, runId) => {
-      await c.query(`UPDATE attempts SET first_epoch = $1, first_batch = $2, cpu = $3, cpu_family = $4, cpu_model = $5, isa = $6, onednn = $7, threads = $8, heartbeat_at = now() WHERE id = $9`,
-        [first.epoch, first.batch, m.cpu, m.family, m.modelNumber, m.isa, m.onednn, m.threads, attemptId]);
+      await c.query(`UPDATE attempts SET first_epoch = $1, first_batch = $2, cpu = $3, cpu_family = $4, cpu_model = $5, isa = $6, onednn = $7, threads = $8, conv = $9, heartbeat_at = now() WHERE id = $10`,
+        [first.epoch, first.batch, m.cpu, m.family, m.modelNumber, m.isa, m.onednn, m.threads, m.conv, attemptId]);
       // rows of epochs past the checkpoint were written by an attempt that died before its checkpoint became current
       await c.query(`DELETE FROM epochs WHERE run_id = $1 AND epoch >= $2`, [runId, first.epoch]);
     });

@@ -1,5 +1,6 @@
 // The SQL stores' rows as their drivers return them, and the records they map to: one mapping for
 // SQLite and PostgreSQL (SQLite returns JSON columns as text, PostgreSQL's JSONB already parsed).
+import type { ConvAlgorithm } from '../backend/backend.js';
 import { recipeKeyHash, recipeNetworkHash, withNetwork, type Recipe } from '../train/config.js';
 import type { EpochRecord } from '../train/record.js';
 import type { AttemptOutcome, AttemptRow, Progress, RunRow, SearchRecord, SearchRole, SearchRunRow } from './store.js';
@@ -12,7 +13,7 @@ export interface RunColumns {
 export interface AttemptColumns {
   id: number; run_id: number; worker: string; started_at: string; ended_at: string | null; outcome: AttemptOutcome; error: string | null;
   first_epoch: number | null; first_batch: number | null; refused_writes: number; epochs_planned?: number | null; cpu: string | null; cpu_family: number | null;
-  cpu_model: number | null; isa: string | null; onednn: string | null; threads: number | null; heartbeat_at: string; heartbeat_seconds: number;
+  cpu_model: number | null; isa: string | null; onednn: string | null; threads: number | null; conv?: string | null; heartbeat_at: string; heartbeat_seconds: number;
 }
 export interface EpochColumns {
   epoch: number; train_loss: number; test_loss: number | null; top1_error: number | null; top5_error: number | null;
@@ -28,6 +29,9 @@ export const epochValues = (e: EpochRecord) =>
   [e.trainLoss, e.testLoss, e.top1Error, e.top5Error, e.valLoss ?? null, e.valTop1Error ?? null, e.valTop5Error ?? null] as const;
 
 const parsed = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+
+/** An attempt's convolution algorithm as recorded; none (an attempt from before schema 5 recorded it) was direct. */
+export const convOf = (v: string | null | undefined): ConvAlgorithm => (v === 'winograd' ? 'winograd' : 'direct');
 
 /**
  * The schema-3 identity of a schema-2 store's runs: each recipe as today's (withNetwork), its
@@ -55,7 +59,7 @@ export const toRun = (r: RunColumns): RunRow => ({
 export const toAttempt = (a: AttemptColumns): AttemptRow => ({
   id: a.id, runId: a.run_id, worker: a.worker, startedAt: a.started_at, endedAt: a.ended_at, outcome: a.outcome, error: a.error,
   firstBatch: a.first_epoch === null ? null : { epoch: a.first_epoch, batch: a.first_batch ?? 0 }, refusedWrites: a.refused_writes, epochsPlanned: a.epochs_planned ?? null,
-  machine: a.cpu === null ? null : { cpu: a.cpu, family: a.cpu_family, modelNumber: a.cpu_model, isa: a.isa ?? '', onednn: a.onednn ?? '', threads: a.threads ?? 0 },
+  machine: a.cpu === null ? null : { cpu: a.cpu, family: a.cpu_family, modelNumber: a.cpu_model, isa: a.isa ?? '', onednn: a.onednn ?? '', threads: a.threads ?? 0, conv: convOf(a.conv) },
   heartbeatAt: a.heartbeat_at, heartbeatSeconds: a.heartbeat_seconds,
 });
 export const toEpoch = (e: EpochColumns): EpochRecord => ({

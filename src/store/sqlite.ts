@@ -4,9 +4,9 @@
 // written whole and then made current by one transaction that names them in runs.checkpoint;
 // claims are leases in SQLite's own transactions (BEGIN IMMEDIATE), fenced as store.ts describes.
 //
-// Schema (version 4; a version-1, -2 or -3 file is upgraded in place, in one transaction):
+// Schema (version 5; a version-1 to -4 file is upgraded in place, in one transaction):
 //
-//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '4'
+//   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)     -- 'schema_version' = '5'
 //   networks(name TEXT PRIMARY KEY, hash TEXT UNIQUE,   -- a name is one network, a network one name, per store
 //     created_at TEXT)
 //   runs(                                               -- one row per (network_hash, dataset, recipe_key)
@@ -26,7 +26,8 @@
 //     refused_writes INTEGER,                            -- writes refused after it lost the run
 //     cpu TEXT, cpu_family, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
 //     heartbeat_at TEXT, heartbeat_seconds REAL,
-//     epochs_planned INTEGER)                            -- the run's plan when claimed (null: upgraded from version 2)
+//     epochs_planned INTEGER,                            -- the run's plan when claimed (null: upgraded from version 2)
+//     conv TEXT)                                         -- direct | winograd (version 5; null: from before, direct)
 //   epochs(run_id, epoch, train_loss,
 //     test_loss, top1_error, top5_error,                 -- the test set's; null for a run with a hold-out
 //     val_loss, val_top1_error, val_top5_error,          -- the hold-out's (recipe val); null without one
@@ -62,7 +63,7 @@ import {
   type SearchRunRow, type WorkerIdentity,
 } from './store.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 const RUNS = (name: string) => `CREATE TABLE IF NOT EXISTS ${name}(
   id INTEGER PRIMARY KEY, model TEXT NOT NULL, dataset TEXT NOT NULL, network_hash TEXT NOT NULL, recipe_key TEXT NOT NULL,
@@ -85,7 +86,7 @@ CREATE TABLE IF NOT EXISTS attempts(
   outcome TEXT NOT NULL CHECK(outcome IN ('running','complete','failed','interrupted','crashed')),
   error TEXT, first_epoch INTEGER, first_batch INTEGER, refused_writes INTEGER NOT NULL DEFAULT 0,
   cpu TEXT, cpu_family INTEGER, cpu_model INTEGER, isa TEXT, onednn TEXT, threads INTEGER,
-  heartbeat_at TEXT NOT NULL, heartbeat_seconds REAL NOT NULL, epochs_planned INTEGER);
+  heartbeat_at TEXT NOT NULL, heartbeat_seconds REAL NOT NULL, epochs_planned INTEGER, conv TEXT);
 ${EPOCHS('epochs')}
 CREATE TABLE IF NOT EXISTS searches(id TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS search_runs(
@@ -212,6 +213,8 @@ export class SqliteStore implements RunStore {
           throw new Error(`sqlite:${file}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 1) upgradeFrom1(db, path.dirname(path.resolve(file)));
         if (version === 1 || version === 2) upgradeFrom2(db, file);
+        // version 5: each attempt's convolution algorithm (null in the attempts from before: they computed direct)
+        if (version !== null) db.exec(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
         // every table is CREATE … IF NOT EXISTS: a new file gets them all, a version-1 to -3 one those it lacks (4's search tables)
         db.exec(SCHEMA);
         const broken = db.pragma('foreign_key_check') as unknown[];
@@ -443,8 +446,8 @@ export class SqliteStore implements RunStore {
 
   start(attemptId: number, first: { epoch: number; batch: number }, m: Machine): void {
     this.fenced(attemptId, (runId) => {
-      this.db.prepare(`UPDATE attempts SET first_epoch = ?, first_batch = ?, cpu = ?, cpu_family = ?, cpu_model = ?, isa = ?, onednn = ?, threads = ?, heartbeat_at = ? WHERE id = ?`)
-        .run(first.epoch, first.batch, m.cpu, m.family, m.modelNumber, m.isa, m.onednn, m.threads, now(), attemptId);
+      this.db.prepare(`UPDATE attempts SET first_epoch = ?, first_batch = ?, cpu = ?, cpu_family = ?, cpu_model = ?, isa = ?, onednn = ?, threads = ?, conv = ?, heartbeat_at = ? WHERE id = ?`)
+        .run(first.epoch, first.batch, m.cpu, m.family, m.modelNumber, m.isa, m.onednn, m.threads, m.conv, now(), attemptId);
       // rows of epochs past the checkpoint were written by an attempt that died before its checkpoint became current
       this.db.prepare(`DELETE FROM epochs WHERE run_id = ? AND epoch >= ?`).run(runId, first.epoch);
     });

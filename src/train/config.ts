@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DATASETS, type DatasetName } from '../data/cifar.js';
 import { NORMALIZATIONS, type Augmentation, type Normalization } from '../data/transforms.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ConvChoice } from '../nn/conv-algorithm.js';
 import type { Precision } from '../nn/layers.js';
 import { Adadelta, Adam, AdamW, ADAMW_WEIGHT_DECAY, SGD, type Optimizer } from '../optim/optimizer.js';
 import { CosineAnnealingLR, LinearLR, MultiStepLR, SequentialLR, StepLR, type LRScheduler } from '../optim/lr_scheduler.js';
@@ -73,7 +74,11 @@ export interface Recipe {
   precision: Precision;
 }
 
-/** How and where a run runs; none of it changes the numbers (threads are pinned on resume, below). */
+/**
+ * How and where a run runs; none of it changes what is computed (threads and the convolution
+ * algorithm change the last bits: threads are pinned on resume, the algorithm is recorded with each
+ * attempt, like the ISA, and a resume under another warns).
+ */
 export interface RunOptions {
   dataDir: string;
   out: string;
@@ -88,6 +93,8 @@ export interface RunOptions {
   saveFormat: WeightsFormat;
   threads: number;
   workers: number;
+  /** Which convolutions compute by Winograd (src/nn/conv-algorithm.ts): the rule, always direct, or the rule insisted on. */
+  conv: ConvChoice;
 }
 
 export interface TrainConfig {
@@ -110,7 +117,7 @@ export function defaultRecipe(model = 'googlenet', dataset: DatasetName = 'cifar
 export function defaultRunOptions(model = 'googlenet', dataset: DatasetName = 'cifar100'): RunOptions {
   return {
     dataDir: './data', out: path.join('runs', `${model}-${dataset}`), testBatchSize: 10, logInterval: 10, checkpointEvery: 10,
-    dryRun: false, saveModel: false, saveFormat: 'safetensors', threads: os.availableParallelism(), workers: 1,
+    dryRun: false, saveModel: false, saveFormat: 'safetensors', threads: os.availableParallelism(), workers: 1, conv: 'auto',
   };
 }
 

@@ -9,6 +9,7 @@ import { NO_AUGMENTATION } from '../data/transforms.js';
 import { createModel } from '../models/googlenet.js';
 import { summarize } from '../models/summary.js';
 import type { StateDict } from '../nn/module.js';
+import { setConvAlgorithm } from '../nn/conv-algorithm.js';
 import { setPrecision } from '../nn/layers.js';
 import { ClaimLostError, RunFailure, runName, type RunClaim } from '../store/store.js';
 import { backend } from '../tensor/tensor.js';
@@ -91,6 +92,8 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   const classes = classCount(recipe);
   const model = createModel(networkOfRecipe(recipe), classes, { fixBatchNormEps: recipe.fixBnEps });
   setPrecision(model, recipe.precision);
+  // the algorithm, like the ISA, is the machine's: recorded with the attempt, a change warned of on resume
+  const conv = setConvAlgorithm(model, run.conv);
   const optimizer = makeOptimizer(recipe, model.parameters());
   const scheduler = makeScheduler(recipe, optimizer);
   const history: EpochRecord[] = [];
@@ -123,7 +126,7 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
     const space = checkpointBytes(model, optimizer) + (run.saveModel ? model.stateBytes() : 0);
     if (claim) {
       await claim.ensureSpace(space);
-      const machine = thisMachine(threads);
+      const machine = thisMachine(threads, conv);
       const was = claim.previous?.machine;
       const diff = was && checkpoint ? machineDifference(was, machine) : null;
       // a different ISA under a cap: name the cap, which may be all that differs

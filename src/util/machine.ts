@@ -1,8 +1,10 @@
 // What kind of machine this is, as far as bit-reproducibility goes: the CPU (model name and
 // family/model numbers from /proc/cpuinfo), the instruction set oneDNN's kernels chose, oneDNN's
-// version and the thread count. Two attempts at one run agree bit for bit only when all match.
+// version, the thread count and the convolution algorithm. Two attempts at one run agree bit for
+// bit only when all match.
 import fs from 'node:fs';
 import os from 'node:os';
+import type { ConvAlgorithm } from '../backend/backend.js';
 import { backend } from '../tensor/tensor.js';
 
 export interface Machine {
@@ -14,6 +16,8 @@ export interface Machine {
   isa: string;
   onednn: string;
   threads: number;
+  /** winograd when any convolution computed by it (src/nn/conv-algorithm.ts), else direct (and in records from before). */
+  conv: ConvAlgorithm;
 }
 
 function cpuinfo(): (name: string) => string | undefined {
@@ -47,13 +51,13 @@ export function isaCap(env: Readonly<Record<string, string | undefined>> = proce
   return null;
 }
 
-export function thisMachine(threads: number): Machine {
+export function thisMachine(threads: number, conv: ConvAlgorithm): Machine {
   const field = cpuinfo();
   const num = (v: string | undefined) => (v === undefined || Number.isNaN(Number(v)) ? null : Number(v));
   return {
     cpu: field('model name') ?? os.cpus()[0]?.model ?? 'unknown CPU',
     family: num(field('cpu family')), modelNumber: num(field('model')),
-    isa: backend().cpuIsa(), onednn: backend().version(), threads,
+    isa: backend().cpuIsa(), onednn: backend().version(), threads, conv,
   };
 }
 
@@ -77,5 +81,6 @@ export function machineDifference(was: Machine, now: Machine): string | null {
   if (was.isa !== now.isa) parts.push(`ISA ${now.isa} (was ${was.isa})`);
   if (was.onednn !== now.onednn) parts.push(`oneDNN ${now.onednn} (was ${was.onednn})`);
   if (was.threads !== now.threads) parts.push(`${now.threads} threads (was ${was.threads})`);
+  if (was.conv !== now.conv) parts.push(`convolutions ${now.conv} (was ${was.conv})`);
   return parts.length ? parts.join(', ') : null;
 }

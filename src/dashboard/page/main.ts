@@ -224,7 +224,7 @@ function runPage(id: number): View {
       attempts.replaceChildren(table<A>('attempts', [
         { head: 'attempt', num: true, cell: (a) => a.id },
         { head: 'worker', cell: (a) => a.worker },
-        { head: 'machine', cell: (a) => (a.machine ? `${a.machine.cpu}, ${a.machine.isa}, ${a.machine.threads} threads` : '—') },
+        { head: 'machine', cell: (a) => (a.machine ? `${a.machine.cpu}, ${a.machine.isa}, ${a.machine.conv} convolutions, ${a.machine.threads} threads` : '—') },
         { head: 'started at', cell: (a) => (a.firstBatch ? `epoch ${a.firstBatch.epoch}, batch ${a.firstBatch.batch}` : '—') },
         { head: 'start (UTC)', cell: (a) => when(a.startedAt) },
         { head: 'end (UTC)', cell: (a) => when(a.endedAt) },
