@@ -10,15 +10,17 @@
 // With --eval, the eval forward instead of the training step, as `npm run bench` times it (src/bench/bench.ts:
 // net.eval(), tidy(noGrad(net.call(x))) on a batch already in memory; PyTorch: model.eval(), torch.no_grad(),
 // channels_last), by the same families; GFLOP/s then count the one forward pass.
-// Run alone: node dist/bench/profile.js [--eval] [--batch-size 64] [--steps 2] [--skip-torch] [--json]
+// Run alone: node dist/bench/profile.js [--eval] [--batch-size 64] [--steps 2] [--conv auto|winograd|direct] [--skip-torch] [--json]
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { noGrad } from '../src/autograd/engine.js';
 import { BN, BN_RELU } from '../src/autograd/ops.js';
-import { findTorchPython } from '../src/bench/bench.js';
+import { convArg, findTorchPython } from '../src/bench/bench.js';
 import { createModel } from '../src/models/googlenet.js';
+import type { ConvAlgorithm } from '../src/backend/backend.js';
+import { convMachine, isaHasWinograd, setConvAlgorithm, winogradRefusal } from '../src/nn/conv-algorithm.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { Adadelta } from '../src/optim/optimizer.js';
 import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
@@ -55,6 +57,26 @@ const TRAIN_FIRST = 3;
 const threads = os.availableParallelism();
 const classes = 100;
 const B = backend();
+/** --conv: which convolutions compute by Winograd (the rule by default, as training does). */
+const convChoice = (() => {
+  try {
+    const choice = convArg(argv);
+    if (choice === 'winograd' && !isaHasWinograd(B.cpuIsa())) throw new Error(winogradRefusal(convMachine()));
+    return choice;
+  } catch (e) {
+    console.error(`bench/profile: ${(e as Error).message}`);
+    process.exit(2);
+  }
+})();
+/** The algorithm that computed (winograd when any convolution used it), for the CPU line and the JSON. */
+let convAlgorithm: ConvAlgorithm = 'direct';
+
+/** The seed's GoogLeNet, its convolutions' algorithms set by --conv. */
+function googlenet() {
+  const model = createModel('googlenet', classes);
+  convAlgorithm = setConvAlgorithm(model, convChoice);
+  return model;
+}
 /** Matmul size and count for the peak: short runs, many of them, so the best catches a quiet moment on a shared machine. */
 const PEAK_N = 1024, PEAK_REPEATS = 15;
 B.setThreads({ threads });
@@ -79,7 +101,7 @@ function measurePeak(n = PEAK_N, repeats = PEAK_REPEATS): number {
 /** Our step's families, per step (ms and flops averaged over `steps` profiled steps). */
 function oursProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
   manualSeed(0);
-  const model = createModel('googlenet', classes);
+  const model = googlenet();
   const opt = new Adadelta(model.parameters());
   const rng = new Rng(1);
   const input = Float32Array.from({ length: batch * 3 * 32 * 32 }, () => rng.random() * 2 - 1);
@@ -104,7 +126,7 @@ function oursProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
 /** Our eval forward's families, per forward (as bench.ts's benchModel times it: eval mode, noGrad, input in memory). */
 function oursEvalProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
   manualSeed(0);
-  const model = createModel('googlenet', classes);
+  const model = googlenet();
   // in eval without a graph, a BatchNorm2d declared with fuseRelu runs one kernel with its ReLU (ops.ts): its
   // time lands in the 'batchnorm' family; when every BatchNorm of the model is so declared, name the row for that
   const bns = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
@@ -149,13 +171,13 @@ function torchProfile(python: string): TorchProfile {
   return JSON.parse(out.trim().split('\n').at(-1)!);
 }
 
-const m = thisMachine(threads);
 const what = evalMode ? 'eval forward' : 'training step';
 console.log(`\n== one ${what} by op family: googlenet (${classes} classes), batch ${batch}, f32, mean of ${steps} profiled ${evalMode ? `forwards after ${TRAIN_FIRST} training steps and` : 'steps after'} ${WARMUP} warm-up ==`);
-console.log(`CPU: ${m.cpu} (family ${m.family ?? '?'}, model ${m.modelNumber ?? '?'}), ISA ${m.isa}, oneDNN ${m.onednn}, threads ${threads}`);
 const load = os.loadavg()[0];
 const peakBefore = measurePeak();
 const ours = evalMode ? oursEvalProfile() : oursProfile();
+const m = thisMachine(threads, convAlgorithm);
+console.log(`CPU: ${m.cpu} (family ${m.family ?? '?'}, model ${m.modelNumber ?? '?'}), ISA ${m.isa}, oneDNN ${m.onednn}, threads ${threads}, convolutions ${m.conv} (--conv ${convChoice})`);
 const peak = Math.max(peakBefore, measurePeak());
 const peakMethod = `best of ${2 * PEAK_REPEATS} oneDNN f32 ${PEAK_N}³ matmuls (linearForward) at ${threads} threads, half before and half after our steps`;
 console.log(`FMA peak: ${peak.toFixed(1)} GFLOP/s f32, measured: ${peakMethod}`);

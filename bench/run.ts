@@ -13,7 +13,8 @@
 //     framework overhead): time, share and GFLOP/s against the measured FMA peak, ours and PyTorch's
 //     (bench/profile.ts), under the CPU's name, family/model numbers and the ISA oneDNN chose.
 // Flags: --repeats N (default 3), --steps N (default 3), --skip-torch, --skip-loader, --skip-store, --skip-threads,
-// --skip-profile, --json,
+// --skip-profile, --json, --conv auto|winograd|direct (ours: which convolutions compute by Winograd, as
+// `googlenet --conv`; default auto, the rule training uses),
 // --against DIR: also run the `googlenet bench` of another built checkout (e.g. a worktree of an
 // earlier commit), alternating with ours, and report ours ÷ theirs: a slowdown check in one run.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -22,8 +23,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
+import { convMachine, isaHasWinograd, winogradRefusal } from '../src/nn/conv-algorithm.js';
 import { bf16Unsupported } from '../src/nn/precision.js';
-import { benchLoader, benchTrainStep, describeMachine, findTorchPython, median, syntheticSplit } from '../src/bench/bench.js';
+import { backend } from '../src/tensor/tensor.js';
+import { benchLoader, benchTrainStep, convArg, describeMachine, findTorchPython, median, syntheticSplit } from '../src/bench/bench.js';
 import { cpuDescription } from '../src/util/machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,12 +45,24 @@ const against = text('--against') === null ? null : path.resolve(text('--against
 const steps = value('--steps', 3);
 const threads = os.availableParallelism();
 const batch = 64;
+const conv = (() => {
+  try {
+    const choice = convArg(argv);
+    // refused here in one line, not by the first measurement's child
+    if (choice === 'winograd' && !isaHasWinograd(backend().cpuIsa())) throw new Error(winogradRefusal(convMachine()));
+    return choice;
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}`);
+    process.exit(2);
+  }
+})();
 
 function machine(): string {
   return `${cpuDescription()}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;
 }
 
 interface Sample {
+  conv?: string;
   train_img_per_s: number;
   eval_img_per_s: number;
   peak_rss_mb: number;
@@ -59,13 +74,16 @@ function lastJson(out: string): Sample {
 
 /** `googlenet bench` of this checkout, or of another built one (--against). */
 function ours(precision: string, checkout = root): Sample {
-  const out = execFileSync(process.execPath, [path.join(checkout, 'bin', 'googlenet.js'), '--threads', String(threads), 'bench',
+  // another checkout gets --conv only when it was given: one from before --conv computes direct
+  const convFlag = checkout === root || argv.includes('--conv') ? ['--conv', conv] : [];
+  const out = execFileSync(process.execPath, [path.join(checkout, 'bin', 'googlenet.js'), '--threads', String(threads), ...convFlag, 'bench',
     '--batch-size', String(batch), '--precision', precision, '--steps', String(steps), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return lastJson(out);
 }
 
 /** Why this CPU cannot run `precision`, or null. */
 function unsupported(precision: string): string | null {
+  if (precision === 'bf16' && conv === 'winograd') return '--conv winograd is for f32; bf16 computes direct';
   return precision === 'bf16' ? bf16Unsupported() : null;
 }
 
@@ -77,13 +95,15 @@ function torch(python: string, mode: string): Sample {
 
 function summarise(samples: Sample[]): Sample {
   return {
+    // each of ours names the algorithm it ran (PyTorch's none); a checkout from before --conv ran direct
+    ...(samples[0]?.conv === undefined ? {} : { conv: samples[0].conv }),
     train_img_per_s: median(samples.map((s) => s.train_img_per_s)),
     eval_img_per_s: median(samples.map((s) => s.eval_img_per_s)),
     peak_rss_mb: median(samples.map((s) => s.peak_rss_mb)),
   };
 }
 
-const report: Record<string, unknown> = { machine: machine(), threads, batch_size: batch, repeats, steps };
+const report: Record<string, unknown> = { machine: machine(), threads, batch_size: batch, repeats, steps, conv_choice: conv };
 console.log(`machine: ${report.machine}`);
 
 // ---- 1. model throughput, ours against PyTorch ----------------------------------------------
@@ -118,10 +138,10 @@ const label: Record<string, string> = {
   'against fp32': `--against, f32`, 'against bf16': `--against, bf16`,
   'pytorch nchw': 'PyTorch f32 NCHW (the seed\'s code)', 'pytorch channels_last': 'PyTorch f32 channels_last', 'pytorch bf16': 'PyTorch bf16 autocast + channels_last',
 };
-console.log(`\n== GoogLeNet (100 classes), batch ${batch}, ${threads} threads: medians of ${repeats} runs of ${steps} steps ==`);
-console.log('mode'.padEnd(42) + 'train img/s'.padStart(12) + 'eval img/s'.padStart(12) + 'peak RSS MiB'.padStart(14));
+console.log(`\n== GoogLeNet (100 classes), batch ${batch}, ${threads} threads: medians of ${repeats} runs of ${steps} steps; ours with --conv ${conv} ==`);
+console.log('mode'.padEnd(42) + 'train img/s'.padStart(12) + 'eval img/s'.padStart(12) + 'peak RSS MiB'.padStart(14) + '  convolutions');
 for (const [k, s] of Object.entries(results))
-  console.log(label[k].padEnd(42) + s.train_img_per_s.toFixed(1).padStart(12) + s.eval_img_per_s.toFixed(1).padStart(12) + s.peak_rss_mb.toFixed(0).padStart(14));
+  console.log(label[k].padEnd(42) + s.train_img_per_s.toFixed(1).padStart(12) + s.eval_img_per_s.toFixed(1).padStart(12) + s.peak_rss_mb.toFixed(0).padStart(14) + `  ${s.conv ?? (k.startsWith('pytorch') ? '' : 'direct')}`);
 const ratios: Record<string, number> = {};
 if (results['pytorch channels_last'] && results['pytorch nchw']) {
   const bestF32Train = Math.max(results['pytorch nchw'].train_img_per_s, results['pytorch channels_last'].train_img_per_s);
@@ -162,7 +182,8 @@ if (!flag('--skip-loader')) {
     console.log(`workers ${workers}: ${r.images_per_s.toFixed(0)} images/s`);
   }
   console.log(`\n== training step, googlenet, batch ${batch}, fp32: batches in memory vs fed by the loader (1 worker thread) ==`);
-  const s = await benchTrainStep('googlenet', batch, data);
+  const s = await benchTrainStep('googlenet', batch, data, undefined, undefined, conv);
+  console.log(`${s.conv} convolutions (--conv ${conv})`);
   console.log(`in memory:   ${s.in_memory_ms.toFixed(0)} ms/step (${s.train_img_per_s.toFixed(1)} images/s)`);
   console.log(`with loader: ${s.with_loader_ms.toFixed(0)} ms/step (ratio ${s.ratio.toFixed(3)}; target ≤ 1.03)`);
   report.loader = { ...loader, step: s };
@@ -175,12 +196,12 @@ if (!flag('--skip-store')) {
 
 // ---- 4. threads on a shared machine ----------------------------------------------------------------
 if (!flag('--skip-threads')) {
-  report.threads = part('threads', flag('--skip-torch') ? ['--skip-torch'] : []);
+  report.threads = part('threads', ['--conv', conv, ...(flag('--skip-torch') ? ['--skip-torch'] : [])]);
 }
 
 // ---- 5. one training step by op family ------------------------------------------------------------
 if (!flag('--skip-profile')) {
-  report.profile = part('profile', flag('--skip-torch') ? ['--skip-torch'] : []);
+  report.profile = part('profile', ['--conv', conv, ...(flag('--skip-torch') ? ['--skip-torch'] : [])]);
 }
 
 if (flag('--json')) console.log(JSON.stringify(report));

@@ -59,7 +59,7 @@ async function claimIn(store: RunStore, model: string): Promise<RunClaim> {
   const run = await store.ensureRun(runSpec(defaultConfig(model, 'cifar100').recipe));
   const claim = await store.claim(run.id, { name: `bench:${process.pid}`, heartbeat: DEFAULT_HEARTBEAT });
   if (isRefusal(claim)) throw new Error(claim.reason);
-  await claim.start({ epoch: 1, batch: 0 }, thisMachine(1));
+  await claim.start({ epoch: 1, batch: 0 }, thisMachine(1, 'direct'));
   return claim;
 }
 

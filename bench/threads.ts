@@ -6,12 +6,12 @@
 // libgomp's own default, which spins 300,000 times at each barrier first (GOMP_SPINCOUNT=300000):
 // the second is what this project did before, and what shows the collapse.
 // Batch 16: small steps, where the waits at barriers weigh most, and a run that fits in minutes.
-// Run alone: node dist/bench/threads.js [--repeats N] [--steps N] [--skip-torch] [--json]
+// Run alone: node dist/bench/threads.js [--repeats N] [--steps N] [--conv auto|winograd|direct] [--skip-torch] [--json]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findTorchPython, median } from '../src/bench/bench.js';
+import { convArg, findTorchPython, median } from '../src/bench/bench.js';
 import { cpuDescription } from '../src/util/machine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,6 +24,8 @@ const repeats = value('--repeats', 1);
 const steps = value('--steps', 3);
 const batch = value('--batch-size', 16);
 const cores = os.availableParallelism();
+/** Our convolution algorithm (`googlenet --conv`), passed on to each `googlenet bench`. */
+const conv = convArg(argv);
 const threadCounts = [...new Set([1, cores])];
 /** Seconds a competitor runs before the measurement starts, so it is past its own start-up. */
 const COMPETITOR_WARMUP = 4;
@@ -44,7 +46,7 @@ function command(impl: Impl, threads: number, n: number, python: string | null):
     return { file: python!, args: [path.join(root, 'bench', 'pytorch_googlenet.py'), '--mode', 'nchw', '--batch-size', String(batch), '--steps', String(n), '--threads', String(threads)], env: process.env };
   return {
     file: process.execPath,
-    args: [path.join(root, 'bin', 'googlenet.js'), '--threads', String(threads), 'bench', '--batch-size', String(batch), '--steps', String(n), '--json'],
+    args: [path.join(root, 'bin', 'googlenet.js'), '--threads', String(threads), '--conv', conv, 'bench', '--batch-size', String(batch), '--steps', String(n), '--json'],
     env: impl === 'ours-spin' ? { ...process.env, ...SPIN } : process.env,
   };
 }
@@ -71,7 +73,7 @@ async function measure(impl: Impl, threads: number, kind: Competitor, python: st
 
 const python = argv.includes('--skip-torch') ? null : (findTorchPython()?.python ?? null);
 const impls: Impl[] = python ? ['ours', 'ours-spin', 'pytorch'] : ['ours', 'ours-spin'];
-console.log(`\n== threads on a shared machine: googlenet training, batch ${batch}, images/s, medians of ${repeats} runs of ${steps} steps; ${cpuDescription()}, ${cores} cores ==`);
+console.log(`\n== threads on a shared machine: googlenet training, batch ${batch}, images/s, medians of ${repeats} runs of ${steps} steps, ours with --conv ${conv}; ${cpuDescription()}, ${cores} cores ==`);
 if (!python) console.log('PyTorch: not found (install Debian\'s python3-torch to compare); ours only');
 const results: Record<string, number> = {};
 const key = (impl: Impl, kind: Competitor, threads: number) => `${impl}|${kind}|${threads}`;
@@ -103,4 +105,4 @@ for (const impl of impls) {
 }
 const alone = results[key('ours', 'alone', cores)] / results[key('ours-spin', 'alone', cores)];
 console.log(`uncontended, ${cores} threads: passive wait ÷ spinning = ${alone.toFixed(3)} (1.0: unchanged)`);
-if (argv.includes('--json')) console.log(JSON.stringify({ batch_size: batch, steps, repeats, cores, images_per_s: results, default_vs_best: verdicts, uncontended_passive_vs_spin: alone }));
+if (argv.includes('--json')) console.log(JSON.stringify({ batch_size: batch, steps, repeats, cores, conv, images_per_s: results, default_vs_best: verdicts, uncontended_passive_vs_spin: alone }));

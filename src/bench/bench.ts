@@ -6,7 +6,9 @@ import fs from 'node:fs';
 import { noGrad } from '../autograd/engine.js';
 import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
 import { DataLoader, type Batch } from '../data/loader.js';
+import type { ConvAlgorithm } from '../backend/backend.js';
 import { createModel } from '../models/googlenet.js';
+import { CONV_CHOICES, setConvAlgorithm, type ConvChoice } from '../nn/conv-algorithm.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
@@ -17,6 +19,15 @@ import { Rng } from '../util/rng.js';
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** The bench scripts' `--conv CHOICE` (default auto), or a one-line error naming the choices. */
+export function convArg(argv: readonly string[]): ConvChoice {
+  const i = argv.indexOf('--conv');
+  if (i < 0) return 'auto';
+  const v = argv[i + 1] ?? '';
+  if (!(CONV_CHOICES as readonly string[]).includes(v)) throw new Error(`--conv must be one of ${CONV_CHOICES.join(', ')}, got '${v}'`);
+  return v as ConvChoice;
 }
 
 /** Random images, for benchmarks that need no real data. */
@@ -50,6 +61,8 @@ export async function benchLoader(data: CifarSplit, workers: number, epochs = 2)
 export interface StepBench {
   model: string;
   batch_size: number;
+  /** The convolution algorithm that ran: winograd when any convolution used it. */
+  conv: ConvAlgorithm;
   in_memory_ms: number;
   with_loader_ms: number;
   ratio: number;
@@ -60,9 +73,10 @@ export interface StepBench {
  * Median training-step time on pre-made batches and on batches from the real loader
  * (flip + crop, one worker thread), alternating the two `repeats` times, `steps` each.
  */
-export async function benchTrainStep(model: string, batchSize: number, data: CifarSplit, steps = 4, repeats = 3): Promise<StepBench> {
+export async function benchTrainStep(model: string, batchSize: number, data: CifarSplit, steps = 4, repeats = 3, convChoice: ConvChoice = 'auto'): Promise<StepBench> {
   manualSeed(1);
   const net = createModel(model, data.classes);
+  const conv = setConvAlgorithm(net, convChoice);
   const opt = new Adadelta(net.parameters());
   const step = (b: Batch) => trainStep(net, opt, b);
   const loader = new DataLoader(data, { batchSize, shuffle: true, seed: 1, augment: { flip: 0.5, cropPadding: 4 }, dropLast: true, workers: 1 });
@@ -93,7 +107,7 @@ export async function benchTrainStep(model: string, batchSize: number, data: Cif
   net.dispose();
   const inMem = median(inMemory), withL = median(withLoader);
   return {
-    model, batch_size: batchSize, in_memory_ms: inMem, with_loader_ms: withL, ratio: withL / inMem,
+    model, batch_size: batchSize, conv, in_memory_ms: inMem, with_loader_ms: withL, ratio: withL / inMem,
     train_img_per_s: (batchSize * 1000) / inMem,
   };
 }
@@ -122,6 +136,8 @@ export interface ModelBench {
   model: string;
   batch_size: number;
   precision: Precision;
+  /** The convolution algorithm that ran: winograd when any convolution used it. */
+  conv: ConvAlgorithm;
   train_img_per_s: number;
   eval_img_per_s: number;
   peak_rss_mb: number;
@@ -130,10 +146,11 @@ export interface ModelBench {
 }
 
 /** Training-step (forward, backward, Adadelta) and eval-forward throughput on random data, after two warm-up steps. */
-export function benchModel(model: string, batchSize: number, precision: Precision, steps = 4, classes = 100): ModelBench {
+export function benchModel(model: string, batchSize: number, precision: Precision, steps = 4, classes = 100, convChoice: ConvChoice = 'auto'): ModelBench {
   manualSeed(0);
   const net = createModel(model, classes);
   setPrecision(net, precision);
+  const conv = setConvAlgorithm(net, convChoice);
   const opt = new Adadelta(net.parameters());
   const rng = new Rng(0);
   const batch: Batch = {
@@ -160,7 +177,7 @@ export function benchModel(model: string, batchSize: number, precision: Precisio
   net.dispose();
   x.dispose();
   return {
-    model, batch_size: batchSize, precision,
+    model, batch_size: batchSize, precision, conv,
     train_img_per_s: (batchSize * 1000) / median(train_ms), eval_img_per_s: (batchSize * 1000) / median(eval_ms),
     peak_rss_mb: peakRssMb(), train_ms, eval_ms,
   };
