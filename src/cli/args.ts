@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { modelNames } from '../models/googlenet.js';
+import { CONV_CHOICES, WINOGRAD_MIN_IN_CHANNELS, type ConvChoice } from '../nn/conv-algorithm.js';
 import { isNetworkFileArgument, readNetworkFile } from '../models/network.js';
 import { DATASET_NAMES, defaultConfig, PRECISIONS } from '../train/config.js';
 import { DEFAULT_HEARTBEAT, LEASE_BEATS } from '../store/store.js';
@@ -91,6 +92,13 @@ export const VERSION = (JSON.parse(fs.readFileSync(new URL('../../../package.jso
 
 /** --threads, a global option given before or after the command. */
 export const globalThreads = (cmd: Command) => cmd.optsWithGlobals().threads as number | undefined;
+
+/** --conv, a global option given before or after the command (default: the run options'). */
+export const globalConv = (cmd: Command) => (cmd.optsWithGlobals().conv as ConvChoice | undefined) ?? DEFAULTS.run.conv;
+
+export const convHelp = `convolution algorithm: auto (Winograd where the rule admits it: f32, 3x3, stride 1, at least ${WINOGRAD_MIN_IN_CHANNELS} input channels, ` +
+  'oneDNN on avx512_core or better; the rest direct), winograd (the same rule; refused without AVX-512 or with bf16) or direct';
+export const convOption = () => new Option('--conv <choice>', convHelp).argParser(choice('--conv', CONV_CHOICES)).default(DEFAULTS.run.conv);
 
 export const datasetOption = () => new Option('--dataset <name>', listChoices(DATASET_NAMES)).argParser(choice('--dataset', DATASET_NAMES)).default(DEFAULTS.recipe.dataset);
 export const precisionOption = (help: string) => new Option('--precision <p>', help).argParser(choice('--precision', PRECISIONS)).default(DEFAULTS.recipe.precision);

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { backend } from '../tensor/tensor.js';
 import { display } from '../util/display.js';
-import { positiveInt, VERSION } from './args.js';
+import { convOption, positiveInt, VERSION } from './args.js';
 import { bench } from './commands/bench.js';
 import { convert } from './commands/convert.js';
 import { dashboard } from './commands/dashboard.js';
@@ -28,6 +28,7 @@ const program = new Command('googlenet')
   .description('Train and study GoogLeNet (Inception v1) and its variants on CIFAR, on oneDNN')
   .version(`googlenet ${VERSION}, oneDNN ${backend().version()} (${backend().cpuIsa()}), Node ${process.version}`, '--version', 'print the version (and oneDNN\'s, and the ISA it uses here)')
   .option('--threads <n>', 'compute threads (default: all cores)', positiveInt('--threads'))
+  .addOption(convOption())
   .option('--quiet', 'no progress bar, no per-batch Train Epoch: lines, no status lines: only results (Test set: lines, --json), warnings and errors')
   .hook('preAction', (cmd, action) => {
     const threads = cmd.opts().threads as number | undefined;
@@ -37,7 +38,7 @@ const program = new Command('googlenet')
     display.plain = !!action.opts().json;
   })
   .showHelpAfterError(false)
-  // --threads and --quiet in every command's help, where they may also be given
+  // --threads, --conv and --quiet in every command's help, where they may also be given
   .configureHelp({ showGlobalOptions: true })
   // our argument parsers name the flag and the value themselves: commander's own preamble would say it twice
   .configureOutput({ outputError: (str) => display.error(str.replace(/^error: /, '').replace(/^option '[^']+' argument '[^']*' is invalid\. /, '').trim()) });

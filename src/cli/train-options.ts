@@ -3,6 +3,7 @@
 // and output options (RunOptions and the command's own).
 import { Command, Option } from 'commander';
 import { WEIGHTS_FORMATS } from '../io/weights.js';
+import type { ConvChoice } from '../nn/conv-algorithm.js';
 import {
   AUGMENTATIONS, configFromFlat, defaultWeightDecay, NORMALIZE_CHOICES, OPTIMIZERS, recipeProblem, SCHEDULERS,
   type Recipe, type RunOptions, type TrainConfig,
@@ -63,9 +64,9 @@ export function addTrainOptions(cmd: Command, recipeFirst: Option[]): Command {
 /** Parsed flags: recipe and run-option fields by name, plus the command's own. */
 export type TrainFlags = Partial<Recipe> & Partial<RunOptions> & { mirror?: string; resume?: boolean; json?: boolean };
 
-/** The configuration the flags describe; what they leave unset comes from defaultConfig. */
-export function configFrom(o: TrainFlags, fields: Partial<Recipe & RunOptions>, threads: number | undefined): TrainConfig {
-  const c = configFromFlat({ ...o, ...fields, threads });
+/** The configuration the flags describe (with the global --threads and --conv); what they leave unset comes from defaultConfig. */
+export function configFrom(o: TrainFlags, fields: Partial<Recipe & RunOptions>, threads: number | undefined, conv: ConvChoice): TrainConfig {
+  const c = configFromFlat({ ...o, ...fields, threads, conv });
   const problem = recipeProblem(c.recipe);
   if (problem) throw new Error(problem);
   return c;

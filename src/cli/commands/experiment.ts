@@ -12,7 +12,7 @@ import type { DatasetName } from '../../data/cifar.js';
 import { DATASET_NAMES, recipeNetwork, type NamedNetwork } from '../../train/config.js';
 import { isNetworkFileArgument } from '../../models/network.js';
 import { display } from '../../util/display.js';
-import { choice, DEFAULTS, examples, globalThreads, heartbeatOption, listChoices, storeOption, storeUrl } from '../args.js';
+import { choice, DEFAULTS, examples, globalConv, globalThreads, heartbeatOption, listChoices, storeOption, storeUrl } from '../args.js';
 import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
 import { addTrainOptions, configFrom, GROUP, type TrainFlags } from '../train-options.js';
 
@@ -83,7 +83,7 @@ export const experiment = addTrainOptions(
       throw new Error(`--seeds and --seed ${o.seed} both choose the seed: give --seeds N or --seeds LIST for several seeds, or --seed S for one, not both`);
     const models = networksOf(o.models);
     const datasets: DatasetName[] = o.dataset === 'both' ? DATASET_NAMES : [o.dataset];
-    const base = configFrom({ ...o, dataset: datasets[0] }, models[0], globalThreads(cmd));
+    const base = configFrom({ ...o, dataset: datasets[0] }, models[0], globalThreads(cmd), globalConv(cmd));
     // the report (results.md, results.json, plots/) goes to --out: needed unless none is written
     if (o.out === undefined && !o.enqueueOnly && !base.run.dryRun)
       throw new Error('experiment writes its report to --out DIR: pass --out (only --enqueue-only and --dry-run, which write no report, go without)');

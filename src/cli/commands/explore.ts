@@ -13,7 +13,7 @@ import { workerName } from '../../store/store.js';
 import { recipeNetwork, type NamedNetwork } from '../../train/config.js';
 import { STOP_EXIT_CODE } from '../../train/stop.js';
 import { display } from '../../util/display.js';
-import { choice, datasetOption, examples, globalThreads, heartbeatOption, intList, listChoices, nonNegativeInt, positiveInt, storeOption, storeUrl } from '../args.js';
+import { choice, datasetOption, examples, globalConv, globalThreads, heartbeatOption, intList, listChoices, nonNegativeInt, positiveInt, storeOption, storeUrl } from '../args.js';
 import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
 import { addTrainOptions, configFrom, GROUP, type TrainFlags } from '../train-options.js';
 
@@ -90,7 +90,7 @@ export const explore = addTrainOptions(
     if (o.strategy !== 'evolution') for (const f of ['population', 'tournament', 'generation']) if (given(f)) throw new Error(`--${f} is for --strategy evolution`);
     const base = networkArg('--base', o.base);
     const confirm = (o.confirm ?? '').split(',').map((x) => x.trim()).filter(Boolean).map((a) => networkArg('--confirm', a));
-    const config = configFrom({ ...o, epochs: o.rungs[0], dryRun: false }, base, globalThreads(cmd));
+    const config = configFrom({ ...o, epochs: o.rungs[0], dryRun: false }, base, globalThreads(cmd), globalConv(cmd));
     const generation = o.generation ?? Math.ceil(o.population / 2);
     if (o.dryRun) {
       // what the search would try first: nothing recorded, nothing written

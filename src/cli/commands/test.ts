@@ -5,13 +5,14 @@ import { loadData } from '../../data/load.js';
 import { DataLoader } from '../../data/loader.js';
 import { NO_AUGMENTATION } from '../../data/transforms.js';
 import { createModel } from '../../models/googlenet.js';
+import { setConvAlgorithm } from '../../nn/conv-algorithm.js';
 import { setPrecision, type Precision } from '../../nn/layers.js';
 import { readWeights } from '../../train/checkpoint.js';
 import { classCount, NORMALIZE_CHOICES, normalization, PRECISIONS, type NormalizeName } from '../../train/config.js';
 import { evaluate, testLine } from '../../train/evaluate.js';
 import { Reporter } from '../../train/reporter.js';
 import { display } from '../../util/display.js';
-import { choice, datasetOption, DEFAULTS, listChoices, modelHelp, modelName, positiveInt, precisionOption } from '../args.js';
+import { choice, datasetOption, DEFAULTS, globalConv, listChoices, modelHelp, modelName, positiveInt, precisionOption } from '../args.js';
 
 /** `test` evaluates in larger batches than training's test pass: nothing is trained, so only speed changes. */
 const TEST_COMMAND_BATCH = 100;
@@ -35,10 +36,11 @@ export const test = new Command('test')
   .addOption(precisionOption(listChoices(PRECISIONS)))
   .option('--coarse', "CIFAR-100's 20 superclasses (for weights trained on them)")
   .option('--json', 'print one JSON object {loss, top1_error, top5_error, n}')
-  .action(async (o: TestFlags) => {
+  .action(async (o: TestFlags, cmd: Command) => {
     const model = createModel(o.model, classCount({ dataset: o.dataset, coarse: !!o.coarse }), { fixBatchNormEps: !!o.fixBnEps });
-    setPrecision(model, o.precision);
     try {
+      setPrecision(model, o.precision);
+      setConvAlgorithm(model, globalConv(cmd));
       model.loadStateDict(readWeights(o.weights, (l) => display.info(l)), o.weights);
       const { test: split } = await loadData({ dataset: o.dataset, dataDir: o.dataDir, limitTrain: null, limitTest: o.limitTest ?? null, coarse: !!o.coarse, mirror: o.mirror }, ['test']);
       const loader = new DataLoader(split!, { batchSize: o.testBatchSize, augment: NO_AUGMENTATION, normalize: normalization(o) });

@@ -8,7 +8,7 @@ import { runAttempt } from '../../train/attempt.js';
 import { runSpec } from '../../train/spec.js';
 import { train as trainOnce } from '../../train/trainer.js';
 import { display } from '../../util/display.js';
-import { datasetOption, DEFAULTS, examples, globalThreads, heartbeatOption, modelHelp, modelName } from '../args.js';
+import { datasetOption, DEFAULTS, examples, globalConv, globalThreads, heartbeatOption, modelHelp, modelName } from '../args.js';
 import { jsonResult, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
 import { addTrainOptions, configFrom, GROUP, type TrainFlags } from '../train-options.js';
 
@@ -27,7 +27,7 @@ export const train = addTrainOptions(
     '# quiet: only the Test set: lines, warnings and errors',
     'googlenet --quiet train --dataset cifar100 --epochs 14',
   )).action(async (o: TrainFlags & { heartbeat: number }, cmd: Command) => {
-    const config = configFrom(o, {}, globalThreads(cmd));
+    const config = configFrom(o, {}, globalThreads(cmd), globalConv(cmd));
     if (config.run.dryRun) {
       const result = await trainOnce(config, { claim: null, mirror: o.mirror });
       if (o.json) display.out(jsonResult(result));

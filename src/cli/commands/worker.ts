@@ -4,7 +4,7 @@ import { runWorker } from '../../experiment/worker.js';
 import { openStore } from '../../store/open.js';
 import { workerName } from '../../store/store.js';
 import { configFromFlat, type RunOptions } from '../../train/config.js';
-import { DEFAULTS, examples, globalThreads, heartbeatOption, nonNegativeInt, nonNegativeNumber, positiveInt, storeOption, storeUrl } from '../args.js';
+import { DEFAULTS, examples, globalConv, globalThreads, heartbeatOption, nonNegativeInt, nonNegativeNumber, positiveInt, storeOption, storeUrl } from '../args.js';
 import { queueOf, reportInterrupted, resumeCommand, stopOnSignals } from '../runs.js';
 import { GROUP } from '../train-options.js';
 
@@ -37,7 +37,7 @@ export const worker = new Command('worker')
     }
     const stop = stopOnSignals();
     try {
-      const { run } = configFromFlat({ ...o, threads: globalThreads(cmd) });
+      const { run } = configFromFlat({ ...o, threads: globalThreads(cmd), conv: globalConv(cmd) });
       const r = await runWorker({ store, queue, worker: { name: workerName(), heartbeat: o.heartbeat }, run, untilEmpty: !!o.untilEmpty, stop, mirror: o.mirror });
       if (r.interrupted) reportInterrupted(r.interrupted, resumeCommand());
     } finally {
