@@ -51,6 +51,17 @@ export function winogradRefusal(m: ConvMachine): string {
   return `${needs}, and here it uses ${m.isa}; use --conv auto or direct`;
 }
 
+/**
+ * Why `--conv winograd` cannot be honoured, in one line, or null: the machine's ISA is below
+ * avx512_core, or the model computes in bf16. Asked up front by the commands, before anything is
+ * written, and again by setConvAlgorithm.
+ */
+export function winogradProblem(bf16: boolean, m: ConvMachine = convMachine()): string | null {
+  if (!isaHasWinograd(m.isa)) return winogradRefusal(m);
+  if (bf16) return '--conv winograd is for f32: oneDNN has Winograd convolutions in f32 only, and this model computes in bf16; use --conv auto or direct, or --precision fp32';
+  return null;
+}
+
 const facts = (c: Conv2d): ConvFacts => ({ bf16: c.bf16, kernel: [c.weight.shape[2]!, c.weight.shape[3]!], stride: c.stride, inChannels: c.inChannels });
 
 /**
@@ -61,11 +72,8 @@ const facts = (c: Conv2d): ConvFacts => ({ bf16: c.bf16, kernel: [c.weight.shape
  */
 export function setConvAlgorithm(model: Module, choice: ConvChoice, m: ConvMachine = convMachine()): ConvAlgorithm {
   const convs = [...model.namedModules()].map(([, c]) => c).filter((c): c is Conv2d => c instanceof Conv2d);
-  if (choice === 'winograd') {
-    if (!isaHasWinograd(m.isa)) throw new Error(winogradRefusal(m));
-    if (convs.some((c) => c.bf16))
-      throw new Error('--conv winograd is for f32: oneDNN has Winograd convolutions in f32 only, and this model computes in bf16 (--precision bf16); use --conv auto or direct, or --precision fp32');
-  }
+  const problem = choice === 'winograd' ? winogradProblem(convs.some((c) => c.bf16), m) : null;
+  if (problem) throw new Error(problem);
   let any = false;
   for (const c of convs) {
     c.algorithm = choice !== 'direct' && winogradApplies(facts(c), m.isa) ? 'winograd' : 'direct';
