@@ -278,7 +278,7 @@ export class PostgresStore implements RunStore {
           throw new Error(`${this.url}: schema version ${version} is newer than this build's ${SCHEMA_VERSION}; use the googlenet that wrote it, or upgrade this one`);
         if (version === 2) await upgradeFrom2(c, this.url);
         // version 5: each attempt's convolution algorithm (null in the attempts from before: they computed direct)
-        if (version !== null) await c.query(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
+        if (version !== null && version < 5) await c.query(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
         // a new database gets every table; a version-2 or -3 one, 4's search tables; a version-4 one has them all (IF NOT EXISTS)
         await c.query(version === 2 || version === 3 ? SEARCHES : SCHEMA);
         await c.query(`INSERT INTO meta(key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [String(SCHEMA_VERSION)]);

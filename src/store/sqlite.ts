@@ -214,7 +214,7 @@ export class SqliteStore implements RunStore {
         if (version === 1) upgradeFrom1(db, path.dirname(path.resolve(file)));
         if (version === 1 || version === 2) upgradeFrom2(db, file);
         // version 5: each attempt's convolution algorithm (null in the attempts from before: they computed direct)
-        if (version !== null) db.exec(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
+        if (version !== null && version < 5) db.exec(`ALTER TABLE attempts ADD COLUMN conv TEXT`);
         // every table is CREATE … IF NOT EXISTS: a new file gets them all, a version-1 to -3 one those it lacks (4's search tables)
         db.exec(SCHEMA);
         const broken = db.pragma('foreign_key_check') as unknown[];
