@@ -20,7 +20,7 @@ import { BN, BN_RELU } from '../src/autograd/ops.js';
 import { convArg, findTorchPython } from '../src/bench/bench.js';
 import { createModel } from '../src/models/googlenet.js';
 import type { ConvAlgorithm } from '../src/backend/backend.js';
-import { convMachine, isaHasWinograd, setConvAlgorithm, winogradRefusal } from '../src/nn/conv-algorithm.js';
+import { setConvAlgorithm } from '../src/nn/conv-algorithm.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
 import { Adadelta } from '../src/optim/optimizer.js';
 import { backend, Tensor, tidy } from '../src/tensor/tensor.js';
@@ -58,16 +58,7 @@ const threads = os.availableParallelism();
 const classes = 100;
 const B = backend();
 /** --conv: which convolutions compute by Winograd (the rule by default, as training does). */
-const convChoice = (() => {
-  try {
-    const choice = convArg(argv);
-    if (choice === 'winograd' && !isaHasWinograd(B.cpuIsa())) throw new Error(winogradRefusal(convMachine()));
-    return choice;
-  } catch (e) {
-    console.error(`bench/profile: ${(e as Error).message}`);
-    process.exit(2);
-  }
-})();
+const convChoice = convArg(argv, 'bench/profile');
 /** The algorithm that computed (winograd when any convolution used it), for the CPU line and the JSON. */
 let convAlgorithm: ConvAlgorithm = 'direct';
 

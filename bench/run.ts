@@ -23,9 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCifar, type CifarSplit } from '../src/data/cifar.js';
-import { convMachine, isaHasWinograd, winogradRefusal } from '../src/nn/conv-algorithm.js';
 import { bf16Unsupported } from '../src/nn/precision.js';
-import { backend } from '../src/tensor/tensor.js';
 import { benchLoader, benchTrainStep, convArg, describeMachine, findTorchPython, median, syntheticSplit } from '../src/bench/bench.js';
 import { cpuDescription } from '../src/util/machine.js';
 
@@ -45,17 +43,8 @@ const against = text('--against') === null ? null : path.resolve(text('--against
 const steps = value('--steps', 3);
 const threads = os.availableParallelism();
 const batch = 64;
-const conv = (() => {
-  try {
-    const choice = convArg(argv);
-    // refused here in one line, not by the first measurement's child
-    if (choice === 'winograd' && !isaHasWinograd(backend().cpuIsa())) throw new Error(winogradRefusal(convMachine()));
-    return choice;
-  } catch (e) {
-    console.error(`bench: ${(e as Error).message}`);
-    process.exit(2);
-  }
-})();
+/** --conv for our measurements; a bad value or winograd without AVX-512 is refused here, not by the first child. */
+const conv = convArg(argv, 'bench');
 
 function machine(): string {
   return `${cpuDescription()}, ${threads} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${describeMachine()}; Node ${process.version}`;

@@ -25,7 +25,7 @@ const steps = value('--steps', 3);
 const batch = value('--batch-size', 16);
 const cores = os.availableParallelism();
 /** Our convolution algorithm (`googlenet --conv`), passed on to each `googlenet bench`. */
-const conv = convArg(argv);
+const conv = convArg(argv, 'bench/threads');
 const threadCounts = [...new Set([1, cores])];
 /** Seconds a competitor runs before the measurement starts, so it is past its own start-up. */
 const COMPETITOR_WARMUP = 4;

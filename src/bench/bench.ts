@@ -8,7 +8,7 @@ import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import type { ConvAlgorithm } from '../backend/backend.js';
 import { createModel } from '../models/googlenet.js';
-import { CONV_CHOICES, setConvAlgorithm, type ConvChoice } from '../nn/conv-algorithm.js';
+import { CONV_CHOICES, setConvAlgorithm, winogradProblem, type ConvChoice } from '../nn/conv-algorithm.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
@@ -21,12 +21,19 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-/** The bench scripts' `--conv CHOICE` (default auto), or a one-line error naming the choices. */
-export function convArg(argv: readonly string[]): ConvChoice {
+/**
+ * The bench scripts' `--conv CHOICE` (default auto). A value not among the choices, or winograd where
+ * oneDNN has none (below avx512_core), ends the script with one line on stderr naming `script`.
+ */
+export function convArg(argv: readonly string[], script: string): ConvChoice {
   const i = argv.indexOf('--conv');
-  if (i < 0) return 'auto';
-  const v = argv[i + 1] ?? '';
-  if (!(CONV_CHOICES as readonly string[]).includes(v)) throw new Error(`--conv must be one of ${CONV_CHOICES.join(', ')}, got '${v}'`);
+  const v = i < 0 ? 'auto' : (argv[i + 1] ?? '');
+  const problem = !(CONV_CHOICES as readonly string[]).includes(v) ? `--conv must be one of ${CONV_CHOICES.join(', ')}, got '${v}'`
+    : v === 'winograd' ? winogradProblem(false) : null;
+  if (problem) {
+    console.error(`${script}: ${problem}`);
+    process.exit(2);
+  }
   return v as ConvChoice;
 }
 
