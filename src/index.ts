@@ -3,7 +3,7 @@ export type {
   Backend, BackendMethod, Handle, MemoryStats, Pair, Shape, SetThreadsAttrs, CreateAttrs, ConvAttrs, ConvForwardAttrs,
   ConvBackwardDataAttrs, ConvBackwardWeightsAttrs, BatchNormForwardAttrs, BatchNormBackwardAttrs, BatchNormRunningAttrs,
   MaxPoolAttrs, MaxPoolForwardAttrs, AvgPoolForwardAttrs, MulMaskAttrs, ReshapeAttrs, CrossEntropyAttrs, TopkAttrs,
-  AdadeltaAttrs, SgdAttrs, AdamAttrs,
+  AdadeltaAttrs, SgdAttrs, AdamAttrs, ConvAlgorithm,
 } from './backend/backend.js';
 export { BACKEND_METHODS } from './backend/backend.js';
 export { Tensor, tidy, backend, setBackend, memory, type MemoryInfo } from './tensor/tensor.js';
@@ -11,6 +11,7 @@ export { backward, noGrad, isGradEnabled } from './autograd/engine.js';
 export * from './autograd/ops.js';
 export { Module, CounterBuffer, type StateDict } from './nn/module.js';
 export * from './nn/layers.js';
+export * from './nn/conv-algorithm.js';
 export * from './models/googlenet.js';
 export {
   NETWORK_FORMAT, NETWORK_KEYS, NETWORK_REQUIRED_KEYS, NETWORK_MODULES, SETTING_NAME_PATTERN, NETWORK_NAME_PATTERN, RESERVED_SETTING_NAMES,
