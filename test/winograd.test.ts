@@ -12,10 +12,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ConvAlgorithm, Handle } from '../src/backend/backend.js';
+import { syntheticSplit } from '../src/bench/bench.js';
 import { createModel } from '../src/models/googlenet.js';
 import { isaHasWinograd, setConvAlgorithm, winogradApplies, winogradProblem, winogradRefusal, type ConvFacts, type ConvMachine } from '../src/nn/conv-algorithm.js';
 import { Conv2d } from '../src/nn/layers.js';
 import { backend } from '../src/tensor/tensor.js';
+import { configFromFlat } from '../src/train/config.js';
+import { train as trainRun } from '../src/train/trainer.js';
 import { cpuDescription, cpuHasAvx512, isaCap, type Machine } from '../src/util/machine.js';
 import { Rng } from '../src/util/rng.js';
 import { sharedOpts, sharedPath } from './helpers.js';
@@ -118,6 +121,14 @@ test('--conv winograd is refused in one line below avx512_core (naming the cap w
     assert.equal(winogradProblem(true, machineOf('avx2')), avx2, 'the ISA is named first');
     assert.equal(winogradRefusal(machineOf('sse41')), avx2.replace('uses avx2', 'uses sse41'));
   });
+});
+
+test('a training refused --conv winograd (below avx512_core, or with bf16 where oneDNN has Winograd) frees the model it built', async () => {
+  const config = configFromFlat({ model: 'googlenet-short4', dataset: 'cifar10', epochs: 1, batchSize: 4, precision: winograd ? 'bf16' : 'fp32', conv: 'winograd', dryRun: true });
+  const data = { train: syntheticSplit(8), test: syntheticSplit(4) };
+  const before = backend().stats().liveBytes;
+  await assert.rejects(trainRun(config, { claim: null, data }), { message: winograd ? /^--conv winograd is for f32/ : /^--conv winograd needs a CPU with AVX-512/ });
+  assert.equal(backend().stats().liveBytes, before, 'no native memory left behind');
 });
 
 // ---- the native convolutions ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ import { DataLoader } from '../data/loader.js';
 import { NO_AUGMENTATION } from '../data/transforms.js';
 import { createModel } from '../models/googlenet.js';
 import { summarize } from '../models/summary.js';
+import type { ConvAlgorithm } from '../backend/backend.js';
 import type { StateDict } from '../nn/module.js';
 import { setConvAlgorithm } from '../nn/conv-algorithm.js';
 import { setPrecision } from '../nn/layers.js';
@@ -91,9 +92,16 @@ export async function train(c: TrainConfig, opts: TrainOptions, hooks: TrainHook
   manualSeed(recipe.seed);
   const classes = classCount(recipe);
   const model = createModel(networkOfRecipe(recipe), classes, { fixBatchNormEps: recipe.fixBnEps });
-  setPrecision(model, recipe.precision);
-  // the algorithm, like the ISA, is the machine's: recorded with the attempt, a change warned of on resume
-  const conv = setConvAlgorithm(model, run.conv);
+  let conv: ConvAlgorithm;
+  try {
+    setPrecision(model, recipe.precision);
+    // the algorithm, like the ISA, is the machine's: recorded with the attempt, a change warned of on resume
+    conv = setConvAlgorithm(model, run.conv);
+  } catch (e) {
+    // refused (bf16 here, or --conv winograd for this run): a worker goes on, so free the model now
+    model.dispose();
+    throw e;
+  }
   const optimizer = makeOptimizer(recipe, model.parameters());
   const scheduler = makeScheduler(recipe, optimizer);
   const history: EpochRecord[] = [];
