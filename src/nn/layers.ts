@@ -247,9 +247,9 @@ function exactly<M extends Module>(m: Module | undefined, cls: abstract new (...
  * (F.conv2dBatchNormEval), and a ReLU directly after the BatchNorm runs as that convolution's
  * post-op: the BatchNorm's and the ReLU's modules are then not called at all. The quirk: this is
  * seen only within one Sequential (a ReLU elsewhere, e.g. in the parent, is not fused, though a
- * BatchNorm declared with fuseRelu still rectifies), and a forward hook on any of the three modules,
- * a bf16 convolution, training mode or a forward that records a graph runs each module as usual —
- * the same values to float rounding, by separate kernels.
+ * BatchNorm declared with fuseRelu still rectifies). A forward hook on the Conv2d or the BatchNorm2d,
+ * a bf16 convolution, training mode or a forward that records a graph runs each module as usual (the
+ * same values to float rounding, by separate kernels); a hook on the ReLU leaves only it to run apart.
  */
 export class Sequential extends Module {
   readonly layers: Module[];
