@@ -118,8 +118,9 @@ function oursProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
 function oursEvalProfile(): { stepMs: number; families: Map<string, FamilyTime> } {
   manualSeed(0);
   const model = googlenet();
-  // in eval without a graph, a BatchNorm2d declared with fuseRelu runs one kernel with its ReLU (ops.ts): its
-  // time lands in the 'batchnorm' family; when every BatchNorm of the model is so declared, name the row for that
+  // in eval without a graph each BatchNorm folds into the convolution before it (Sequential, layers.ts), its time
+  // in the conv rows; one that does not fold but is declared with fuseRelu runs one kernel with its ReLU (ops.ts),
+  // timed as 'batchnorm': when every BatchNorm of the model is so declared, name the row for that
   const bns = [...model.namedModules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
   const allFused = bns.length > 0 && bns.every((m) => m.fuseRelu);
   const rng = new Rng(1);

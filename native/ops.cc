@@ -52,17 +52,8 @@ struct ConvGeom {
   std::string k;
 };
 
-ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, const char *op) {
-  ConvGeom g;
-  bool bf16 = a.boolean("bf16");
-  g.act = bf16 ? dt::bf16 : dt::f32;
-  std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
-  g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
-  g.x = x->md.dims();
-  g.w = w;
-  g.bias = bias;
-  g.stride = a.pair("stride");
-  g.padL = a.pair("padding");
+// Checks g.x, g.w, g.stride and g.padL, and derives the output dims and right padding (PyTorch's floor size).
+void convShape(ConvGeom &g, const char *op) {
   require(g.x.size() == 4, std::string(op) + ": input must be NCHW, got " + dimsStr(g.x));
   require(g.w.size() == 4, std::string(op) + ": weight must be [out,in,kh,kw], got " + dimsStr(g.w));
   require(g.x[1] == g.w[1], std::string(op) + ": input " + dimsStr(g.x) + " has " + std::to_string(g.x[1]) +
@@ -75,6 +66,20 @@ ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, 
     g.y[2 + i] = span / g.stride[i] + 1;
     g.padR.push_back((g.y[2 + i] - 1) * g.stride[i] + g.w[2 + i] - g.x[2 + i] - g.padL[i]);
   }
+}
+
+ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, const char *op) {
+  ConvGeom g;
+  bool bf16 = a.boolean("bf16");
+  g.act = bf16 ? dt::bf16 : dt::f32;
+  std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
+  g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
+  g.x = x->md.dims();
+  g.w = w;
+  g.bias = bias;
+  g.stride = a.pair("stride");
+  g.padL = a.pair("padding");
+  convShape(g, op);
   g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", bf16 ? "bf16" : "f32", alg});
   return g;
 }
@@ -323,6 +328,90 @@ Napi::Value BatchNormUpdateRunning(const Napi::CallbackInfo &info) {
       rv->f32()[i] = (float)((1 - m) * rv->f32()[i] + m * var->f32()[i] * unbias);
     }
     return info.Env().Undefined();
+  });
+}
+
+// ---- convolution with its BatchNorm folded in (eval) ---------------------------------------
+//
+// y = [relu](batchnorm_eval(conv(x, w, b))) as one convolution: weights w·s and bias (b − mean)·s + beta
+// with s = gamma/√(var+eps) per output channel, and the ReLU as the convolution's eltwise post-op, so
+// the separate BatchNorm (+ReLU) pass over the output disappears. Folded on every call, nothing kept:
+// the optimizer or a state dict may change the parameters and running statistics between calls. The
+// scaling rides on the reorder into the convolution's weights layout, which convForward does anyway.
+// f32 (a bf16 input is converted, as convForward without bf16 does); Winograd where asked and oneDNN has it
+// for the shape (withFallback), as the convolution would run unfolded.
+
+dnnl::convolution_forward::primitive_desc convBnPd(const ConvGeom &g, bool relu, algorithm alg) {
+  dnnl::convolution_forward::desc d(prop_kind::forward_inference, alg, anyDesc(g.x), anyDesc(g.w),
+                                    memory::desc({g.w[0]}, dt::f32, tag::a), anyDesc(g.y), g.stride, g.padL, g.padR);
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);
+    attr.set_post_ops(ops);
+  }
+  return dnnl::convolution_forward::primitive_desc(d, attr, engine());
+}
+
+// (x, w, b|null, gamma, beta, runningMean, runningVar, {stride, padding, eps, relu}) -> y
+Napi::Value ConvBnForwardInference(const Napi::CallbackInfo &info) {
+  return guarded(info, "conv2d+batchnorm inference", [&]() -> Napi::Value {
+    const char *op = "conv2d+batchnorm";
+    Attrs a(info, "convBnForwardInference", 7, {"stride", "padding", "eps", "relu", "algorithm"});
+    auto x = unwrap(info[0], op, "input");
+    auto w = toPlainF32(unwrap(info[1], op, "weight"));
+    auto b = unwrapOptional(info[2], op, "bias");
+    double eps = a.num("eps");
+    bool relu = a.boolean("relu");
+    std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
+    require(eps > 0, std::string(op) + ": eps must be positive, got " + num(eps));
+    ConvGeom g;
+    g.act = dt::f32;
+    g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
+    g.x = x->md.dims();
+    g.w = w->md.dims();
+    g.bias = true;  // the folded bias, whether or not the convolution has one
+    g.stride = a.pair("stride");
+    g.padL = a.pair("padding");
+    convShape(g, op);
+    int64_t o = g.w[0];
+    auto perChannel = [&](const Napi::Value &v, const char *what) {
+      auto t = unwrap(v, op, what);
+      require(t->numel() == o, std::string(op) + ": " + what + " has " + std::to_string(t->numel()) + " values, expected " +
+                                   std::to_string(o) + " (the weight's output channels)");
+      return toPlainF32(t);
+    };
+    auto bias = b ? perChannel(info[2], "bias") : nullptr;
+    auto gamma = perChannel(info[3], "batchnorm weight");
+    auto beta = perChannel(info[4], "batchnorm bias");
+    auto mean = perChannel(info[5], "running_mean");
+    auto var = perChannel(info[6], "running_var");
+    using PD = dnnl::convolution_forward::primitive_desc;
+    auto &e = cached(key({"convBnI", dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), relu ? "relu" : "", alg}), [&] {
+      return makeEntry<PD, dnnl::convolution_forward>(withFallback(g.alg, [&](algorithm k) { return convBnPd(g, relu, k); }));
+    });
+    auto &pd = pdOf<PD>(e);
+    // plain weights -> the convolution's layout, times s: per-output-channel scales (mask 1: dim 0 of
+    // [O,I,kh,kw]) given at run time, so one primitive serves every value of the statistics
+    using RPD = dnnl::reorder::primitive_desc;
+    auto &r = cached(key({"convBnW", dimsStr(g.w), mdKey(pd.weights_desc())}), [&] {
+      dnnl::primitive_attr attr;
+      attr.set_output_scales(1, {DNNL_RUNTIME_F32_VAL});
+      return makeEntry<RPD, dnnl::reorder>(RPD(engine(), plainDesc(g.w), engine(), pd.weights_desc(), attr));
+    });
+    auto scale = newTensor(plainDesc({o}));
+    auto shift = newTensor(plainDesc({o}));
+    for (int64_t c = 0; c < o; c++) {
+      double s = (double)gamma->f32()[c] / std::sqrt((double)var->f32()[c] + eps);
+      scale->f32()[c] = (float)s;
+      shift->f32()[c] = (float)(((bias ? (double)bias->f32()[c] : 0.0) - mean->f32()[c]) * s + beta->f32()[c]);
+    }
+    auto wf = newTensor(pd.weights_desc());
+    execute(r.prim, {{DNNL_ARG_FROM, w->mem}, {DNNL_ARG_TO, wf->mem}, {DNNL_ARG_ATTR_OUTPUT_SCALES, scale->mem}});
+    auto xs = asLayout(x, pd.src_desc());
+    auto y = newTensor(pd.dst_desc());
+    execute(e.prim, {{DNNL_ARG_SRC, xs->mem}, {DNNL_ARG_WEIGHTS, wf->mem}, {DNNL_ARG_BIAS, shift->mem}, {DNNL_ARG_DST, y->mem}});
+    return wrap(info.Env(), y);
   });
 }
 
@@ -964,6 +1053,7 @@ void registerOps(Napi::Env env, Napi::Object exports) {
   fn("batchNormForwardInference", BatchNormForwardInference);
   fn("batchNormBackward", BatchNormBackward);
   fn("batchNormUpdateRunning", BatchNormUpdateRunning);
+  fn("convBnForwardInference", ConvBnForwardInference);
   fn("reluForward", ReluForward);
   fn("reluBackward", ReluBackward);
   fn("maxPoolForward", MaxPoolForward);

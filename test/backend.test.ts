@@ -161,6 +161,22 @@ for (const algorithm of ['direct', 'winograd'] as const) {
   });
 }
 
+test('convBnForwardInference: the convolution with the BatchNorm folded in, the ReLU as its post-op', () => {
+  withTensors((t, own) => {
+    const x = t([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    // output channel 0 sums each 2x2 window, channel 1 halves that
+    const w = t([2, 1, 2, 2], [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5]);
+    // eps 1: s = gamma/√(var + 1) = [4/2, 1/1]; y = (conv + b − mean)·s + beta
+    const bn = [t([2], [4, 1]), t([2], [1, 0]), t([2], [20, 0]), t([2], [3, 0])] as const;
+    const geom = { stride: [1, 1], padding: [0, 0], eps: 1, algorithm: 'direct' } as const;
+    const run = (b: Handle | null, relu: boolean) => read(own(B.convBnForwardInference(x, w, b, ...bn, { ...geom, relu })));
+    // channel 0: conv [12, 16, 24, 28] (+0.5 bias) → (c − 20)·2 + 1; channel 1: conv [6, 8, 12, 14] unchanged
+    assert.deepEqual(run(null, false), [-15, -7, 9, 17, 6, 8, 12, 14]);
+    assert.deepEqual(run(t([2], [0.5, 0]), false), [-14, -6, 10, 18, 6, 8, 12, 14]);
+    assert.deepEqual(run(t([2], [0.5, 0]), true), [0, 0, 10, 18, 6, 8, 12, 14]);
+  });
+});
+
 test('batchNormForwardTraining, batchNormForwardInference, batchNormBackward, batchNormUpdateRunning', () => {
   withTensors((t, own) => {
     const eps = 1e-5;

@@ -2,7 +2,7 @@
 // dispose() frees at once, and a long training loop does not grow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backward } from '../src/autograd/engine.js';
+import { backward, noGrad } from '../src/autograd/engine.js';
 import { crossEntropy } from '../src/autograd/ops.js';
 import { Inception } from '../src/models/googlenet.js';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout2d, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../src/nn/layers.js';
@@ -10,6 +10,7 @@ import { SGD } from '../src/optim/optimizer.js';
 import { backend, memory, Tensor, tidy } from '../src/tensor/tensor.js';
 import { spawnSync } from 'node:child_process';
 import { manualSeed } from '../src/util/generator.js';
+import { withSpies } from './backend-spies.js';
 
 test('tidy frees everything created inside except the result; dispose frees at once', () => {
   const before = backend().stats().liveBytes;
@@ -57,6 +58,28 @@ test('1,000 training steps do not grow native or process memory', () => {
   assert.ok(growth < 40, `resident memory grew by ${growth.toFixed(1)} MiB`);
   assert.ok(last < first, `the loop trains (loss ${first} -> ${last})`);
   opt.dispose();
+  model.dispose();
+  x.dispose();
+});
+
+test('repeated eval forwards with each BatchNorm folded into its convolution do not grow native memory or the primitive cache', () => {
+  manualSeed(6);
+  const model = new Sequential(new Conv2d(3, 8, 3, { padding: 1 }), new BatchNorm2d(8), new ReLU(), new Inception(8, [4, 4, 8, 2, 4, 4])).eval();
+  const x = Tensor.fromArray(Float32Array.from({ length: 4 * 3 * 8 * 8 }, (_, i) => Math.sin(i * 0.37)), [4, 3, 8, 8]).keep();
+  const forward = () => tidy(() => noGrad(() => model.call(x).toArray()));
+  let folded = 0;
+  let first: Float32Array = new Float32Array();
+  withSpies((real) => ({ convBnForwardInference: (...args) => (folded++, real.convBnForwardInference(...args)) }), () => (first = forward()));
+  assert.equal(folded, 8, 'the stem conv and the 7 of the Inception module run folded');
+  for (let i = 0; i < 9; i++) forward();
+  const early = backend().stats();
+  let last = first;
+  for (let i = 0; i < 300; i++) last = forward();
+  const late = backend().stats();
+  assert.equal(late.liveBytes, early.liveBytes, 'live native bytes changed');
+  assert.equal(late.cachedBytes, early.cachedBytes, 'allocator pool grew');
+  assert.equal(late.primitives, early.primitives, 'primitive cache grew');
+  assert.deepEqual(last, first, 'the same input gives the same output');
   model.dispose();
   x.dispose();
 });

@@ -170,20 +170,24 @@ test('forward hooks run after each call, in order, with the module, its input an
   x.dispose();
 });
 
-/** Counts the BatchNorm kernels run with the ReLU fused or without, and the separate ReLU kernels, while fn runs. */
-function countKernels(fn: () => void): { bnRelu: number; bn: number; relu: number } {
-  const n = { bnRelu: 0, bn: 0, relu: 0 };
+/**
+ * Counts the BatchNorm kernels run with the ReLU fused or without, the separate ReLU kernels, and the
+ * convolutions with the BatchNorm and ReLU folded in (eval without gradients), while fn runs.
+ */
+function countKernels(fn: () => void): { bnRelu: number; bn: number; relu: number; folded: number } {
+  const n = { bnRelu: 0, bn: 0, relu: 0, folded: 0 };
   withSpies((real): Partial<Backend> => ({
     batchNormForwardTraining: (x, g, b, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardTraining(x, g, b, attrs)),
     batchNormForwardInference: (x, g, b, m, v, attrs) => (attrs.fuseRelu ? n.bnRelu++ : n.bn++, real.batchNormForwardInference(x, g, b, m, v, attrs)),
     reluForward: (x) => (n.relu++, real.reluForward(x)),
+    convBnForwardInference: (...args) => (args[7].relu ? n.folded++ : n.bn++, real.convBnForwardInference(...args)),
   }), fn);
   return n;
 }
 
 const countBatchNorms = (m: Module) => m.namedModules().filter(([, c]) => c instanceof BatchNorm2d).length;
 
-test('every network runs each BatchNorm2d with its ReLU as one fused kernel, in training and in eval', () => {
+test('every network runs each BatchNorm2d with its ReLU as one fused kernel in training, and folds both into the convolution in eval', () => {
   const x = Tensor.fromArray(Float32Array.from({ length: 2 * 3 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 3, 8, 8]).keep();
   for (const name of modelNames()) {
     const m = createModel(name, 10);
@@ -194,9 +198,9 @@ test('every network runs each BatchNorm2d with its ReLU as one fused kernel, in 
           if (l instanceof BatchNorm2d) assert.ok(l.fuseRelu && seq.layers[i + 1] instanceof ReLU, `${path}.${i}`);
         });
     const bns = countBatchNorms(m);
-    assert.deepEqual(countKernels(() => tidy(() => m.call(x))), { bnRelu: bns, bn: 0, relu: 0 }, `${name} training`);
+    assert.deepEqual(countKernels(() => tidy(() => m.call(x))), { bnRelu: bns, bn: 0, relu: 0, folded: 0 }, `${name} training`);
     m.eval();
-    assert.deepEqual(countKernels(() => tidy(() => noGrad(() => m.call(x)))), { bnRelu: bns, bn: 0, relu: 0 }, `${name} eval`);
+    assert.deepEqual(countKernels(() => tidy(() => noGrad(() => m.call(x)))), { bnRelu: 0, bn: 0, relu: 0, folded: bns }, `${name} eval`);
     m.dispose();
   }
   x.dispose();
@@ -215,7 +219,7 @@ test('fused and unfused networks compute the same logits and gradients', () => {
   const bns = countBatchNorms(b);
   let la: Float32Array | undefined, lb: Float32Array | undefined;
   countKernels(() => (la = step(a)));
-  assert.deepEqual(countKernels(() => (lb = step(b))), { bnRelu: 0, bn: bns, relu: bns }, 'unfused: each layer on its own');
+  assert.deepEqual(countKernels(() => (lb = step(b))), { bnRelu: 0, bn: bns, relu: bns, folded: 0 }, 'unfused: each layer on its own');
   const close = (p: Float32Array, q: Float32Array, what: string) =>
     p.forEach((v, i) => assert.ok(Math.abs(v - q[i]) <= 1e-5 + 1e-4 * Math.abs(q[i]), `${what}[${i}]: ${v} vs ${q[i]}`));
   close(la!, lb!, 'logits');

@@ -40,6 +40,22 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1
   });
 }
 
+/**
+ * Eval-mode conv2d → batch_norm (running statistics) → [relu] as one f32 convolution, the BatchNorm
+ * folded into its weights and bias on every call and the ReLU run as its post-op. Inference only: it
+ * records no graph, so it refuses inputs that need a gradient. Timed as the convolution (its family
+ * and flops), which it is.
+ */
+export function conv2dBatchNormEval(x: Tensor, w: Tensor, b: Tensor | null, bn: { weight: Tensor; bias: Tensor; runningMean: Tensor; runningVar: Tensor }, stride: Pair, padding: Pair, eps: number, relu: boolean, algorithm: ConvAlgorithm = 'direct'): Tensor {
+  expectRank(x, 4, 'conv2d_batch_norm_eval');
+  if (needsGrad([x, w, b, bn.weight, bn.bias]))
+    throw new Error('conv2d_batch_norm_eval: inference only, but an input requires grad; run it under noGrad, or run conv2d and batchNorm2d');
+  const B = backend();
+  const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
+  return new Tensor(timed(convFamily(w.shape), 'forward', convFlops(shape, w.shape), () =>
+    B.convBnForwardInference(x.handle, w.handle, b?.handle ?? null, bn.weight.handle, bn.bias.handle, bn.runningMean.handle, bn.runningVar.handle, { stride, padding, eps, relu, algorithm })), shape);
+}
+
 // ---- batch normalization ----------------------------------------------------------------
 
 export interface BatchNormState {

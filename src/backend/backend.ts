@@ -63,6 +63,19 @@ export interface ConvBackwardWeightsAttrs extends ConvAttrs {
   hasBias: boolean;
 }
 
+/**
+ * An eval-mode convolution with the BatchNorm after it folded in (f32): PyTorch's stride and padding,
+ * the BatchNorm's eps, and whether the ReLU after the BatchNorm runs as the convolution's post-op.
+ */
+export interface ConvBnInferenceAttrs {
+  stride: Pair;
+  padding: Pair;
+  eps: number;
+  relu: boolean;
+  /** As the convolution unfolded: Winograd falls back to direct where oneDNN has none. */
+  algorithm: ConvAlgorithm;
+}
+
 export interface BatchNormForwardAttrs {
   eps: number;
   /** y = relu(bn(x)) from one kernel. */
@@ -158,6 +171,13 @@ export interface Backend {
   convForward(x: Handle, w: Handle, b: Handle | null, attrs: ConvForwardAttrs): Handle;
   convBackwardData(dy: Handle, x: Handle, w: Handle, attrs: ConvBackwardDataAttrs): Handle;
   convBackwardWeights(dy: Handle, x: Handle, attrs: ConvBackwardWeightsAttrs): [Handle, Handle | null];
+  /**
+   * y = [relu](batch_norm_eval(conv(x, w, b))) as one f32 convolution (forward_inference, no backward):
+   * weights w·s and bias (b − mean)·s + beta, s = gamma/√(variance + eps) per output channel, folded
+   * anew on every call (nothing kept that could go stale); gamma, beta, mean and variance hold one
+   * value per output channel.
+   */
+  convBnForwardInference(x: Handle, w: Handle, b: Handle | null, gamma: Handle, beta: Handle, mean: Handle, variance: Handle, attrs: ConvBnInferenceAttrs): Handle;
 
   // batch normalization (f32 statistics for any activation type). Training returns [y, mean, biased
   // variance, workspace]; with fuseRelu y = relu(bn(x)) and the workspace (else null) serves the backward.
@@ -205,7 +225,7 @@ export type BackendMethod = Exclude<keyof Backend, 'name'>;
 export const BACKEND_METHODS = [
   'version', 'cpuIsa', 'setThreads', 'stats', 'emptyCache',
   'create', 'read', 'write', 'copy', 'release',
-  'convForward', 'convBackwardData', 'convBackwardWeights',
+  'convForward', 'convBackwardData', 'convBackwardWeights', 'convBnForwardInference',
   'batchNormForwardTraining', 'batchNormForwardInference', 'batchNormBackward', 'batchNormUpdateRunning',
   'reluForward', 'reluBackward',
   'maxPoolForward', 'maxPoolBackward', 'avgPoolForward', 'avgPoolBackward',

@@ -2,6 +2,7 @@
 // default initialisation (kaiming-uniform with a=√5 for weights, uniform ±1/√fan_in for
 // biases, BatchNorm weight 1 and bias 0, running mean 0 and var 1).
 import type { ConvAlgorithm, Pair } from '../backend/backend.js';
+import { needsGrad } from '../autograd/engine.js';
 import * as F from '../autograd/ops.js';
 import { numel } from '../tensor/host.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -214,7 +215,44 @@ export class Flatten extends Module {
   }
 }
 
-/** Children named '0', '1', … as PyTorch's nn.Sequential. */
+/** A Conv2d, the BatchNorm2d after it, and whether the ReLU module after that is fused too. */
+interface Fold {
+  conv: Conv2d;
+  bn: BatchNorm2d;
+  reluModule: boolean;
+}
+
+/**
+ * Whether layers[i] starts a run that computes as one folded convolution on input x: a f32 Conv2d
+ * directly followed by its BatchNorm2d in eval mode, no gradient needed, and no forward hook on
+ * either (a hook must see the module's real output, so hooks are the way to watch every layer). The
+ * ReLU module directly after joins when it has no hook either. Exact classes, not subclasses: a
+ * subclass may compute something else in its forward, which the fold would skip.
+ */
+function foldAt(layers: readonly Module[], i: number, x: Tensor): Fold | null {
+  const conv = layers[i], bn = layers[i + 1], relu = layers[i + 2];
+  if (!exactly(conv, Conv2d) || !exactly(bn, BatchNorm2d)) return null;
+  if (bn.training || conv.bf16 || bn.numFeatures !== conv.outChannels || conv.hasForwardHooks() || bn.hasForwardHooks()) return null;
+  if (needsGrad([x, conv.weight, conv.bias, bn.weight, bn.bias])) return null;
+  return { conv, bn, reluModule: exactly(relu, ReLU) && !relu.hasForwardHooks() };
+}
+
+function exactly<M extends Module>(m: Module | undefined, cls: abstract new (...args: never[]) => M): m is M {
+  return m !== undefined && m.constructor === cls;
+}
+
+/**
+ * Children named '0', '1', … as PyTorch's nn.Sequential.
+ *
+ * In eval mode without gradients (noGrad, or nothing requires grad), a Conv2d directly followed by a
+ * BatchNorm2d runs as one convolution with the BatchNorm folded into its weights and bias
+ * (F.conv2dBatchNormEval), and a ReLU directly after the BatchNorm runs as that convolution's
+ * post-op: the BatchNorm's and the ReLU's modules are then not called at all. The quirk: this is
+ * seen only within one Sequential (a ReLU elsewhere, e.g. in the parent, is not fused, though a
+ * BatchNorm declared with fuseRelu still rectifies). A forward hook on the Conv2d or the BatchNorm2d,
+ * a bf16 convolution, training mode or a forward that records a graph runs each module as usual (the
+ * same values to float rounding, by separate kernels); a hook on the ReLU leaves only it to run apart.
+ */
 export class Sequential extends Module {
   readonly layers: Module[];
 
@@ -225,8 +263,21 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    const layers = this.layers;
     let h = x;
-    for (const m of this.layers) h = m.call(h);
+    for (let i = 0; i < layers.length; ) {
+      const fold = foldAt(layers, i, h);
+      if (!fold) {
+        h = layers[i++].call(h);
+        continue;
+      }
+      const { conv, bn, reluModule } = fold;
+      // a BatchNorm declared with fuseRelu returns rectified values whatever follows it
+      const relu = bn.fuseRelu || reluModule;
+      h = F.conv2dBatchNormEval(h, conv.weight, conv.bias, bn, conv.stride, conv.padding, bn.eps, relu, conv.algorithm);
+      if (relu) rectified.add(h);
+      i += reluModule ? 3 : 2;
+    }
     return h;
   }
 }

@@ -47,6 +47,11 @@ export abstract class Module {
     };
   }
 
+  /** Whether any forward hook is registered (a container that would skip this module's call must not then). */
+  hasForwardHooks(): boolean {
+    return this.forwardHooks !== null;
+  }
+
   /** A short description of the layer, as PyTorch's extra_repr. */
   describe(): string {
     return '';
