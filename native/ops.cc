@@ -52,8 +52,18 @@ struct ConvGeom {
   std::string k;
 };
 
-// Checks g.x, g.w, g.stride and g.padL, and derives the output dims and right padding (PyTorch's floor size).
-void convShape(ConvGeom &g, const char *op) {
+// The geometry of a convolution of input dims x and weight dims w computing in `act`: stride, padding
+// and algorithm from the attributes, checked, with the output dims and right padding (PyTorch's floor size).
+ConvGeom convGeom(const dims &x, const dims &w, bool bias, dt act, const Attrs &a, const char *op) {
+  ConvGeom g;
+  g.act = act;
+  std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
+  g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
+  g.x = x;
+  g.w = w;
+  g.bias = bias;
+  g.stride = a.pair("stride");
+  g.padL = a.pair("padding");
   require(g.x.size() == 4, std::string(op) + ": input must be NCHW, got " + dimsStr(g.x));
   require(g.w.size() == 4, std::string(op) + ": weight must be [out,in,kh,kw], got " + dimsStr(g.w));
   require(g.x[1] == g.w[1], std::string(op) + ": input " + dimsStr(g.x) + " has " + std::to_string(g.x[1]) +
@@ -66,22 +76,13 @@ void convShape(ConvGeom &g, const char *op) {
     g.y[2 + i] = span / g.stride[i] + 1;
     g.padR.push_back((g.y[2 + i] - 1) * g.stride[i] + g.w[2 + i] - g.x[2 + i] - g.padL[i]);
   }
+  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", act == dt::bf16 ? "bf16" : "f32", alg});
+  return g;
 }
 
+// The three convolution passes' geometry: f32, or bf16 mixed precision by the bf16 attribute.
 ConvGeom convGeom(const TensorPtr &x, const dims &w, bool bias, const Attrs &a, const char *op) {
-  ConvGeom g;
-  bool bf16 = a.boolean("bf16");
-  g.act = bf16 ? dt::bf16 : dt::f32;
-  std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
-  g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
-  g.x = x->md.dims();
-  g.w = w;
-  g.bias = bias;
-  g.stride = a.pair("stride");
-  g.padL = a.pair("padding");
-  convShape(g, op);
-  g.k = key({dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), bias ? "b" : "nb", bf16 ? "bf16" : "f32", alg});
-  return g;
+  return convGeom(x->md.dims(), w, bias, a.boolean("bf16") ? dt::bf16 : dt::f32, a, op);
 }
 
 // make(alg) with the algorithm asked for; where that is Winograd and oneDNN has no Winograd
@@ -363,17 +364,9 @@ Napi::Value ConvBnForwardInference(const Napi::CallbackInfo &info) {
     auto b = unwrapOptional(info[2], op, "bias");
     double eps = a.num("eps");
     bool relu = a.boolean("relu");
-    std::string alg = a.oneOf("algorithm", {"direct", "winograd"});
     require(eps > 0, std::string(op) + ": eps must be positive, got " + num(eps));
-    ConvGeom g;
-    g.act = dt::f32;
-    g.alg = alg == "winograd" ? algorithm::convolution_winograd : algorithm::convolution_direct;
-    g.x = x->md.dims();
-    g.w = w->md.dims();
-    g.bias = true;  // the folded bias, whether or not the convolution has one
-    g.stride = a.pair("stride");
-    g.padL = a.pair("padding");
-    convShape(g, op);
+    // the folded bias, whether or not the convolution has one
+    auto g = convGeom(x->md.dims(), w->md.dims(), true, dt::f32, a, op);
     int64_t o = g.w[0];
     auto perChannel = [&](const Napi::Value &v, const char *what) {
       auto t = unwrap(v, op, what);
@@ -387,7 +380,7 @@ Napi::Value ConvBnForwardInference(const Napi::CallbackInfo &info) {
     auto mean = perChannel(info[5], "running_mean");
     auto var = perChannel(info[6], "running_var");
     using PD = dnnl::convolution_forward::primitive_desc;
-    auto &e = cached(key({"convBnI", dimsStr(g.x), dimsStr(g.w), dimsStr(g.stride), dimsStr(g.padL), relu ? "relu" : "", alg}), [&] {
+    auto &e = cached("convBnI" + g.k + (relu ? "relu" : ""), [&] {
       return makeEntry<PD, dnnl::convolution_forward>(withFallback(g.alg, [&](algorithm k) { return convBnPd(g, relu, k); }));
     });
     auto &pd = pdOf<PD>(e);
