@@ -13,6 +13,11 @@ function outSize(size: number, kernel: number, stride: number, padding: number):
   return Math.floor((size + 2 * padding - kernel) / stride) + 1;
 }
 
+/** A convolution's output shape [N, out channels, H', W'] (PyTorch's floor size). */
+function convOutShape(x: Tensor, w: Tensor, stride: Pair, padding: Pair): number[] {
+  return [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
+}
+
 function expectRank(x: Tensor, rank: number, op: string): void {
   if (x.shape.length !== rank)
     throw new Error(`${op}: expected a ${rank}-d input, got shape [${x.shape.join(', ')}]`);
@@ -28,7 +33,7 @@ function expectRank(x: Tensor, rank: number, op: string): void {
 export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, stride: Pair = [1, 1], padding: Pair = [0, 0], bf16 = false, algorithm: ConvAlgorithm = 'direct'): Tensor {
   expectRank(x, 4, 'conv2d');
   const B = backend();
-  const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
+  const shape = convOutShape(x, w, stride, padding);
   const family = convFamily(w.shape), flops = convFlops(shape, w.shape);
   const y = new Tensor(timed(family, 'forward', flops, () => B.convForward(x.handle, w.handle, b?.handle ?? null, { stride, padding, bf16, algorithm, training: needsGrad([x, w, b]) })), shape);
   return record(y, 'conv2d', [x, w, b], (gy) => {
@@ -51,7 +56,7 @@ export function conv2dBatchNormEval(x: Tensor, w: Tensor, b: Tensor | null, bn: 
   if (needsGrad([x, w, b, bn.weight, bn.bias]))
     throw new Error('conv2d_batch_norm_eval: inference only, but an input requires grad; run it under noGrad, or run conv2d and batchNorm2d');
   const B = backend();
-  const shape = [x.shape[0], w.shape[0], outSize(x.shape[2], w.shape[2], stride[0], padding[0]), outSize(x.shape[3], w.shape[3], stride[1], padding[1])];
+  const shape = convOutShape(x, w, stride, padding);
   return new Tensor(timed(convFamily(w.shape), 'forward', convFlops(shape, w.shape), () =>
     B.convBnForwardInference(x.handle, w.handle, b?.handle ?? null, bn.weight.handle, bn.bias.handle, bn.runningMean.handle, bn.runningVar.handle, { stride, padding, eps, relu, algorithm })), shape);
 }
