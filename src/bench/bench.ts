@@ -8,7 +8,7 @@ import { IMAGE_BYTES, type CifarSplit } from '../data/cifar.js';
 import { DataLoader, type Batch } from '../data/loader.js';
 import type { ConvAlgorithm } from '../backend/backend.js';
 import { createModel } from '../models/googlenet.js';
-import { CONV_CHOICES, setConvAlgorithm, winogradProblem, type ConvChoice } from '../nn/conv-algorithm.js';
+import { CONV_CHOICES, convProblem, setConvAlgorithm, type ConvChoice } from '../nn/conv-algorithm.js';
 import { setPrecision, type Precision } from '../nn/layers.js';
 import { Adadelta } from '../optim/optimizer.js';
 import { backend, Tensor, tidy } from '../tensor/tensor.js';
@@ -29,7 +29,7 @@ export function convArg(argv: readonly string[], script: string): ConvChoice {
   const i = argv.indexOf('--conv');
   const v = i < 0 ? 'auto' : (argv[i + 1] ?? '');
   const problem = !(CONV_CHOICES as readonly string[]).includes(v) ? `--conv must be one of ${CONV_CHOICES.join(', ')}, got '${v}'`
-    : v === 'winograd' ? winogradProblem(false) : null;
+    : convProblem(v as ConvChoice, false);
   if (problem) {
     console.error(`${script}: ${problem}`);
     process.exit(2);

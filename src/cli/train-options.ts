@@ -3,7 +3,7 @@
 // and output options (RunOptions and the command's own).
 import { Command, Option } from 'commander';
 import { WEIGHTS_FORMATS } from '../io/weights.js';
-import { winogradProblem, type ConvChoice } from '../nn/conv-algorithm.js';
+import { convProblem, type ConvChoice } from '../nn/conv-algorithm.js';
 import {
   AUGMENTATIONS, configFromFlat, defaultWeightDecay, NORMALIZE_CHOICES, OPTIMIZERS, recipeProblem, SCHEDULERS,
   type Recipe, type RunOptions, type TrainConfig,
@@ -67,7 +67,7 @@ export type TrainFlags = Partial<Recipe> & Partial<RunOptions> & { mirror?: stri
 /** The configuration the flags describe (with the global --threads and --conv); what they leave unset comes from defaultConfig. */
 export function configFrom(o: TrainFlags, fields: Partial<Recipe & RunOptions>, threads: number | undefined, conv: ConvChoice): TrainConfig {
   const c = configFromFlat({ ...o, ...fields, threads, conv });
-  const problem = recipeProblem(c.recipe) ?? (conv === 'winograd' ? winogradProblem(c.recipe.precision === 'bf16') : null);
+  const problem = recipeProblem(c.recipe) ?? convProblem(conv, c.recipe.precision === 'bf16');
   if (problem) throw new Error(problem);
   return c;
 }

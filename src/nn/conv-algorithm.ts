@@ -52,11 +52,12 @@ export function winogradRefusal(m: ConvMachine): string {
 }
 
 /**
- * Why `--conv winograd` cannot be honoured, in one line, or null: the machine's ISA is below
- * avx512_core, or the model computes in bf16. Asked up front by the commands, before anything is
- * written, and again by setConvAlgorithm.
+ * Why `--conv choice` cannot be honoured, in one line, or null: only winograd can be refused, where
+ * the machine's ISA is below avx512_core or the model computes in bf16. Asked up front by the
+ * commands, before anything is written, and again by setConvAlgorithm.
  */
-export function winogradProblem(bf16: boolean, m: ConvMachine = convMachine()): string | null {
+export function convProblem(choice: ConvChoice, bf16: boolean, m: ConvMachine = convMachine()): string | null {
+  if (choice !== 'winograd') return null;
   if (!isaHasWinograd(m.isa)) return winogradRefusal(m);
   if (bf16) return '--conv winograd is for f32: oneDNN has Winograd convolutions in f32 only, and this model computes in bf16; use --conv auto or direct, or --precision fp32';
   return null;
@@ -72,7 +73,7 @@ const facts = (c: Conv2d): ConvFacts => ({ bf16: c.bf16, kernel: [c.weight.shape
  */
 export function setConvAlgorithm(model: Module, choice: ConvChoice, m: ConvMachine = convMachine()): ConvAlgorithm {
   const convs = [...model.namedModules()].map(([, c]) => c).filter((c): c is Conv2d => c instanceof Conv2d);
-  const problem = choice === 'winograd' ? winogradProblem(convs.some((c) => c.bf16), m) : null;
+  const problem = convProblem(choice, convs.some((c) => c.bf16), m);
   if (problem) throw new Error(problem);
   let any = false;
   for (const c of convs) {

@@ -1,7 +1,7 @@
 // `googlenet worker`: takes runs from a PostgreSQL store's queue, one at a time, on this machine.
 import { Command } from 'commander';
 import { runWorker } from '../../experiment/worker.js';
-import { winogradProblem } from '../../nn/conv-algorithm.js';
+import { convProblem } from '../../nn/conv-algorithm.js';
 import { openStore } from '../../store/open.js';
 import { workerName } from '../../store/store.js';
 import { configFromFlat, type RunOptions } from '../../train/config.js';
@@ -31,7 +31,7 @@ export const worker = new Command('worker')
   ))
   .action(async (o: WorkerFlags, cmd: Command) => {
     // up front, before a run is taken (a bf16 run taken with --conv winograd is refused when it starts)
-    const refused = globalConv(cmd) === 'winograd' ? winogradProblem(false) : null;
+    const refused = convProblem(globalConv(cmd), false);
     if (refused) throw new Error(refused);
     const store = await openStore(storeUrl(o));
     const queue = await queueOf(store);
