@@ -78,6 +78,18 @@ function assertSameCheckpoint(got: Checkpoint | null, want: Checkpoint): void {
   }
 }
 
+/**
+ * After an upgrade to schema 5, in `store` whose run `runId` had one attempt on `machine`: that
+ * attempt reads direct (its conv is null), and a new attempt records winograd beside it.
+ */
+async function checkConvAfterUpgrade(store: RunStore, runId: number): Promise<void> {
+  assert.deepEqual((await store.attempts(runId)).map((x) => x.machine), [machine], 'conv null: direct');
+  const b = claimed(await store.claim(runId, { name: 'host-b:2', heartbeat: 30 }));
+  await b.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
+  assert.deepEqual((await store.attempts(runId)).map((x) => x.machine?.conv), ['direct', 'winograd']);
+  await b.finish('interrupted');
+}
+
 function claimed(c: RunClaim | ClaimRefusal): RunClaim {
   if (isRefusal(c)) assert.fail(`claim refused: ${c.refused}: ${c.reason}`);
   return c;
@@ -519,11 +531,7 @@ test('SQLite: a schema-4 file upgrades to 5 in place: attempts gain conv, those 
       } finally {
         look.close();
       }
-      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine), [machine], 'conv null: direct');
-      const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
-      await b.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
-      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine?.conv), ['direct', 'winograd']);
-      await b.finish('interrupted');
+      await checkConvAfterUpgrade(store, run.id);
     } finally {
       await store.close();
     }
@@ -738,11 +746,7 @@ describe('PostgresStore', requirePostgres(), () => {
     try {
       assert.deepEqual(await q(`SELECT value FROM meta WHERE key = 'schema_version'`), [{ value: String(PG_SCHEMA) }]);
       assert.deepEqual(await q(`SELECT * FROM attempts`), before.map((r) => ({ ...r, conv: null })), 'every attempt kept');
-      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine), [machine], 'conv null: direct');
-      const b = claimed(await store.claim(run.id, { name: 'host-b:2', heartbeat: 30 }));
-      await b.start({ epoch: 1, batch: 0 }, { ...machine, conv: 'winograd' });
-      assert.deepEqual((await store.attempts(run.id)).map((x) => x.machine?.conv), ['direct', 'winograd']);
-      await b.finish('interrupted');
+      await checkConvAfterUpgrade(store, run.id);
     } finally {
       await store.close();
     }
